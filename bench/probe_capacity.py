@@ -1,0 +1,579 @@
+"""Probe capacity: scheduler + probe + hand-off, on one core, against a loopback fleet.
+
+    .venv/bin/python bench/probe_capacity.py --checks 3000 --interval 1 --duration 10
+    .venv/bin/python bench/probe_capacity.py --checks 100000 --interval 60 --duration 60
+    .venv/bin/python bench/probe_capacity.py --tls --checks 3000 --interval 1
+    .venv/bin/python bench/probe_capacity.py --blackbox --concurrency 64
+    .venv/bin/python bench/probe_capacity.py --end-to-end --checks 3000 --interval 1
+    .venv/bin/python bench/probe_capacity.py --end-to-end --failing 0.05 --checks 3000
+
+Vakt runs on CPU 0 (uvloop, the heap scheduler, the real probes). The targets run in
+`--target-procs` processes pinned to CPU 1, sharing one port per service with
+SO_REUSEPORT on 127.0.0.1 and ::1. A DNS server for `vakt.test` runs in its own process
+on CPU 1 and answers with `--ttl` (0 by default: Vakt's resolver keeps a TTL-0 answer for
+its 1 s floor): an A record (127.0.0.1), and with `--dual-stack` an AAAA record (::1) too.
+Checks use the host name `shop.vakt.test` (127.0.0.1 with `--by-ip`) with a new
+connection per probe. Prints probes/s, CPU ms per probe, scheduling lateness p50/p99, RSS
+per check and the error count. `--blackbox` instead drives Debian's
+`prometheus-blackbox-exporter`, pinned to CPU 0, from a load generator on CPU 1 with
+`--concurrency` requests in flight. `--end-to-end` adds what `vakt run` does with each
+result: the real `Engine` (notification planner, metrics hub, respond-by deadlines, as
+app.py builds it) on a SQLite store in a temp directory, its writer loop flushing about
+every second, checks loaded from a generated checks.yaml by `load_config`; `--failing`
+makes that share of the sites answer 500 (state changes, evidence, incidents, outbox
+rows). It prints the engine's flushes and checkpoints beside the probe figures.
+Not a test: figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import multiprocessing
+import os
+import resource
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from monitor.clock import SystemClock
+from monitor.config import Config, load_config
+from monitor.config.records import Check, HostPort, HttpSpec
+from monitor.demo.targets import DOMAIN, CertFactory, CertKind, DnsServer, HttpTarget, Zone
+from monitor.engine.context import policy_respond_by
+from monitor.engine.engine import Engine, FlushReport
+from monitor.engine.notify import NotifyPlanner
+from monitor.metrics import MetricsHub
+from monitor.model import CheckType, Impact, ProbeResult
+from monitor.notify.planner import Planner as CasePlanner
+from monitor.probes import open_probe_context, run_probe
+from monitor.scheduler import Scheduler, run
+from monitor.store import Store
+
+HOSTS = ("127.0.0.1", "::1")
+NAME = f"shop.{DOMAIN}"
+VAKT_CPU, TARGET_CPU = 0, 1
+BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
+
+
+def _pin(cpu: int) -> None:
+    count = os.cpu_count() or 1
+    if hasattr(os, "sched_setaffinity") and count > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+def _free_port() -> int:
+    """A TCP and UDP port free on both loopback addresses (checked, then released)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        try:
+            for family, kind, host in (
+                (socket.AF_INET6, socket.SOCK_STREAM, "::1"),
+                (socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1"),
+            ):
+                with socket.socket(family, kind) as other:
+                    other.bind((host, port))
+        except OSError:
+            continue
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    http: int
+    https: int
+    dns: int
+    ca_file: str
+
+
+def _serve_http(ports: Ports, cert_file: str, ready: Connection) -> None:
+    """One target process: plain HTTP and HTTPS on both loopback addresses (SO_REUSEPORT)."""
+    _pin(TARGET_CPU)
+
+    async def serve() -> None:
+        target = HttpTarget()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file)
+        loop = asyncio.get_running_loop()
+        for port, tls in ((ports.http, None), (ports.https, context)):
+            await loop.create_server(
+                target.protocol, list(HOSTS), port, reuse_port=True, backlog=4096, ssl=tls
+            )
+        ready.send(True)
+        await asyncio.Event().wait()  # until the parent terminates the process
+
+    run(serve)
+
+
+def _serve_dns(port: int, ttl: int, dual_stack: bool, ready: Connection) -> None:
+    _pin(TARGET_CPU)
+
+    async def serve() -> None:
+        zone = Zone(ttl=ttl)
+        zone.add(NAME, "A", HOSTS[0])
+        if dual_stack:  # two addresses: every probe races them (happy eyeballs)
+            zone.add(NAME, "AAAA", HOSTS[1])
+        async with DnsServer(zone, host="127.0.0.1", port=port):
+            ready.send(True)
+            await asyncio.Event().wait()
+
+    run(serve)
+
+
+@contextmanager
+def target_fleet(
+    directory: Path, procs: int, ttl: int, *, dual_stack: bool = False
+) -> Iterator[Ports]:
+    """Start the DNS and HTTP target processes on CPU 1; stop them on exit."""
+    certs = CertFactory(directory)
+    cert_file = certs.issue(CertKind.VALID)
+    ports = Ports(_free_port(), _free_port(), _free_port(), certs.ca_file)
+    children: list[multiprocessing.Process] = []
+    try:
+        dns = (_serve_dns, (ports.dns, ttl, dual_stack))
+        jobs = [dns] + [(_serve_http, (ports, cert_file))] * procs
+        for target, args in jobs:
+            parent, child = multiprocessing.Pipe()
+            process = multiprocessing.Process(target=target, args=(*args, child), daemon=True)
+            process.start()
+            children.append(process)
+            if not parent.poll(30):
+                raise RuntimeError("a target process did not start")
+            parent.recv()
+        yield ports
+    finally:
+        for process in children:
+            process.terminate()
+        for process in children:
+            process.join(10)
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Counter:
+    """The result sink: counts results and failures (the engine's place in the real app)."""
+
+    __slots__ = ("count", "errors", "first_error")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.errors = 0
+        self.first_error = ""
+
+    def submit(self, result: ProbeResult, lateness: float) -> None:
+        self.count += 1
+        if not result.ok:
+            self.errors += 1
+            self.first_error = self.first_error or f"{result.error}: {result.detail}"
+
+
+def _checks(n: int, url: str, interval: float) -> list[Check]:
+    spec = HttpSpec(url=url)
+    return [
+        Check(
+            id=f"bench/site{i}/home",
+            customer="bench",
+            site=f"site{i}",
+            name="home",
+            label="Home",
+            type=CheckType.HTTP,
+            impact=Impact.OUTAGE,
+            interval=timedelta(seconds=interval),
+            retry_interval=timedelta(seconds=interval),
+            timeout=timedelta(seconds=10),
+            confirm=3,
+            recover=2,
+            spec=spec,
+        )
+        for i in range(n)
+    ]
+
+
+def _url(args: argparse.Namespace, ports: Ports) -> str:
+    host = HOSTS[0] if args.by_ip else NAME
+    if args.tls:
+        return f"https://{host}:{ports.https}/"
+    return f"http://{host}:{ports.http}/"
+
+
+async def _measure(args: argparse.Namespace, ports: Ports) -> None:
+    url = _url(args, ports)
+    rss0 = _rss_kib()
+    checks = _checks(args.checks, url, args.interval)
+    sink = Counter()
+    clock = SystemClock()
+    async with open_probe_context(
+        clock, resolver=HostPort("127.0.0.1", ports.dns), ca_file=ports.ca_file
+    ) as ctx:
+        scheduler = Scheduler(
+            lambda c: run_probe(c, ctx), sink, clock, concurrency=args.concurrency
+        )
+        gc.collect()
+        gc.freeze()  # what the app does after loading the config
+        scheduler.start(checks)
+        await asyncio.sleep(args.warmup)
+        scheduler.stats.reset_lateness()
+        count0, cpu0, t0 = sink.count, _cpu_seconds(), time.monotonic()
+        await asyncio.sleep(args.duration)
+        count1, cpu1, t1 = sink.count, _cpu_seconds(), time.monotonic()
+        p50 = scheduler.stats.lateness_quantile(0.5)
+        p99 = scheduler.stats.lateness_quantile(0.99)
+        rss = _rss_kib()
+        await scheduler.stop(5)
+    probes, cpu, elapsed = count1 - count0, cpu1 - cpu0, t1 - t0
+    print(f"kind            {'TLS (full handshake)' if args.tls else 'plain HTTP'} via {url}")
+    print(
+        f"checks          {args.checks} every {args.interval:g} s "
+        f"(offered {args.checks / args.interval:.0f}/s)"
+    )
+    print(f"probes/s        {probes / elapsed:.0f}")
+    print(f"CPU per probe   {cpu * 1000 / max(probes, 1):.3f} ms  (CPU busy {cpu / elapsed:.0%})")
+    print(f"lateness        p50 {p50 * 1000:.1f} ms   p99 {p99 * 1000:.1f} ms")
+    print(f"RSS per check   {(rss - rss0) / args.checks:.2f} KiB  (RSS {rss / 1024:.0f} MiB)")
+    print(f"errors          {sink.errors} of {sink.count}  (skipped {scheduler.stats.skipped})")
+    if sink.first_error:
+        print(f"first error     {sink.first_error}")
+
+
+# --- end to end: scheduler + probe + engine + SQLite -------------------------------------
+
+E2E_CONFIG = """\
+vakt: 1
+settings:
+  timezone: UTC
+  store: {store}
+  location: bench
+  email: {{from: "Bench <bench@bench.example>", team: team@bench.example}}
+  defaults:
+    {{interval: {interval}, retry_interval: {interval}, timeout: 10s, confirm: 3, recover: 2}}
+people:
+  ops: {{name: Ops, email: ops@bench.example}}
+oncall:
+  escalation:
+    default:
+      steps:
+        - {{notify: [person:ops], via: [email]}}
+customers:
+"""
+SITES_PER_CUSTOMER = 100
+
+
+def _e2e_yaml(args: argparse.Namespace, url: str, store: str) -> str:
+    """checks.yaml: `--checks` sites of one check each, 100 sites per customer; every
+    1/`--failing`-th site answers 500 (spread evenly over the customers)."""
+    every = round(1 / args.failing) if args.failing > 0 else 0
+    lines = [E2E_CONFIG.format(store=store, interval=f"{args.interval:g}s")]
+    for i in range(args.checks):
+        if i % SITES_PER_CUSTOMER == 0:
+            lines.append(
+                f"  c{i // SITES_PER_CUSTOMER}:\n    name: Customer {i // SITES_PER_CUSTOMER}\n"
+                f"    escalation: default\n"
+                f"    contacts: [{{name: Kari, email: kari@c{i}.example}}]\n    sites:\n"
+            )
+        path = "/status/500" if every and i % every == every // 2 else "/"
+        lines.append(
+            f"      s{i}: {{url: '{url.rstrip('/')}', checks: {{home: {{path: {path}}}}}}}\n"
+        )
+    return "".join(lines)
+
+
+class MeteredEngine(Engine):
+    """The real engine, timing its flushes and checkpoints (wall time, commit included)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flushes: list[tuple[float, FlushReport]] = []
+        self.checkpoints: list[float] = []
+
+    async def flush(self) -> FlushReport:
+        started = time.perf_counter()
+        report = await super().flush()
+        self.flushes.append((time.perf_counter() - started, report))
+        return report
+
+    async def checkpoint(self) -> None:
+        started = time.perf_counter()
+        await super().checkpoint()
+        self.checkpoints.append(time.perf_counter() - started)
+
+
+def _build_engine(config: Config, store: Store, clock: SystemClock) -> MeteredEngine:
+    """As app.py builds it: the notification planner, deadlines and the metrics hub."""
+    hub = MetricsHub(version="bench", location=config.settings.location, checks=config.checks())
+    return MeteredEngine(
+        store,
+        config,
+        clock,
+        planner=NotifyPlanner(CasePlanner(config)),
+        deadlines=policy_respond_by,
+        observer=hub,
+    )
+
+
+async def _measure_end_to_end(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
+    config_file = directory / "checks.yaml"
+    store_url = f"sqlite:///{directory / 'vakt.db'}"
+    config_file.write_text(_e2e_yaml(args, _url(args, ports), store_url))
+    config = load_config(str(config_file))
+    clock = SystemClock()
+    rss0 = _rss_kib()
+    async with Store(store_url) as store:
+        await store.ensure_schema()
+        engine = _build_engine(config, store, clock)
+        await engine.start()
+        writer = asyncio.create_task(engine.run(), name="engine.writer")
+        async with open_probe_context(
+            clock, resolver=HostPort("127.0.0.1", ports.dns), ca_file=ports.ca_file
+        ) as ctx:
+            scheduler = Scheduler(
+                lambda c: run_probe(c, ctx), engine, clock, concurrency=args.concurrency
+            )
+            figures = await _run_window(args, scheduler, engine, config.checks())
+            await scheduler.stop(5)
+        await engine.close()
+        await writer
+    _print_end_to_end(args, figures, engine, rss0)
+
+
+async def _run_window(
+    args: argparse.Namespace, scheduler: Scheduler, engine: MeteredEngine, checks: list[Check]
+) -> dict[str, float]:
+    gc.collect()
+    gc.freeze()
+    started = time.monotonic()
+    scheduler.start(checks)
+    await asyncio.sleep(args.warmup)
+    startup = await _settled(engine, len(checks))
+    print(f"start-up        {time.monotonic() - started:.1f} s until flushes evaluate few sites")
+    print(f"                slowest start-up flush {startup * 1000:.0f} ms wall")
+    scheduler.stats.reset_lateness()
+    engine.flushes.clear()
+    engine.checkpoints.clear()
+    count0, cpu0, t0 = scheduler.stats.submitted, _cpu_seconds(), time.monotonic()
+    await asyncio.sleep(args.duration)
+    count1, cpu1, t1 = scheduler.stats.submitted, _cpu_seconds(), time.monotonic()
+    return {
+        "probes": count1 - count0,
+        "cpu": cpu1 - cpu0,
+        "elapsed": t1 - t0,
+        "p50": scheduler.stats.lateness_quantile(0.5),
+        "p99": scheduler.stats.lateness_quantile(0.99),
+        "rss": _rss_kib(),
+        "skipped": scheduler.stats.skipped,
+    }
+
+
+async def _settled(engine: MeteredEngine, sites: int, limit: float = 300.0) -> float:
+    """Wait (at most `limit` s) for a flush that evaluated under 1 % of the sites: the
+    first results of every check change its state from unknown, so the first flushes
+    evaluate every site. Returns the slowest flush until then (seconds)."""
+    deadline = time.monotonic() + limit
+    seen = 0
+    while time.monotonic() < deadline:
+        recent = engine.flushes[seen:]
+        seen += len(recent)
+        if any(report.sites < sites / 100 for _, report in recent):
+            break
+        await asyncio.sleep(0.2)
+    return max((seconds for seconds, _ in engine.flushes), default=0.0)
+
+
+def _print_end_to_end(
+    args: argparse.Namespace, f: dict[str, float], engine: MeteredEngine, rss0: int
+) -> None:
+    probes, cpu, elapsed = f["probes"], f["cpu"], f["elapsed"]
+    print("kind            end to end (scheduler + probe + engine + SQLite), plain HTTP")
+    print(
+        f"checks          {args.checks} every {args.interval:g} s "
+        f"(offered {args.checks / args.interval:.0f}/s), {args.failing:.0%} of sites failing"
+    )
+    print(f"probes/s        {probes / elapsed:.0f}")
+    print(f"CPU per probe   {cpu * 1000 / max(probes, 1):.3f} ms  (CPU busy {cpu / elapsed:.0%})")
+    print(f"lateness        p50 {f['p50'] * 1000:.1f} ms   p99 {f['p99'] * 1000:.1f} ms")
+    rss = f["rss"]
+    print(f"RSS per check   {(rss - rss0) / args.checks:.2f} KiB  (RSS {rss / 1024:.0f} MiB)")
+    _print_flushes(engine)
+
+
+def _print_flushes(engine: MeteredEngine) -> None:
+    flushes = [(seconds, r) for seconds, r in engine.flushes if r.results or r.sites]
+    if not flushes:
+        print("flushes         none in the window")
+        return
+    times = sorted(seconds for seconds, _ in flushes)
+    results = sum(r.results for _, r in flushes)
+    rows = sum(r.statuses + r.changes + r.evidence for _, r in flushes)
+    print(
+        f"engine flushes  {len(flushes)}, {results / len(flushes):.0f} results each; "
+        f"wall p50 {times[len(times) // 2] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms; "
+        f"{sum(times) / max(results, 1) * 1e6:.0f} us per result"
+    )
+    print(
+        f"rows written    {rows / len(flushes):.0f} per flush (states, changes, evidence); "
+        f"{sum(r.sites for _, r in flushes) / len(flushes):.0f} sites evaluated per flush; "
+        f"{sum(r.incidents for _, r in flushes)} incident changes; "
+        f"{sum(1 for _, r in flushes if r.failed)} failed flushes"
+    )
+    if engine.checkpoints:
+        print(
+            f"checkpoints     {len(engine.checkpoints)}, "
+            f"max {max(engine.checkpoints) * 1000:.0f} ms wall"
+        )
+
+
+# --- prometheus-blackbox-exporter, for comparison ---------------------------------------
+
+BLACKBOX_CONFIG = """\
+modules:
+  http_2xx:
+    prober: http
+    timeout: 10s
+    http:
+      preferred_ip_protocol: ip4
+  tls:
+    prober: http
+    timeout: 10s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config:
+        ca_file: {ca_file}
+"""
+
+
+def _drive(
+    endpoint: str, target: str, module: str, plan: tuple[int, float, float], out: Connection
+) -> None:
+    """Load generator on CPU 1: keep `concurrency` /probe requests in flight."""
+    _pin(TARGET_CPU)
+    concurrency, warmup, duration = plan
+
+    async def drive() -> None:
+        import aiohttp
+
+        url = f"{endpoint}/probe?module={module}&target={target}"
+        counts = [0, 0]  # ok, failed
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def worker(until: float) -> None:
+                while time.monotonic() < until:
+                    async with session.get(url) as resp:
+                        body = await resp.read()
+                    counts[0 if b"\nprobe_success 1" in body else 1] += 1
+
+            await asyncio.gather(*(worker(time.monotonic() + warmup) for _ in range(concurrency)))
+            out.send(("start", time.monotonic()))
+            counts[:] = [0, 0]
+            end = time.monotonic() + duration
+            await asyncio.gather(*(worker(end) for _ in range(concurrency)))
+            out.send(("end", time.monotonic(), counts[0], counts[1]))
+
+    run(drive)
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _blackbox(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
+    if not shutil.which(BLACKBOX):
+        print(f"{BLACKBOX} is not installed: apt install prometheus-blackbox-exporter")
+        return
+    config = directory / "blackbox.yml"
+    config.write_text(BLACKBOX_CONFIG.format(ca_file=ports.ca_file))
+    listen = f"127.0.0.1:{_free_port()}"
+    # Go's resolver reads /etc/resolv.conf and cannot be pointed at the fleet's DNS port,
+    # so the exporter probes by IP (compare with Vakt's --by-ip figures).
+    target = f"https://localhost:{ports.https}/" if args.tls else f"http://127.0.0.1:{ports.http}/"
+    command = [BLACKBOX, f"--config.file={config}", f"--web.listen-address={listen}"]
+    env = {**os.environ, "GOMAXPROCS": "1"}
+    _pin(VAKT_CPU)  # the exporter inherits CPU 0, where Vakt would run
+    with subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) as exporter:
+        try:
+            time.sleep(1.0)
+            _drive_blackbox(args, f"http://{listen}", target, exporter.pid)
+        finally:
+            exporter.terminate()
+
+
+def _drive_blackbox(args: argparse.Namespace, endpoint: str, target: str, pid: int) -> None:
+    parent, child = multiprocessing.Pipe()
+    module = "tls" if args.tls else "http_2xx"
+    plan = (args.concurrency, args.warmup, args.duration)
+    driver = multiprocessing.Process(target=_drive, args=(endpoint, target, module, plan, child))
+    driver.start()
+    _, t0 = parent.recv()
+    cpu0 = _process_cpu_seconds(pid)
+    _, t1, ok, failed = parent.recv()
+    cpu1 = _process_cpu_seconds(pid)
+    driver.join(10)
+    probes, cpu = ok + failed, cpu1 - cpu0
+    print(f"kind            blackbox_exporter {module} via {target}")
+    print(f"probes/s        {probes / (t1 - t0):.0f}  ({args.concurrency} in flight)")
+    print(f"CPU per probe   {cpu * 1000 / max(probes, 1):.3f} ms  (CPU busy {cpu / (t1 - t0):.0%})")
+    print(f"errors          {failed} of {probes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checks", type=int, default=10000)
+    parser.add_argument("--interval", type=float, default=3.0)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=1000)
+    parser.add_argument("--target-procs", type=int, default=2)
+    parser.add_argument("--ttl", type=int, default=0, help="TTL of the fleet's DNS answers")
+    parser.add_argument("--dual-stack", action="store_true", help="A and AAAA (::1) records")
+    parser.add_argument("--by-ip", action="store_true", help="skip DNS (127.0.0.1)")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a full handshake per probe")
+    parser.add_argument("--blackbox", action="store_true", help="drive blackbox_exporter instead")
+    parser.add_argument(
+        "--end-to-end", action="store_true", help="results into the real engine and SQLite"
+    )
+    parser.add_argument(
+        "--failing", type=float, default=0.0, help="share of sites answering 500 (end to end)"
+    )
+    args = parser.parse_args()
+    print(f"load average    {Path('/proc/loadavg').read_text().strip()}")
+    with (
+        tempfile.TemporaryDirectory() as name,
+        target_fleet(Path(name), args.target_procs, args.ttl) as ports,
+    ):
+        if args.blackbox:
+            _blackbox(args, ports, Path(name))
+        elif args.end_to_end:
+            _pin(VAKT_CPU)
+            run(lambda: _measure_end_to_end(args, ports, Path(name)))
+        else:
+            _pin(VAKT_CPU)
+            run(lambda: _measure(args, ports))
+
+
+if __name__ == "__main__":
+    main()

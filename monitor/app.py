@@ -1,0 +1,722 @@
+"""The composition root: the only module that wires concrete classes together.
+
+`run(config_path)` is `vakt run`. `serve(...)` is the same daemon for callers that run it
+in-process (`vakt demo`, tests):
+
+    async def serve(
+        config: Config | str | os.PathLike[str],   # a loaded config, or the path of one
+        *,
+        options: Options | None = None,
+        clock: Clock | None = None,
+        extra_private_routes: Sequence[web.AbstractRouteDef] = (),  # mounted on the private app
+        ready: asyncio.Event | None = None,   # set once store, engine, scheduler, dispatcher
+                                               # and both web listeners are up
+        stop: asyncio.Event | None = None,    # set it to shut down (the same drain as SIGTERM)
+        config_path: str | os.PathLike[str] | None = None,  # what SIGHUP reloads when
+                                               # `config` is an in-memory Config
+    ) -> int                                   # EXIT_OK, EXIT_FAILED or EXIT_CONFIG
+
+What runs: the config (loaded, `gc.freeze()`d), Sentry (`init_sentry`, only with a DSN),
+the store (SQLite: migrated on first run; PostgreSQL: must be current) under the daemon
+lock, one `MetricsHub`, the engine (the real notification planner behind its seam, the
+hub as its observer, the dispatcher woken after a commit that planned something), the
+probe scheduler (customer checks and canaries), the `Dispatcher` task (owner
+`hostname:pid`, channels from `build_channels`, each metered), APScheduler jobs (engine
+tick, planner tick, outbox and incident gauges, heartbeat refresh, dead-man's ping,
+daily retention), and the two web apps on `settings.listen` (private: UI, API,
+`/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status pages, `/ack`,
+`/heartbeat`). Runs until SIGTERM/SIGINT or `stop`; then stops the listeners, jobs and
+scheduler, drains the engine and delivers what is due, each within `Options.drain`.
+SIGHUP reloads the config; a bad file keeps the old config (`config.reload_failed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor import __version__
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config, ConfigError, load_config
+from monitor.config.records import Check
+from monitor.engine.context import policy_respond_by
+from monitor.engine.engine import Engine
+from monitor.engine.notify import NotifyPlanner
+from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
+from monitor.model import IncidentStatus, Level, ProbeResult
+from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
+from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner, Outcome
+from monitor.notify.message import Outgoing
+from monitor.notify.planner import Planner as CasePlanner
+from monitor.notify.planner import SlaMark
+from monitor.notify.render import Renderer
+from monitor.notify.tick import planner_tick
+from monitor.observability import (
+    Deadman,
+    config_secrets,
+    init_sentry,
+    sentry_middleware,
+    setup_logging,
+)
+from monitor.probes import ProbeContext, open_probe_context, run_probe
+from monitor.probes.canary import canary_checks
+from monitor.scheduler import Scheduler
+from monitor.store import (
+    Attempt,
+    Incident,
+    OutboxStatus,
+    Retained,
+    SchemaOutdated,
+    Store,
+    StoreError,
+    StoreLocked,
+)
+from monitor.web import StoreHeartbeats, WebDeps, create_private_app, create_public_app
+
+log = logging.getLogger("monitor.app")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+MAX_LATENESS = 60.0  # seconds of p99 scheduler lateness above which the dead-man stays silent
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long raw history is kept (aggregates feed the monthly reports: keep them long)."""
+
+    results: timedelta = timedelta(days=30)
+    changes: timedelta = timedelta(days=400)
+    aggregates: timedelta = timedelta(days=400)
+    outbox: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How the daemon runs (seconds unless said otherwise).
+
+    `tick_every`: engine re-evaluations; `planner_every`: planner ticks; `gauges_every`:
+    outbox and incident gauges; `heartbeats_every`: heartbeat cache refresh; `drain`:
+    what running probes, the last flush and the last deliveries get at shutdown;
+    `signals`: install SIGTERM/SIGINT/SIGHUP handlers (off when the caller owns them);
+    `ca_file`: an extra trusted CA for probes (the demo's targets); `dispatch_poll`:
+    the dispatcher's idle wait.
+    """
+
+    tick_every: float = 2.0
+    drain: float = 10.0
+    concurrency: int = 1000
+    checkpoint_every: float = 30.0
+    planner_every: float = 2.0
+    gauges_every: float = 5.0
+    heartbeats_every: float = 5.0
+    dispatch_poll: float = 1.0
+    signals: bool = True
+    ca_file: str | None = None
+    retention: Retention = field(default_factory=Retention)
+
+
+async def run(
+    config_path: str | os.PathLike[str],
+    *,
+    options: Options | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code."""
+    return await serve(config_path, options=options, clock=clock)
+
+
+async def serve(
+    config: Config | str | os.PathLike[str],
+    *,
+    options: Options | None = None,
+    clock: Clock | None = None,
+    extra_private_routes: Sequence[web.AbstractRouteDef] = (),
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+) -> int:
+    """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring."""
+    path = config_path
+    if not isinstance(config, Config):
+        path = config
+        try:
+            config = load_config(os.fspath(config))
+        except ConfigError as exc:
+            print(exc.render(), file=sys.stderr)
+            return EXIT_CONFIG
+    gc.freeze()  # the config lives as long as the process: keep it out of GC scans
+    settings = config.settings
+    init_sentry(
+        settings.sentry,
+        location=settings.location,
+        secrets=config_secrets(config),
+        environ=os.environ,
+    )
+    store = Store(settings.store)
+    lock = store.lock_for_daemon()
+    try:
+        lock.acquire()
+        await store.open()
+        await store.ensure_schema()
+    except (StoreLocked, SchemaOutdated, StoreError) as exc:
+        print(f"vakt run: {exc}", file=sys.stderr)
+        await store.close()
+        lock.release()
+        return EXIT_FAILED
+    parts = _Parts(
+        clock=clock or SystemClock(),
+        options=options or Options(),
+        routes=tuple(extra_private_routes),
+        ready=ready or asyncio.Event(),
+        stop=stop or asyncio.Event(),
+        path=None if path is None else os.fspath(path),
+    )
+    try:
+        return await _Daemon(config, store, parts).run()
+    finally:
+        await store.close()
+        lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    clock: Clock
+    options: Options
+    routes: tuple[web.AbstractRouteDef, ...]
+    ready: asyncio.Event
+    stop: asyncio.Event
+    path: str | None
+
+
+def owner_id() -> str:
+    """The dispatcher's lease owner: unique per process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ----------------------------------------------------------------------------- channels
+
+
+class MeteredDispatcher(Dispatcher):
+    """The dispatcher that counts every settled delivery attempt in the hub
+    (`vakt_notifications_total`) with the outcome the dispatcher decided: a transient
+    error is `retry` while retries remain and `failed` once they ran out (the channel
+    alone cannot tell the two apart)."""
+
+    def __init__(self, *args: Any, hub: MetricsHub, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hub = hub
+
+    def _attempt_of(self, outcome: Outcome, now: datetime) -> tuple[Attempt, datetime | None]:
+        attempt, retry_at = super()._attempt_of(outcome, now)
+        self._hub.notification(outcome.item.key.channel, NotificationOutcome(attempt.outcome.value))
+        return attempt, retry_at
+
+
+class MeteredChannel:
+    """A channel that counts its delivery attempts in the hub (`vakt_notifications_total`).
+
+    Not used by the daemon any more (`MeteredDispatcher` counts what the dispatcher
+    decided, so exhausted retries count as `failed`); kept for callers that send
+    through a channel without a dispatcher."""
+
+    __slots__ = ("_hub", "_inner")
+
+    def __init__(self, inner: Channel, hub: MetricsHub) -> None:
+        self._inner = inner
+        self._hub = hub
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    async def send(self, message: Outgoing) -> None:
+        try:
+            await self._inner.send(message)
+        except DeliveryError as exc:
+            outcome = NotificationOutcome.FAILED if exc.permanent else NotificationOutcome.RETRY
+            self._hub.notification(self._inner.name, outcome)
+            raise
+        self._hub.notification(self._inner.name, NotificationOutcome.SENT)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class ChannelSet(Mapping[str, Channel]):
+    """The dispatcher's channels; `swap` replaces them all when the config reloads."""
+
+    def __init__(self, channels: Mapping[str, Channel]) -> None:
+        self._channels = dict(channels)
+
+    def __getitem__(self, name: str) -> Channel:
+        return self._channels[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._channels)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def swap(self, channels: Mapping[str, Channel]) -> list[Channel]:
+        """Adopt `channels`; returns the old ones (close them once no send uses them)."""
+        old, self._channels = list(self._channels.values()), dict(channels)
+        return old
+
+
+# ------------------------------------------------------------------------------ gauges
+
+
+class IncidentWatch:
+    """Incident and outbox gauges, and the acknowledgement and SLA figures of incidents
+    acknowledged or resolved by anyone (CLI, web, another process): each incident is
+    counted once per process; those already acknowledged or resolved at start are not."""
+
+    RESOLVED_SCAN = 200
+
+    def __init__(self, store: Store, hub: MetricsHub, clock: Clock) -> None:
+        self._store = store
+        self._hub = hub
+        self._clock = clock
+        self._acknowledged: set[int] = set()
+        self._settled: set[int] = set()  # SLA response counted (acknowledged or resolved)
+        self._primed = False
+
+    async def update(self) -> None:
+        now = self._clock.now()
+        async with self._store.transaction(read_only=True) as tx:
+            open_rows = await tx.incidents.unresolved()
+            resolved = await tx.incidents.find(
+                status=IncidentStatus.RESOLVED, limit=self.RESOLVED_SCAN
+            )
+            pending = await tx.outbox.find(status=OutboxStatus.PENDING, limit=10_000)
+        counts: dict[Level, int] = {}
+        for row in open_rows:
+            counts[row.level] = counts.get(row.level, 0) + 1
+        self._hub.set_incidents_open(counts)
+        due = [item.due_at for item in pending if item.due_at <= now]
+        oldest = (now - min(due)).total_seconds() if due else 0.0
+        self._hub.set_outbox(len(due), oldest)
+        self._responses([*open_rows, *resolved], count=self._primed)
+        self._primed = True
+
+    def _responses(self, rows: Sequence[Incident], *, count: bool) -> None:
+        for row in rows:
+            if row.acknowledged_at is not None and row.id not in self._acknowledged:
+                self._acknowledged.add(row.id)
+                if count:
+                    seconds = (row.acknowledged_at - row.opened_at).total_seconds()
+                    self._hub.acknowledged(row.level, max(seconds, 0.0))
+            answered = row.acknowledged_at or row.resolved_at
+            if answered is not None and row.id not in self._settled:
+                self._settled.add(row.id)
+                if count:
+                    met = row.respond_by is None or answered <= row.respond_by
+                    self._hub.sla_response(row.level, met=met)
+
+
+class SlaCounter:
+    """Feeds `vakt_sla_warnings_total` and `vakt_sla_breaches_total` from the planner
+    tick's SLA marks: once per case, threshold and paging era in this process."""
+
+    __slots__ = ("_hub", "_seen")
+
+    def __init__(self, hub: MetricsHub) -> None:
+        self._hub = hub
+        self._seen: set[tuple[str, str, int]] = set()
+
+    def count(self, marks: Sequence[SlaMark]) -> None:
+        for mark in marks:
+            key = (mark.case, mark.what, mark.era)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            if mark.what == "sla_breach":
+                self._hub.sla_breach()
+            else:
+                self._hub.sla_warning()
+
+
+# ------------------------------------------------------------------------------ daemon
+
+
+class _Daemon:
+    """The running parts and their order of start and stop."""
+
+    def __init__(self, config: Config, store: Store, parts: _Parts) -> None:
+        self.config = config
+        self.store = store
+        self.parts = parts
+        self.clock = parts.clock
+        self.options = parts.options
+        self.hub = MetricsHub(
+            version=__version__, location=config.settings.location, checks=self._checks()
+        )
+        self.case_planner = CasePlanner(config)
+        self.planner = NotifyPlanner(self.case_planner)
+        self.channels = ChannelSet({})
+        self.dispatcher: Dispatcher | None = None
+        self.engine = Engine(
+            store,
+            config,
+            self.clock,
+            planner=self.planner,
+            deadlines=policy_respond_by,
+            checkpoint_every=self.options.checkpoint_every,
+            observer=self.hub,
+            on_notifications=self._wake_dispatcher,
+        )
+        self.scheduler: Scheduler | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
+        self.sla = SlaCounter(self.hub)
+        self.running = False
+        self.hub.config_reloaded(success=True, at=self.clock.now())
+
+    def _checks(self) -> list[Check]:
+        return [*self.config.checks(), *canary_checks(self.config.settings)]
+
+    def _wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+    def scheduler_running(self) -> bool:
+        """The `Readiness` protocol of `/readyz`."""
+        return self.running
+
+    def healthy(self) -> bool:
+        """For the dead-man's switch: probing, and not falling far behind."""
+        if not self.running or self.scheduler is None:
+            return False
+        return self.scheduler.stats.lateness_quantile(0.99) < MAX_LATENESS
+
+    async def run(self) -> int:
+        settings = self.config.settings
+        try:
+            await self.engine.start()
+        except StoreError as exc:
+            print(f"vakt run: cannot load state: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        heartbeats = StoreHeartbeats(self.store)
+        await heartbeats.refresh()
+        async with (
+            aiohttp.ClientSession() as session,
+            open_probe_context(
+                self.clock,
+                location=settings.location,
+                resolver=settings.resolver,
+                heartbeats=heartbeats,
+                ca_file=self.options.ca_file,
+            ) as ctx,
+        ):
+            try:
+                await self._serve(ctx, session, heartbeats)
+            except OSError as exc:  # a listener's address is taken
+                print(f"vakt run: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+        return EXIT_OK
+
+    def _build_channels(self, session: aiohttp.ClientSession) -> dict[str, Channel]:
+        context = ChannelContext(
+            session=session, clock=self.clock, email=self.config.settings.email
+        )
+        return dict(build_channels(self.config.channels, context))
+
+    def _dispatcher(self, session: aiohttp.ClientSession) -> Dispatcher:
+        email = self.config.settings.email
+        self.channels.swap(self._build_channels(session))
+        return MeteredDispatcher(
+            self.store,
+            self.channels,
+            self.clock,
+            owner_id(),
+            renderer=Renderer(overrides=email.templates),
+            poll=timedelta(seconds=self.options.dispatch_poll),
+            warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
+            hub=self.hub,
+        )
+
+    async def _serve(
+        self, ctx: ProbeContext, session: aiohttp.ClientSession, heartbeats: StoreHeartbeats
+    ) -> None:
+        async def prober(check: Check) -> ProbeResult:
+            return await run_probe(check, ctx)
+
+        scheduler = self.scheduler = Scheduler(
+            prober, self.engine, self.clock, concurrency=self.options.concurrency
+        )
+        self.hub.track_in_flight(lambda: scheduler.in_flight)
+        # Listeners first: when a port is taken nothing else has started yet.
+        runners = await self._start_web(heartbeats)
+        writer = asyncio.create_task(self.engine.run(), name="engine.writer")
+        dispatcher = self.dispatcher = self._dispatcher(session)
+        dispatch_stop = asyncio.Event()
+        dispatching = asyncio.create_task(dispatcher.run(dispatch_stop), name="dispatcher")
+        jobs = self._jobs(heartbeats, session)
+        try:
+            if self.options.signals:
+                self._signals(session)
+            jobs.start()
+            scheduler.start(self._checks())
+            self.running = True
+            self.parts.ready.set()
+            log.info("vakt.started", extra={"checks": len(self._checks()), "config": self.path})
+            await self.parts.stop.wait()
+            log.info("vakt.stopping", extra={"drain": self.options.drain})
+            self.running = False
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+            jobs.shutdown(wait=False)
+            await self._drain(scheduler, writer, dispatcher, dispatch_stop, dispatching)
+            for task in list(self._closing):  # channels replaced by a reload: close now
+                task.cancel()
+            await asyncio.gather(*self._closing, return_exceptions=True)
+            self.hub.close()
+        log.info("vakt.stopped")
+
+    @property
+    def path(self) -> str | None:
+        return self.parts.path
+
+    # ------------------------------------------------------------------ jobs
+
+    def _jobs(
+        self, heartbeats: StoreHeartbeats, session: aiohttp.ClientSession
+    ) -> AsyncIOScheduler:
+        jobs = AsyncIOScheduler()
+        every = self.options
+        watch = IncidentWatch(self.store, self.hub, self.clock)
+        self._interval(jobs, self.engine.tick, every.tick_every, "engine.tick")
+        self._interval(jobs, self._planner_tick, every.planner_every, "planner.tick")
+        self._interval(jobs, self._guard(watch.update), every.gauges_every, "gauges", soon=1.0)
+        self._interval(jobs, self._guard(heartbeats.refresh), every.heartbeats_every, "heartbeats")
+        self._interval(jobs, self._guard(self._housekeeping), 86_400.0, "housekeeping", soon=60.0)
+        deadman = self.config.settings.deadman
+        if deadman.url:
+            pinger = Deadman(
+                deadman.url,
+                deadman.every,
+                session,
+                self.healthy,
+                clock=self.clock,
+                observer=self.hub,
+            )
+            self._interval(jobs, pinger.ping_once, deadman.every.total_seconds(), "deadman")
+        self.hub.deadman_configured(deadman.every.total_seconds() if deadman.url else 0.0)
+        return jobs
+
+    def _interval(
+        self,
+        jobs: AsyncIOScheduler,
+        func: Callable[[], Any],
+        seconds: float,
+        name: str,
+        *,
+        soon: float | None = None,
+    ) -> None:
+        start = self.clock.now() + timedelta(seconds=soon if soon is not None else seconds)
+        jobs.add_job(
+            func,
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=start.astimezone(),
+        )
+
+    @staticmethod
+    def _guard(job: Callable[[], Any]) -> Callable[[], Any]:
+        """A store error in a periodic job is logged; the next run tries again."""
+
+        async def guarded() -> None:
+            try:
+                await job()
+            except StoreError as exc:
+                log.warning("job.store_error", extra={"error": str(exc)})
+
+        return guarded
+
+    async def _planner_tick(self) -> None:
+        try:
+            result = await planner_tick(
+                self.store, self.config, self.case_planner, self.clock.now()
+            )
+        except StoreError as exc:
+            log.warning("planner.tick_failed", extra={"error": str(exc)})
+            return
+        if result.inserted:
+            self._wake_dispatcher()
+        self.sla.count(result.sla)
+
+    async def _housekeeping(self) -> None:
+        """Retention: old evidence, changes, aggregates, settled notifications, sessions."""
+        now = self.clock.now()
+        keep = self.options.retention
+        for what, age in (
+            (Retained.RESULTS, keep.results),
+            (Retained.CHECK_CHANGES, keep.changes),
+            (Retained.SITE_CHANGES, keep.changes),
+            (Retained.AGGREGATES, keep.aggregates),
+            (Retained.OUTBOX, keep.outbox),
+        ):
+            deleted = await self.store.purge(what, now - age)
+            if deleted:
+                log.info("retention.purged", extra={"what": what.value, "rows": deleted})
+        async with self.store.transaction() as tx:
+            await tx.web.purge_sessions(now)
+
+    # ------------------------------------------------------------------- web
+
+    async def _start_web(self, heartbeats: StoreHeartbeats) -> list[web.AppRunner]:
+        settings = self.config.settings
+        deps = WebDeps(
+            store=self.store,
+            config=lambda: self.config,
+            clock=self.clock,
+            heartbeats=heartbeats,
+            readiness=self,
+            metrics=metrics_handler(self.hub),
+            middlewares=(sentry_middleware(),),
+            pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+        )
+        private = create_private_app(deps)
+        private.router.add_routes(self.parts.routes)
+        runners: list[web.AppRunner] = []
+        try:
+            for app, where in (
+                (private, settings.listen),
+                (create_public_app(deps), settings.public_listen),
+            ):
+                runner = web.AppRunner(app, access_log=None)
+                runners.append(runner)
+                await runner.setup()
+                await web.TCPSite(runner, where.host, where.port).start()
+        except OSError:
+            for runner in runners:
+                await runner.cleanup()
+            raise
+        return runners
+
+    # ------------------------------------------------------------------ stop
+
+    async def _drain(
+        self,
+        scheduler: Scheduler,
+        writer: asyncio.Task[None],
+        dispatcher: Dispatcher,
+        dispatch_stop: asyncio.Event,
+        dispatching: asyncio.Task[None],
+    ) -> None:
+        drain = self.options.drain
+        await scheduler.stop(drain)
+        try:
+            async with asyncio.timeout(drain):
+                await self.engine.close()
+        except TimeoutError:
+            log.error("engine.drain_timeout", extra={"drain": drain})
+        await writer
+        dispatch_stop.set()
+        try:
+            async with asyncio.timeout(drain):
+                await dispatching
+                await self._planner_tick()
+                while await dispatcher.run_once():  # deliver what is due before leaving
+                    pass
+        except TimeoutError:
+            log.warning("notify.drain_timeout", extra={"drain": drain})
+        except StoreError as exc:
+            log.warning("notify.drain_failed", extra={"error": str(exc)})
+        for channel in self.channels.swap({}):
+            await channel.close()
+
+    # --------------------------------------------------------------- signals
+
+    def _signals(self, session: aiohttp.ClientSession) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.parts.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload, session)
+
+    def reload(self, session: aiohttp.ClientSession) -> bool:
+        """Load the config file again and adopt it everywhere; False keeps the old one."""
+        if self.path is None:
+            log.warning("config.reload_unavailable", extra={"reason": "in-memory config"})
+            return False
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            log.error("config.reload_failed", extra={"errors": exc.render()})
+            self.hub.config_reloaded(success=False, at=self.clock.now())
+            return False
+        self.adopt(config, session)
+        return True
+
+    def adopt(self, config: Config, session: aiohttp.ClientSession) -> None:
+        """Swap in `config`: engine, scheduler, metrics, planner, channels, web."""
+        self.config = config  # the web apps read it through `deps.config`
+        self.engine.reload(config)
+        if self.scheduler is not None:
+            self.scheduler.reload(self._checks())
+        self.hub.set_checks(self._checks())
+        self.case_planner = CasePlanner(config)
+        self.planner.reload(self.case_planner)
+        old = self.channels.swap(self._build_channels(session))
+        closing = asyncio.get_running_loop().create_task(_close_later(old, 60.0))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+        self.hub.config_reloaded(success=True, at=self.clock.now())
+        log.info("config.reloaded", extra={"checks": len(config.checks())})
+
+
+async def _close_later(channels: Sequence[Channel], delay: float) -> None:
+    """Close replaced channels once sends that started with them have finished (or at
+    once when the daemon stops first and cancels this)."""
+    try:
+        await asyncio.sleep(delay)
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+# ----------------------------------------------------------------------------- logging
+
+
+def configure_logging(level: str = "info") -> None:
+    """Structured lines on stderr (the daemon's log): `monitor.observability.setup_logging`
+    (JSON lines, or a console format on a terminal), with the stable event names."""
+    setup_logging(level)
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "ChannelSet",
+    "IncidentWatch",
+    "MeteredChannel",
+    "MeteredDispatcher",
+    "Options",
+    "Retention",
+    "SlaCounter",
+    "configure_logging",
+    "owner_id",
+    "run",
+    "serve",
+]

@@ -1,0 +1,105 @@
+"""`vakt check-config`: validate the config and summarise it on one screen, or list every error."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from typing import Any
+
+from monitor.cli._common import add_config_option, config_path, load_or_report
+from monitor.config.records import Config
+from monitor.model import CheckType
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check-config",
+        help="validate checks.yaml and summarise it",
+        description="Validate the configuration. Prints a summary and exits 0, or prints every "
+        "error (file:line: yaml.path: problem) and exits 1.",
+    )
+    add_config_option(parser)
+    parser.add_argument(
+        "--heartbeat-urls",
+        action="store_true",
+        help="list the URL each heartbeat check's job must call",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return 1
+    if args.heartbeat_urls:
+        return print_heartbeat_urls(config)
+    print(f"{config_path(args)}: OK")
+    for line in summary(config):
+        print(line)
+    return 0
+
+
+def print_heartbeat_urls(config: Config) -> int:
+    from monitor.probes.heartbeat import check_token, heartbeat_url
+
+    rows = [c for c in config.checks() if c.type is CheckType.HEARTBEAT]
+    for check in rows:
+        token = check_token(check, config.settings)
+        if token is None:
+            print(f"{check.id}\t(no URL: set settings.heartbeat_key or the check's token)")
+            continue
+        print(f"{check.id}\t{heartbeat_url(config.settings.public_url, token)}")
+    if not rows:
+        print("no heartbeat checks")
+    return 0
+
+
+_PLURALS = {"person": "people", "escalation policy": "escalation policies"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else _PLURALS.get(word, word + 's')}"
+
+
+def summary(config: Config) -> list[str]:
+    sites = config.sites()
+    checks = config.checks()
+    by_type = Counter(c.type.value for c in checks)
+    by_impact = Counter(c.impact.value for c in checks)
+    types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
+    impacts = ", ".join(f"{n} {i}" for i, n in sorted(by_impact.items()))
+    s = config.settings
+    lines = [
+        f"  {_plural(len(config.customers), 'customer')}, {_plural(len(sites), 'site')}, "
+        f"{_plural(len(checks), 'check')} ({types}; impact: {impacts})",
+        f"  probing from '{s.location}', store {s.store}, time zone {s.timezone_name}",
+        f"  {_plural(len(config.people), 'person')}, {_plural(len(config.schedules), 'schedule')}, "
+        f"{_plural(len(config.escalations), 'escalation policy')}, "
+        f"channels: {', '.join(['email', *config.channels])}",
+    ]
+    for customer in config.customers.values():
+        contact = customer.primary_contact
+        who = f"{contact.name} <{contact.email}>" if contact else "no contact"
+        pages = customer.escalation or f"team ({s.email.team or 'nobody: set settings.email.team'})"
+        lines.append(
+            f"  customer {customer.id} ({customer.name}, {customer.language.value}): "
+            f"{_plural(len(customer.sites), 'site')}, policy {customer.policy}, "
+            f"pages {pages}, contact {who}"
+        )
+    lines.append("Contracts:")
+    lines.extend(f"  {line}" for line in _contracts(config))
+    return lines
+
+
+def _contracts(config: Config) -> list[str]:
+    from monitor.policy.describe import describe_escalation, describe_policy
+
+    used = {c.policy for c in config.customers.values()}
+    lines: list[str] = []
+    for name, policy in config.policies.items():
+        if policy.builtin and name not in used:
+            continue
+        lines.extend(describe_policy(policy, config.calendars))
+    for escalation in config.escalations.values():
+        lines.extend(describe_escalation(escalation, config.people))
+    return lines

@@ -1,0 +1,155 @@
+"""`vakt notifications list [--failed] [--json]` and `vakt notifications retry ID`.
+
+`list` shows the newest notifications of the outbox with their status, attempts and last
+error (`--json`: one object per row, with every attempt). `retry` makes a failed
+notification due again now. Exit codes: 0 done, 1 nothing to retry / store error, 2 bad
+config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from monitor.cli._common import add_config_option, load_or_report
+from monitor.clock import SystemClock
+from monitor.store import Attempt, OutboxItem, OutboxStatus, Store, StoreError
+
+_COLUMNS = ("ID", "STATUS", "DUE", "TRIES", "CHANNEL", "RECIPIENT", "KIND", "CASE", "LAST ERROR")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "notifications",
+        help="list notifications and retry failed ones",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="notifications_action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="show notifications, newest first")
+    listing.add_argument("--failed", action="store_true", help="only permanently failed ones")
+    listing.add_argument("--json", action="store_true", help="JSON for scripts")
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help="rows (default 50)")
+    listing.set_defaults(handler=run_list)
+    retry = actions.add_parser("retry", help="make a failed notification due again now")
+    retry.add_argument("id", type=int, metavar="ID")
+    retry.set_defaults(handler=run_retry)
+    for action in (listing, retry):
+        add_config_option(action)
+        action.add_argument(
+            "--store", metavar="URL", help="database URL (default: settings.store of the config)"
+        )
+
+
+def _store_url(args: argparse.Namespace) -> str | None:
+    if args.store:
+        return str(args.store)
+    config = load_or_report(args)
+    return None if config is None else config.settings.store
+
+
+async def _list(
+    url: str, status: OutboxStatus | None, limit: int
+) -> list[tuple[OutboxItem, list[Attempt]]]:
+    async with Store(url) as store, store.transaction(read_only=True) as tx:
+        items = await tx.outbox.find(status=status, limit=limit)
+        return [(item, await tx.outbox.attempts(item.id)) for item in items]
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def as_json(item: OutboxItem, attempts: list[Attempt]) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "key": str(item.key),
+        "status": item.status.value,
+        "channel": item.key.channel,
+        "recipient": item.key.recipient,
+        "kind": item.key.kind,
+        "subject": item.key.subject,
+        "incident_id": item.incident_id,
+        "created_at": _iso(item.created_at),
+        "due_at": _iso(item.due_at),
+        "sent_at": _iso(item.sent_at),
+        "attempts": [
+            {
+                "at": _iso(a.at),
+                "duration_s": round(a.duration.total_seconds(), 3),
+                "outcome": a.outcome.value,
+                "worker": a.worker,
+                "error": a.error,
+            }
+            for a in attempts
+        ],
+        "last_error": item.last_error,
+    }
+
+
+def _row(item: OutboxItem) -> tuple[str, ...]:
+    error = " ".join(item.last_error.split())
+    return (
+        str(item.id),
+        item.status.value,
+        item.due_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+        str(item.attempts),
+        item.key.channel,
+        item.key.recipient,
+        item.key.kind,
+        item.key.subject,
+        error[:60] + ("…" if len(error) > 60 else ""),
+    )
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    table = [_COLUMNS, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_COLUMNS))]
+    for row in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    url = _store_url(args)
+    if url is None:
+        return 2
+    status = OutboxStatus.FAILED if args.failed else None
+    try:
+        rows = asyncio.run(_list(url, status, args.limit))
+    except StoreError as exc:
+        print(f"vakt notifications list: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump([as_json(item, attempts) for item, attempts in rows], sys.stdout, indent=2)
+        print()
+    elif not rows:
+        print("no failed notifications" if args.failed else "no notifications")
+    else:
+        print_table([_row(item) for item, _ in rows])
+    return 0
+
+
+async def _retry(url: str, item_id: int) -> bool:
+    async with Store(url) as store, store.transaction() as tx:
+        return await tx.outbox.requeue(item_id, SystemClock().now())
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    url = _store_url(args)
+    if url is None:
+        return 2
+    try:
+        requeued = asyncio.run(_retry(url, args.id))
+    except StoreError as exc:
+        print(f"vakt notifications retry: {exc}", file=sys.stderr)
+        return 1
+    if not requeued:
+        print(f"vakt notifications retry: no failed notification {args.id}", file=sys.stderr)
+        return 1
+    print(f"notification {args.id} is due again now")
+    return 0

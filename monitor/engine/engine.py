@@ -1,0 +1,497 @@
+"""`Engine`: the unit of work from probe results to one commit, through one writer.
+
+    engine = Engine(store, config, clock)
+    await engine.start()                 # reload memory from the store
+    scheduler = Scheduler(prober, engine, clock)   # the engine is its ResultSink
+    task = asyncio.create_task(engine.run())       # flush ~every second or 1,000 results
+    ...
+    await engine.close()                 # last flush, open aggregates, checkpoint
+
+Each flush: step every result into its (check, location) state in memory; write only
+what matters (state changes with their `CheckChange` rows, counters of bad streaks,
+failed/degraded evidence, closed 5-minute aggregates); evaluate only the sites where
+something changed; decide incidents against the rows read fresh from the store; insert
+or compare-and-set them with their timeline and the planner's outbox rows; all in ONE
+transaction. A store error keeps everything pending for the next flush: it never
+crashes the engine and never becomes a probe failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from monitor.clock import Clock
+from monitor.config.records import Check, Config, Customer, Site
+from monitor.engine.connectivity import ConnectivityWatch
+from monitor.engine.context import site_context
+from monitor.engine.hooks import EngineObserver, NullObserver, check_level, report_changes
+from monitor.engine.mass import mass_outage_step
+from monitor.engine.planner import Change, NullPlanner, Planner
+from monitor.engine.sites import Inputs, SiteOutcome, evaluate_site
+from monitor.engine.state import BASELINE, SITE, Memory, load, to_status
+from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, step
+from monitor.incidents import RespondBy, Rules, no_deadline
+from monitor.model import CheckState, ProbeResult, Verdict
+from monitor.probes.canary import canary_checks
+from monitor.store import (
+    Aggregate,
+    CheckChange,
+    CheckStatus,
+    Evidence,
+    Notification,
+    SiteChange,
+    SiteStatus,
+    Store,
+    StoreError,
+    Transaction,
+    bucket_start,
+    fold,
+)
+from monitor.store.aggregates import BUCKET
+
+log = logging.getLogger(__name__)
+
+_EMPTY = LocationState()
+Deadlines = Callable[[Config], RespondBy]
+
+
+def _no_deadlines(config: Config) -> RespondBy:
+    return no_deadline
+
+
+@dataclass(frozen=True, slots=True)
+class FlushReport:
+    """What one flush did (for tests, logs and the benchmark)."""
+
+    results: int = 0
+    changes: int = 0
+    statuses: int = 0
+    evidence: int = 0
+    sites: int = 0
+    incidents: int = 0
+    retried: int = 0
+    failed: bool = False
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Writes not yet committed; kept across a failed flush and retried."""
+
+    statuses: dict[tuple[str, str], CheckStatus] = field(default_factory=dict)
+    changes: list[CheckChange] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    sites: set[str] = field(default_factory=set)
+
+
+class Engine:
+    """Consumes results (`submit`, never blocks), commits them in batches (`flush`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        clock: Clock,
+        *,
+        planner: Planner | None = None,
+        deadlines: Deadlines = _no_deadlines,
+        batch_size: int = 1000,
+        flush_every: float = 1.0,
+        checkpoint_every: float = 30.0,
+        ring_size: int = 60,
+        observer: EngineObserver | None = None,
+        on_notifications: Callable[[], None] | None = None,
+    ) -> None:
+        """`deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
+        `checkpoint_every` seconds between bulk writes of baselines, site memory and rings;
+        `observer` is told about every result, check level and incident (the metrics hub);
+        `on_notifications()` is called after a commit that planned notifications (the
+        dispatcher's `wake`)."""
+        self._store = store
+        self._clock = clock
+        self._planner: Planner = planner if planner is not None else NullPlanner()
+        self._deadlines = deadlines
+        self._batch_size = batch_size
+        self._flush_every = flush_every
+        self._checkpoint_every = checkpoint_every
+        self._ring_size = ring_size
+        self._observer: EngineObserver = observer if observer is not None else NullObserver()
+        self._on_notifications = on_notifications
+        self._inbox: list[ProbeResult] = []
+        self._pending = _Pending()
+        self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
+        self._ring: dict[str, deque[ProbeResult]] = {}
+        self._ring_changed: set[str] = set()
+        self._baselines_dirty: set[str] = set()
+        self._memory = Memory()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._last_checkpoint = clock.monotonic()
+        self.flush_failures = 0
+        self._connectivity = ConnectivityWatch(())
+        self.reload(config)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def memory(self) -> Memory:
+        """The in-memory state (read-only use: tests, status)."""
+        return self._memory
+
+    def reload(self, config: Config) -> None:
+        """Adopt a new config; memory of unchanged checks and sites is kept."""
+        self._config = config
+        self._rules = Rules(
+            flapping=config.settings.flapping,
+            respond_by=self._deadlines(config),
+            timezone=config.settings.timezone,
+        )
+        self._sites: dict[str, tuple[Site, Customer]] = {
+            s.id: (s, c) for c in config.customers.values() for s in c.sites
+        }
+        self._checks: dict[str, tuple[Check, Site]] = {
+            check.id: (check, site) for site, _ in self._sites.values() for check in site.checks
+        }
+        self._pending.sites.update(self._sites)  # levels may change with the checks
+        self._canaries = {c.id: c for c in canary_checks(config.settings)}
+        self._connectivity.reload(self._canaries.values())
+
+    @property
+    def connectivity(self) -> Connectivity:
+        """Vakt's own connectivity as last judged from the canaries."""
+        return self._connectivity.current
+
+    async def start(self) -> None:
+        """Reload state, baselines, site memory and open incidents from the store."""
+        async with self._store.transaction(read_only=True) as tx:
+            self._memory = await load(tx)
+        log.info(
+            "engine.loaded",
+            extra={
+                "checks": len(self._memory.locations),
+                "open_incidents": sum(1 for s in self._memory.sites.values() if s.case),
+            },
+        )
+
+    def submit(self, result: ProbeResult, lateness: float = 0.0) -> None:
+        """Take one result (the scheduler's `ResultSink`); never blocks, never raises."""
+        self._observer.observe_probe(result, lateness)
+        self._inbox.append(result)
+        if len(self._inbox) >= self._batch_size:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """The writer loop: flush every `flush_every` s or `batch_size` results, checkpoint
+        every `checkpoint_every` s, until `close()`."""
+        while True:
+            await self._sleep()
+            if self._stopping:
+                return
+            await self.flush()
+            if self._clock.monotonic() - self._last_checkpoint >= self._checkpoint_every:
+                await self.checkpoint()
+
+    async def _sleep(self) -> None:
+        try:
+            async with asyncio.timeout(self._flush_every):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def close(self) -> None:
+        """Stop the writer loop; flush, write the open aggregates, checkpoint."""
+        self._stopping = True
+        self._wake.set()
+        await self.flush()
+        self._pending.aggregates.extend(self._open_aggregates.values())
+        self._open_aggregates.clear()
+        await self.flush()
+        await self.checkpoint()
+
+    # ---------------------------------------------------------------------- flush
+
+    async def flush(self) -> FlushReport:
+        """Process the results submitted so far and commit everything in one transaction."""
+        async with self._lock:
+            batch, self._inbox = self._inbox, []
+            now = self._clock.now()
+            self._absorb(batch, now)
+            self._close_buckets(now)
+            try:
+                report = await self._commit(now)
+            except StoreError as exc:
+                self.flush_failures += 1
+                log.error("engine.flush_failed", extra={"error": str(exc), "results": len(batch)})
+                return FlushReport(results=len(batch), failed=True)
+            return replace(report, results=len(batch))
+
+    async def tick(self) -> FlushReport:
+        """Re-evaluate sites for time-based transitions with no new results (maintenance
+        start and end, dependency holds, silences ending, recovery bookkeeping):
+        every site with a level, an open incident or a hold. Idempotent."""
+        for site_id, memory in self._memory.sites.items():
+            if memory.level is not None or memory.case is not None or memory.track.hold_until:
+                self._pending.sites.add(site_id)
+        return await self.flush()
+
+    def _absorb(self, batch: Sequence[ProbeResult], now: datetime) -> None:
+        for result in batch:
+            entry = self._checks.get(result.check_id)
+            if entry is not None:
+                self._step(result, *entry)
+            elif (canary := self._canaries.get(result.check_id)) is not None:
+                states = self._memory.locations.setdefault(canary.id, {})
+                states[result.location] = step(states.get(result.location, _EMPTY), result, canary)
+        if batch:
+            for aggregate in fold(batch):
+                seen = self._open_aggregates.get(aggregate.key)
+                self._open_aggregates[aggregate.key] = (
+                    aggregate if seen is None else seen.merge(aggregate)
+                )
+        self._note_slow(batch, now)
+
+    def _step(self, result: ProbeResult, check: Check, site: Site) -> None:
+        states = self._memory.locations.setdefault(check.id, {})
+        old = states.get(result.location, _EMPTY)
+        new = states[result.location] = step(old, result, check)
+        pending = self._pending
+        changed = new.state is not old.state
+        if changed:
+            pending.changes.append(
+                CheckChange(
+                    check.id,
+                    result.location,
+                    result.started_at,
+                    old.state,
+                    new.state,
+                    result.error,
+                    result.detail,
+                )
+            )
+            pending.sites.add(site.id)
+            self._observer.set_check_level(check.id, check_level(check, new.state))
+        bad = result.verdict is not Verdict.OK
+        # The steady state (ok after ok) writes nothing; a bad streak's counters are kept.
+        if changed or bad or old.bad or (new.state is not CheckState.OK and new.good):
+            pending.statuses[(check.id, result.location)] = to_status(
+                check.id, result.location, new, result.started_at
+            )
+        if bad:
+            pending.evidence.append(Evidence(result))
+        if changed or bad:
+            self._ring_changed.add(check.id)
+        ring = self._ring.get(check.id)
+        if ring is None:
+            ring = self._ring[check.id] = deque(maxlen=self._ring_size)
+        ring.append(result)
+        if site.slow is not None and not bad:
+            baselines = self._memory.baselines
+            previous = baselines.get(check.id)
+            in_incident = self._memory.site(site.id).case is not None
+            baselines[check.id] = (previous or _new_baseline()).observe(
+                result.started_at, result.timings.total, site.slow, in_incident=in_incident
+            )
+            self._baselines_dirty.add(check.id)
+
+    def _note_slow(self, batch: Sequence[ProbeResult], now: datetime) -> None:
+        """Mark a site for evaluation when its slow finding appeared or went away."""
+        touched = {self._checks[r.check_id][1].id for r in batch if r.check_id in self._checks}
+        for site_id in touched:
+            site = self._sites[site_id][0]
+            if site.slow is None:
+                continue
+            slow = any(
+                b.assess(c.id, now, site.slow) is not None
+                for c in site.checks
+                if (b := self._memory.baselines.get(c.id)) is not None
+            )
+            if slow != self._memory.site(site_id).slow:
+                self._pending.sites.add(site_id)
+
+    def _close_buckets(self, now: datetime) -> None:
+        current = bucket_start(now)
+        closed = [key for key in self._open_aggregates if key[2] + BUCKET <= current]
+        for key in closed:
+            self._pending.aggregates.append(self._open_aggregates.pop(key))
+
+    async def _commit(self, now: datetime) -> FlushReport:
+        pending = self._pending
+        judged = self._judge_connectivity(now)
+        sites = sorted(s for s in pending.sites if s in self._sites)
+        async with self._store.transaction() as tx:
+            await tx.checks.save(list(pending.statuses.values()))
+            await tx.checks.append_changes(pending.changes)
+            await tx.results.add_evidence(pending.evidence)
+            await tx.results.add_aggregates(pending.aggregates)
+            lost = judged.suppressing
+            outcomes = await self._evaluate(tx, sites, now, lost) if sites else []
+            changes = [c for o in outcomes for c in (*([o.change] if o.change else []), *o.extra)]
+            await self._save_sites(tx, outcomes)
+            if sites and self._config.settings.paging.mass_outage is not None:
+                changes += await mass_outage_step(
+                    tx,
+                    self._config.settings.paging.mass_outage,
+                    now,
+                    case_prefix=self._config.settings.case_prefix,
+                    timezone=self._rules.timezone,
+                )
+            planned = [
+                *(await self._planner.plan(tx, changes, now, self._config) if changes else ()),
+                *self._warnings(outcomes, now),
+                *self._connectivity_warning(judged, now),
+            ]
+            if planned:
+                await tx.outbox.add(planned)
+        report_changes(self._observer, changes)
+        if planned and self._on_notifications is not None:
+            self._on_notifications()
+        report = FlushReport(
+            changes=len(pending.changes),
+            statuses=len(pending.statuses),
+            evidence=len(pending.evidence),
+            sites=len(sites),
+            incidents=len(changes),
+            retried=sum(1 for o in outcomes if o.retry),
+        )
+        self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry})
+        self._adopt(outcomes)
+        self._connectivity.adopt(judged)
+        return report
+
+    async def _evaluate(
+        self, tx: Transaction, site_ids: Sequence[str], now: datetime, connectivity_lost: bool
+    ) -> list[SiteOutcome]:
+        windows = await tx.maintenance.active(now)
+        silences = await tx.silences.active(now)
+        # One read for every site of this flush, not one per site (a start-up flush
+        # evaluates them all). Read inside the transaction: the writes stay CAS-checked.
+        latest = await tx.incidents.latest_by_site(site_ids)
+        outcomes: list[SiteOutcome] = []
+        for site_id in site_ids:
+            site, customer = self._sites[site_id]
+            memory = self._memory.site(site_id)
+            context = site_context(
+                self._config,
+                site,
+                customer,
+                windows,
+                silences,
+                self._memory.sites,
+                now,
+                connectivity_lost=connectivity_lost,
+            )
+            inputs = Inputs(
+                site=site,
+                customer=customer,
+                context=context,
+                memory=memory,
+                locations=self._memory.locations,
+                baselines=self._memory.baselines,
+                rules=self._rules,
+                case_prefix=self._config.settings.case_prefix,
+                incidents=latest.get(site_id, ()),
+            )
+            outcomes.append(await evaluate_site(tx, inputs, now))
+        return outcomes
+
+    def _judge_connectivity(self, now: datetime) -> Connectivity:
+        """Judge connectivity at `now`; when a suppression ends, every site with a level
+        is evaluated again (its held incident opens now)."""
+        if not self._connectivity.configured:
+            return Connectivity()
+        sites = (s for s, _ in self._sites.values())
+        judged = self._connectivity.assess(self._memory.locations, sites, now)
+        if self._connectivity.current.suppressing and not judged.suppressing:
+            held = (sid for sid, m in self._memory.sites.items() if m.level is not None)
+            self._pending.sites.update(held)
+        return judged
+
+    def _connectivity_warning(self, judged: Connectivity, now: datetime) -> Sequence[Notification]:
+        if judged.restored:
+            log.info("engine.connectivity_restored")
+        if not judged.alert or judged.lost_since is None:
+            return ()
+        log.warning("engine.connectivity_lost", extra={"since": judged.lost_since.isoformat()})
+        detail = (
+            "The canaries and many customer checks fail together: probably Vakt's own "
+            "network. Customer incidents are held for at most 30 minutes."
+        )
+        return self._planner.connectivity_lost(judged.lost_since, detail, now, self._config)
+
+    def _warnings(self, outcomes: Sequence[SiteOutcome], now: datetime) -> Sequence[Notification]:
+        starts = [w for o in outcomes if not o.retry for w in o.warnings]
+        return self._planner.warnings(starts, now, self._config) if starts else ()
+
+    @staticmethod
+    async def _save_sites(tx: Transaction, outcomes: Sequence[SiteOutcome]) -> None:
+        statuses: list[SiteStatus] = [o.status for o in outcomes if o.status is not None]
+        site_changes: list[SiteChange] = [o.site_change for o in outcomes if o.site_change]
+        await tx.sites.save(statuses)
+        await tx.sites.append_changes(site_changes)
+
+    def _adopt(self, outcomes: Sequence[SiteOutcome]) -> None:
+        """After the commit: the decided site memory becomes the engine's; re-arm checks."""
+        for outcome in outcomes:
+            if outcome.retry:
+                continue
+            self._memory.sites[outcome.site_id] = outcome.memory
+            for check_id in outcome.rearm:
+                self._memory.locations.pop(check_id, None)
+                self._ring_changed.add(check_id)
+            if outcome.rearm:
+                log.info("incident.rearmed", extra={"site": outcome.site_id})
+
+    # ----------------------------------------------------------------- checkpoint
+
+    async def checkpoint(self) -> None:
+        """Bulk-write baselines, site memory and recent rings (checks that changed since
+        the last checkpoint get their whole ring, the others their newest result)."""
+
+        async with self._lock:
+            now = self._clock.now()
+            baselines = {
+                cid: json.dumps(self._memory.baselines[cid].to_json(), separators=(",", ":"))
+                for cid in self._baselines_dirty
+                if cid in self._memory.baselines
+            }
+            sites = {sid: m.to_json() for sid, m in self._memory.sites.items()}
+            recent = [
+                r
+                for cid, ring in self._ring.items()
+                for r in (ring if cid in self._ring_changed else list(ring)[-1:])
+            ]
+            try:
+                async with self._store.transaction() as tx:
+                    await tx.memory.save(BASELINE, baselines, now)
+                    await tx.memory.save(SITE, sites, now)
+                    await tx.results.push_recent(recent)
+            except StoreError as exc:
+                log.error("engine.checkpoint_failed", extra={"error": str(exc)})
+                return
+            self._baselines_dirty.clear()
+            self._ring_changed.clear()
+            self._ring.clear()
+            self._last_checkpoint = self._clock.monotonic()
+
+
+def _new_baseline() -> LatencyBaseline:
+    return LatencyBaseline()
+
+
+__all__ = ["Change", "Deadlines", "Engine", "FlushReport"]

@@ -1,0 +1,53 @@
+"""One call from stored per-location states and baselines to a site's assessment, and
+the team warnings that started or ended (warning-impact checks notify the team only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config.records import Site
+from monitor.evaluate.baseline import LatencyBaseline, SlowFinding
+from monitor.evaluate.checkstate import LocationState, check_verdict
+from monitor.evaluate.level import SiteAssessment, site_level
+
+
+def assess_site(
+    site: Site,
+    states: Mapping[str, Mapping[str, LocationState]],
+    baselines: Mapping[str, LatencyBaseline],
+    now: datetime,
+) -> SiteAssessment:
+    """Quorum per check over `site.locations`, slow findings from the baselines (when the
+    site has a slow rule), then the level. `states` is check id -> location -> state."""
+    verdicts = {
+        c.id: check_verdict(c.id, states.get(c.id, {}), site.locations, site.quorum)
+        for c in site.checks
+    }
+    return site_level(site, verdicts, _slow(site, baselines, now))
+
+
+def _slow(site: Site, baselines: Mapping[str, LatencyBaseline], now: datetime) -> list[SlowFinding]:
+    if site.slow is None:
+        return []
+    findings = (
+        baselines[c.id].assess(c.id, now, site.slow) for c in site.checks if c.id in baselines
+    )
+    return [f for f in findings if f is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class WarningChanges:
+    """Warning-impact checks that started or stopped failing/degrading since last time;
+    `current` is what the engine keeps for the next comparison."""
+
+    started: frozenset[str]
+    ended: frozenset[str]
+    current: frozenset[str]
+
+
+def warning_changes(previous: frozenset[str], assessment: SiteAssessment) -> WarningChanges:
+    """Compare the site's current warnings with `previous` (check ids)."""
+    current = frozenset(v.check_id for v in assessment.warnings)
+    return WarningChanges(current - previous, previous - current, current)

@@ -1,0 +1,486 @@
+"""Every Prometheus metric Vakt exposes, and the hub that the shell updates cheaply.
+
+Metrics, alerts and dashboards are an API (STYLE.md habit 12): every metric is declared
+once in `METRICS` below; `alerts/` and `dashboards/` may only name these (a test checks).
+
+The composition root builds one `MetricsHub` and passes it to the engine, scheduler and
+dispatcher, which call its small methods (`observe_probe`, `incident_opened`, ...). The hub
+owns a private `CollectorRegistry` (never the global default one), pre-binds histogram
+and counter children on first use, and keeps the per-check gauges in compact typed
+arrays indexed by a check slot, so 100,000 checks cost a few floats each rather than
+five prometheus-client objects. `render()` writes the exposition text; call it through
+`render_async()` (or `metrics_handler`) so it runs in a worker thread, off the probe loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from array import array
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from monitor.config.records import Check, HeartbeatSpec
+from monitor.model import Level, ProbeResult, Verdict
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The exposition format `render()` writes (Prometheus text format 0.0.4)."""
+
+
+class MetricKind(StrEnum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+    CHECK_GAUGE = "check_gauge"  # per-check gauge served from the hub's arrays
+
+
+class NotificationOutcome(StrEnum):
+    """`outcome` label of `vakt_notifications_total`."""
+
+    SENT = "sent"
+    RETRY = "retry"  # a transient failure; the dispatcher will try again
+    FAILED = "failed"  # a permanent failure or retries exhausted
+
+
+class SlaOutcome(StrEnum):
+    """`outcome` label of `vakt_sla_responses_total`."""
+
+    MET = "met"
+    MISSED = "missed"
+
+
+PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+ACK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0)
+PHASES = ("dns", "connect", "tls", "first_byte")
+CHECK_LABELS = ("customer", "site", "check")
+LEVEL_VALUE: Mapping[Level | None, float] = {None: 0.0, Level.B: 1.0, Level.A: 2.0}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One metric: its full exposed name (with `_total` for counters), kind and labels."""
+
+    name: str
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+
+
+def _counter(name: str, help: str, *labels: str) -> MetricSpec:
+    return MetricSpec(name, MetricKind.COUNTER, help, labels)
+
+
+def _gauge(name: str, help: str, *labels: str) -> MetricSpec:
+    return MetricSpec(name, MetricKind.GAUGE, help, labels)
+
+
+def _check_gauge(name: str, help: str) -> MetricSpec:
+    return MetricSpec(name, MetricKind.CHECK_GAUGE, help, CHECK_LABELS)
+
+
+def _histogram(name: str, help: str, buckets: tuple[float, ...], *labels: str) -> MetricSpec:
+    return MetricSpec(name, MetricKind.HISTOGRAM, help, labels, buckets)
+
+
+CHECK_UP = _check_gauge(
+    "vakt_check_up", "1 when the check's last probe did not fail (ok or degraded), else 0."
+)
+CHECK_LEVEL = _check_gauge(
+    "vakt_check_level",
+    "The site level this check's state contributes: 2 = Level A, 1 = Level B, 0 = none.",
+)
+CHECK_DURATION = _check_gauge(
+    "vakt_check_duration_seconds", "Total duration of the check's last probe."
+)
+CHECK_TLS_EXPIRY = _check_gauge(
+    "vakt_check_tls_expiry_timestamp_seconds",
+    "When the certificate the check last saw expires (Unix time).",
+)
+CHECK_HEARTBEAT_SEEN = _check_gauge(
+    "vakt_check_heartbeat_last_seen_timestamp_seconds",
+    "When the heartbeat check last received a ping (Unix time).",
+)
+CHECK_HEARTBEAT_EXPECTED = _check_gauge(
+    "vakt_check_heartbeat_expected_seconds",
+    "A heartbeat check's period plus grace: later than this after the last ping is late.",
+)
+CHECK_GAUGES = (
+    CHECK_UP,
+    CHECK_LEVEL,
+    CHECK_DURATION,
+    CHECK_TLS_EXPIRY,
+    CHECK_HEARTBEAT_SEEN,
+    CHECK_HEARTBEAT_EXPECTED,
+)
+
+METRICS: tuple[MetricSpec, ...] = (
+    *CHECK_GAUGES,
+    _counter(
+        "vakt_probe_results_total", "Probe results by error code ('ok' when none).", "type",
+        "location", "code",
+    ),
+    _counter("vakt_incidents_opened_total", "Incidents opened, by level.", "level"),
+    _counter("vakt_incidents_resolved_total", "Incidents resolved, by level.", "level"),
+    _counter(
+        "vakt_sla_responses_total", "Responses (first acknowledgements) against respond-by.",
+        "level", "outcome",
+    ),
+    _counter("vakt_sla_warnings_total", "SLA warnings sent (share of respond time used)."),
+    _counter("vakt_sla_breaches_total", "Incidents whose respond-by passed unanswered."),
+    _counter(
+        "vakt_notifications_total", "Notification delivery attempts by channel and outcome.",
+        "channel", "outcome",
+    ),
+    _counter("vakt_deadman_pings_total", "Dead-man's switch pings by outcome.", "outcome"),
+    _gauge("vakt_incidents_open", "Open (unresolved) incidents, by level.", "level"),
+    _gauge("vakt_outbox_backlog", "Notifications waiting in the outbox."),
+    _gauge("vakt_outbox_oldest_age_seconds", "Age of the oldest undelivered notification."),
+    _gauge("vakt_probes_in_flight", "Probes running right now."),
+    _gauge("vakt_checks", "Checks configured on this instance."),
+    _gauge("vakt_config_reload_success", "1 when the last config (re)load succeeded, else 0."),
+    _gauge("vakt_config_reload_timestamp_seconds", "When the config was last (re)loaded."),
+    _gauge("vakt_build_info", "Always 1; the running version is a label.", "version"),
+    _gauge(
+        "vakt_deadman_last_success_timestamp_seconds", "When the dead-man's ping last succeeded."
+    ),
+    _gauge("vakt_deadman_interval_seconds", "The dead-man's ping interval; 0 when switched off."),
+    _histogram(
+        "vakt_probe_duration_seconds", "Total probe duration.", PROBE_BUCKETS, "type",
+        "location", "outcome",
+    ),
+    _histogram(
+        "vakt_probe_phase_seconds", "Probe phase durations (dns, connect, tls, first_byte).",
+        PROBE_BUCKETS, "type", "location", "phase",
+    ),
+    _histogram(
+        "vakt_scheduler_lateness_seconds", "How late probes start against their plan.",
+        LATENESS_BUCKETS, "location",
+    ),
+    _histogram(
+        "vakt_time_to_acknowledge_seconds", "From opening to the first acknowledgement.",
+        ACK_BUCKETS, "level",
+    ),
+)  # fmt: skip
+
+METRIC_NAMES = frozenset(spec.name for spec in METRICS)
+
+
+def exposed_names() -> frozenset[str]:
+    """Every sample name `render()` can produce (with `_bucket`, `_sum`, `_created`...)."""
+    names: set[str] = set()
+    for spec in METRICS:
+        if spec.kind is MetricKind.COUNTER:
+            names |= {spec.name, spec.name.removesuffix("_total") + "_created"}
+        elif spec.kind is MetricKind.HISTOGRAM:
+            names |= {spec.name + s for s in ("", "_bucket", "_sum", "_count", "_created")}
+        else:
+            names.add(spec.name)
+    return frozenset(names)
+
+
+# ------------------------------------------------------------------ per-check gauges
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
+
+
+def _labels(check: Check) -> str:
+    customer, site, name = (_escape(v) for v in (check.customer, check.site, check.name))
+    return f'{{customer="{customer}",site="{site}",check="{name}"}}'
+
+
+def _nan_array(size: int) -> array[float]:
+    return array("d", [math.nan]) * size
+
+
+class CheckTable:
+    """Per-check gauge values in typed arrays, one slot per check; NaN means "no series".
+
+    Built once per config (re)load and then only written in place, so the render thread
+    can read it while the event loop updates it: each write is one array store.
+    """
+
+    __slots__ = ("index", "labels", "types", "values")
+
+    def __init__(self, checks: Sequence[Check]) -> None:
+        self.index = {check.id: slot for slot, check in enumerate(checks)}
+        self.labels = [_labels(check) for check in checks]
+        self.types = [check.type.value for check in checks]
+        self.values = {spec.name: _nan_array(len(checks)) for spec in CHECK_GAUGES}
+        self.values[CHECK_LEVEL.name] = array("d", [0.0]) * len(checks)
+        expected = self.values[CHECK_HEARTBEAT_EXPECTED.name]
+        for slot, check in enumerate(checks):
+            if isinstance(check.spec, HeartbeatSpec):
+                expected[slot] = (check.spec.every + check.spec.grace).total_seconds()
+
+    def carry_over(self, old: CheckTable) -> None:
+        """Keep the observed values of checks that survive a reload."""
+        keep = [CHECK_UP, CHECK_LEVEL, CHECK_DURATION, CHECK_TLS_EXPIRY, CHECK_HEARTBEAT_SEEN]
+        for check_id, slot in self.index.items():
+            was = old.index.get(check_id)
+            if was is not None:
+                for spec in keep:
+                    self.values[spec.name][slot] = old.values[spec.name][was]
+
+    def set(self, spec: MetricSpec, check_id: str, value: float) -> None:
+        slot = self.index.get(check_id)
+        if slot is not None:
+            self.values[spec.name][slot] = value
+
+    def expose(self) -> str:
+        """The per-check families in Prometheus text format; NaN slots are left out."""
+        parts: list[str] = []
+        for spec in CHECK_GAUGES:
+            name = spec.name
+            parts.append(f"# HELP {name} {spec.help}\n# TYPE {name} gauge\n")
+            values = self.values[name]
+            # `v == v` is False only for NaN: skipped without a function call per sample.
+            parts.extend(
+                [
+                    f"{name}{lab} {v!r}\n"
+                    for lab, v in zip(self.labels, values, strict=True)
+                    if v == v
+                ]
+            )
+        return "".join(parts)
+
+
+# ----------------------------------------------------------------------------- the hub
+
+
+class _Children:
+    """Pre-bound children of one registry's metrics, bound on first use and then cached."""
+
+    __slots__ = ("_counters", "_gauges", "_histograms", "_parents")
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._parents: dict[str, Counter | Gauge | Histogram] = {}
+        for spec in METRICS:
+            if spec.kind is MetricKind.COUNTER:
+                self._parents[spec.name] = Counter(
+                    spec.name, spec.help, spec.labels, registry=registry
+                )
+            elif spec.kind is MetricKind.GAUGE:
+                self._parents[spec.name] = Gauge(
+                    spec.name, spec.help, spec.labels, registry=registry
+                )
+            elif spec.kind is MetricKind.HISTOGRAM:
+                self._parents[spec.name] = Histogram(
+                    spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets
+                )
+        self._counters: dict[tuple[str, ...], Counter] = {}
+        self._gauges: dict[tuple[str, ...], Gauge] = {}
+        self._histograms: dict[tuple[str, ...], Histogram] = {}
+
+    def _bind(self, key: tuple[str, ...]) -> Counter | Gauge | Histogram:
+        parent = self._parents[key[0]]
+        return parent.labels(*key[1:]) if len(key) > 1 else parent
+
+    def counter(self, *key: str) -> Counter:
+        child = self._counters.get(key)
+        if child is None:
+            bound = self._bind(key)
+            assert isinstance(bound, Counter)
+            child = self._counters[key] = bound
+        return child
+
+    def gauge(self, *key: str) -> Gauge:
+        child = self._gauges.get(key)
+        if child is None:
+            bound = self._bind(key)
+            assert isinstance(bound, Gauge)
+            child = self._gauges[key] = bound
+        return child
+
+    def histogram(self, *key: str) -> Histogram:
+        child = self._histograms.get(key)
+        if child is None:
+            bound = self._bind(key)
+            assert isinstance(bound, Histogram)
+            child = self._histograms[key] = bound
+        return child
+
+
+class MetricsHub:
+    """All of Vakt's metrics behind cheap update methods; one per process, built by app.py.
+
+    Update methods are called on the event loop; `render()` may run in another thread.
+    """
+
+    def __init__(self, *, version: str, location: str, checks: Sequence[Check] = ()) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.location = location
+        self._c = _Children(self.registry)
+        self._table = CheckTable(())
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vakt-metrics")
+        self._c.gauge("vakt_build_info", version).set(1)
+        # Series that dashboards and alerts compare exist from the start, at zero.
+        for level in Level:
+            self._c.counter("vakt_incidents_opened_total", level.value)
+            self._c.counter("vakt_incidents_resolved_total", level.value)
+            self._c.gauge("vakt_incidents_open", level.value)
+        self.set_checks(checks)
+
+    # -- config -----------------------------------------------------------------------
+
+    def set_checks(self, checks: Sequence[Check]) -> None:
+        """Adopt the checks of a (re)loaded config; surviving checks keep their values."""
+        table = CheckTable(checks)
+        table.carry_over(self._table)
+        self._table = table  # one reference swap: the render thread sees old or new
+        self._c.gauge("vakt_checks").set(len(checks))
+
+    def config_reloaded(self, *, success: bool, at: datetime) -> None:
+        """A config load or reload finished (a failed reload keeps the old config)."""
+        self._c.gauge("vakt_config_reload_success").set(1 if success else 0)
+        if success:
+            self._c.gauge("vakt_config_reload_timestamp_seconds").set(at.timestamp())
+
+    # -- probes -----------------------------------------------------------------------
+
+    def observe_probe(self, result: ProbeResult, lateness: float) -> None:
+        """One probe result (the scheduler's `ResultSink.submit` signature).
+
+        Results for checks that are no longer configured are ignored.
+        """
+        table = self._table
+        slot = table.index.get(result.check_id)
+        if slot is None:
+            return
+        kind, where = table.types[slot], result.location
+        timings = result.timings
+        code = result.error.value if result.error is not None else "ok"
+        self._c.histogram("vakt_probe_duration_seconds", kind, where, result.verdict.value).observe(
+            timings.total
+        )
+        self._c.counter("vakt_probe_results_total", kind, where, code).inc()
+        self._c.histogram("vakt_scheduler_lateness_seconds", where).observe(max(lateness, 0.0))
+        for phase, seconds in zip(
+            PHASES, (timings.dns, timings.connect, timings.tls, timings.first_byte), strict=True
+        ):
+            if seconds is not None:
+                self._c.histogram("vakt_probe_phase_seconds", kind, where, phase).observe(seconds)
+        values = table.values
+        values[CHECK_UP.name][slot] = 0.0 if result.verdict is Verdict.FAILED else 1.0
+        values[CHECK_DURATION.name][slot] = timings.total
+        if result.cert_not_after is not None:
+            values[CHECK_TLS_EXPIRY.name][slot] = result.cert_not_after.timestamp()
+
+    def set_check_level(self, check_id: str, level: Level | None) -> None:
+        """The level this check's state puts its site at (None: contributes nothing)."""
+        self._table.set(CHECK_LEVEL, check_id, LEVEL_VALUE[level])
+
+    def heartbeat_seen(self, check_id: str, at: datetime) -> None:
+        self._table.set(CHECK_HEARTBEAT_SEEN, check_id, at.timestamp())
+
+    def track_in_flight(self, source: Callable[[], int]) -> None:
+        """Read probes in flight from `source` at each scrape (e.g. the scheduler's count)."""
+        self._c.gauge("vakt_probes_in_flight").set_function(lambda: float(source()))
+
+    # -- incidents and SLA ------------------------------------------------------------
+
+    def incident_opened(self, level: Level) -> None:
+        self._c.counter("vakt_incidents_opened_total", level.value).inc()
+
+    def incident_resolved(self, level: Level) -> None:
+        self._c.counter("vakt_incidents_resolved_total", level.value).inc()
+
+    def set_incidents_open(self, counts: Mapping[Level, int]) -> None:
+        """Open incidents per level (levels missing from `counts` have none)."""
+        for level in Level:
+            self._c.gauge("vakt_incidents_open", level.value).set(counts.get(level, 0))
+
+    def acknowledged(self, level: Level, seconds: float) -> None:
+        """The first acknowledgement, `seconds` after the incident opened."""
+        self._c.histogram("vakt_time_to_acknowledge_seconds", level.value).observe(seconds)
+
+    def sla_response(self, level: Level, *, met: bool) -> None:
+        outcome = SlaOutcome.MET if met else SlaOutcome.MISSED
+        self._c.counter("vakt_sla_responses_total", level.value, outcome.value).inc()
+
+    def sla_warning(self) -> None:
+        self._c.counter("vakt_sla_warnings_total").inc()
+
+    def sla_breach(self) -> None:
+        self._c.counter("vakt_sla_breaches_total").inc()
+
+    # -- notifications, outbox, dead-man ----------------------------------------------
+
+    def notification(self, channel: str, outcome: NotificationOutcome) -> None:
+        """One delivery attempt; `channel` is a configured channel name (bounded)."""
+        self._c.counter("vakt_notifications_total", channel, outcome.value).inc()
+
+    def set_outbox(self, backlog: int, oldest_age: float) -> None:
+        self._c.gauge("vakt_outbox_backlog").set(backlog)
+        self._c.gauge("vakt_outbox_oldest_age_seconds").set(oldest_age)
+
+    def deadman_configured(self, every: float) -> None:
+        """The dead-man's ping interval in seconds (0: switched off)."""
+        self._c.gauge("vakt_deadman_interval_seconds").set(every)
+
+    def deadman_pinged(self, ok: bool, at: float) -> None:
+        """A dead-man's ping finished at Unix time `at` (the `DeadmanObserver` protocol)."""
+        self._c.counter("vakt_deadman_pings_total", "ok" if ok else "failed").inc()
+        if ok:
+            self._c.gauge("vakt_deadman_last_success_timestamp_seconds").set(at)
+
+    # -- exposition -------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """The whole exposition (text format 0.0.4). Blocking: call via `render_async`."""
+        return generate_latest(self.registry) + self._table.expose().encode()
+
+    async def render_async(self) -> bytes:
+        """`render()` in the hub's worker thread, so a scrape never stalls the probe loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.render)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def metrics_handler(hub: MetricsHub) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler serving `hub` at `/metrics` (the web app mounts it)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await hub.render_async()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    return handle
+
+
+async def serve_metrics(hub: MetricsHub, host: str, port: int) -> web.AppRunner:
+    """Serve `/metrics` on its own listener until the caller runs `await runner.cleanup()`.
+
+    For deployments (and tests) without the web app; port 0 picks a free port.
+    """
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(hub))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port a runner from `serve_metrics` listens on (useful with port 0)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise RuntimeError("the runner has no TCP listener")
+
+
+def sample_names(text: str) -> Iterable[str]:
+    """The metric names of sample lines in exposition `text` (for tests and tools)."""
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            yield line.split("{", 1)[0].split(" ", 1)[0]

@@ -1,0 +1,60 @@
+"""Notification channels: one module per channel type, one registry.
+
+Adding a channel type: one module with a class implementing `Channel`, one line in
+`CHANNELS`, one test file. `build_channels` makes the channels of a config, plus the
+built-in `email` channel (the person's or contact's own address).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from monitor.config.records import Channel as ChannelConfig
+from monitor.config.records import ChannelType
+from monitor.notify.channels.base import (
+    Channel,
+    ChannelContext,
+    ChannelFactory,
+    DeliveryError,
+    classify_http,
+)
+from monitor.notify.channels.email import EmailChannel
+from monitor.notify.channels.ntfy import NtfyChannel
+from monitor.notify.channels.pagerduty import PagerDutyChannel
+from monitor.notify.channels.slack import SlackChannel
+from monitor.notify.channels.webhook import WebhookChannel
+
+CHANNELS: Mapping[ChannelType, ChannelFactory] = MappingProxyType(
+    {
+        ChannelType.EMAIL: EmailChannel,
+        ChannelType.SLACK: SlackChannel,
+        ChannelType.WEBHOOK: WebhookChannel,
+        ChannelType.PAGERDUTY: PagerDutyChannel,
+        ChannelType.NTFY: NtfyChannel,
+    }
+)
+
+BUILTIN_EMAIL = "email"
+"""The channel name escalation steps use for "the person's own address"."""
+
+
+def build_channels(configs: Mapping[str, ChannelConfig], ctx: ChannelContext) -> dict[str, Channel]:
+    """Every configured channel by name, plus the built-in `email` channel."""
+    channels = {name: CHANNELS[config.type](config, ctx) for name, config in configs.items()}
+    channels.setdefault(
+        BUILTIN_EMAIL, EmailChannel(ChannelConfig(BUILTIN_EMAIL, ChannelType.EMAIL), ctx)
+    )
+    return channels
+
+
+__all__ = [
+    "BUILTIN_EMAIL",
+    "CHANNELS",
+    "Channel",
+    "ChannelContext",
+    "ChannelFactory",
+    "DeliveryError",
+    "build_channels",
+    "classify_http",
+]

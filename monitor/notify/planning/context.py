@@ -1,0 +1,129 @@
+"""What every planning step needs: the config, its contracts, `now`, and lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from monitor.config.records import (
+    Config,
+    Customer,
+    Escalation,
+    EscalationStep,
+    LevelPolicy,
+    Site,
+    Target,
+    TargetKind,
+)
+from monitor.incidents import Incident, IncidentKind
+from monitor.model import Level
+from monitor.notify.planning.timeline import Era
+from monitor.notify.planning.values import TEAM, Key, short_hash
+from monitor.notify.tokens import ack_url, issue_token
+from monitor.policy import BusinessClock
+from monitor.policy.contracts import Contracts
+
+TEAM_ONLY: Final = Escalation(
+    name="team",
+    steps=(
+        EscalationStep(after=timedelta(), notify=(Target(TargetKind.TEAM, TEAM),), via=("email",)),
+    ),
+)
+"""Who is paged when a customer (or the mass-outage rule) names no escalation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    config: Config
+    contracts: Contracts
+    now: datetime
+    ack_ttl: timedelta
+
+    # ------------------------------------------------------------------ lookups
+
+    def customer(self, incident: Incident) -> Customer | None:
+        if incident.customer_id is None:
+            return None
+        return self.config.customers.get(incident.customer_id)
+
+    def site(self, incident: Incident) -> Site | None:
+        return self.config.site(incident.site_id)
+
+    def site_label(self, incident: Incident) -> str:
+        site = self.site(incident)
+        if site is not None:
+            return site.label
+        return "all sites" if incident.kind is IncidentKind.MASS_OUTAGE else incident.site_id
+
+    def level_policy(self, incident: Incident, level: Level) -> LevelPolicy | None:
+        if incident.policy is None or incident.policy not in self.config.policies:
+            return None
+        return self.config.policies[incident.policy].levels.get(level)
+
+    def clock(self, incident: Incident) -> BusinessClock | None:
+        if incident.policy is None or incident.policy not in self.config.policies:
+            return None
+        return self.contracts.clock(incident.policy)
+
+    def escalation(self, incident: Incident) -> Escalation:
+        """The customer's escalation, `mass_outage.escalation` for a mass outage, or the
+        team when none is named (or the name is unknown)."""
+        name: str | None
+        if incident.kind is IncidentKind.MASS_OUTAGE:
+            mass = self.config.settings.paging.mass_outage
+            name = None if mass is None else mass.escalation
+        else:
+            customer = self.customer(incident)
+            name = None if customer is None else customer.escalation
+        if name is None:
+            return TEAM_ONLY
+        return self.config.escalations.get(name, TEAM_ONLY)
+
+    def paging_starts(self, incident: Incident, era: Era) -> datetime | None:
+        """When the era's paging starts (`page: business_hours` waits for the opening);
+        None for `page: never`."""
+        if incident.policy is None or incident.policy not in self.config.policies:
+            return era.began
+        return self.contracts.paging_starts(incident.policy, era.level, era.began)
+
+    def sla_warning_at(self, incident: Incident, era: Era) -> datetime | None:
+        """When the era's SLA warning falls (never after respond-by), if there is an SLA."""
+        if incident.policy is None or incident.policy not in self.config.policies:
+            return None
+        if era.level not in self.config.policies[incident.policy].levels:
+            return None
+        warn = self.contracts.sla(incident.policy, era.level, era.began).warn_at
+        if incident.respond_by is not None:
+            warn = min(warn, incident.respond_by)
+        return warn
+
+    # --------------------------------------------------------------- addresses
+
+    def address(self, recipient: str) -> tuple[str | None, str]:
+        """(`to` for email, greeting name) of `person:<id>`, `team` or `contact:<email>`."""
+        kind, _, ident = recipient.partition(":")
+        if kind == "person":
+            person = self.config.people.get(ident)
+            if person is None:
+                return None, ident
+            to = None if person.email is None else f"{person.name} <{person.email}>"
+            return to, person.name
+        if kind == "contact":
+            return ident, ident
+        return self.config.settings.email.team, "team"
+
+    @property
+    def has_team(self) -> bool:
+        return self.config.settings.email.team is not None
+
+    def ack_link(self, key: Key, cases: tuple[str, ...], person: str, due: datetime) -> str | None:
+        """A signed acknowledge URL for `person`; None without `settings.secret`. The token
+        id derives from the key, so re-planning yields the same link."""
+        secret = self.config.settings.secret
+        if not secret or not cases:
+            return None
+        token = issue_token(
+            secret, cases, person, due + self.ack_ttl, nonce=short_hash(str(key), *cases)
+        )
+        return ack_url(self.config.settings.public_url, token)

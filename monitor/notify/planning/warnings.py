@@ -1,0 +1,165 @@
+"""Team warnings, sent by email to `settings.email.team` (none when it is not set).
+
+Keys: `(case, team_warning, "<what>:<n>", team, email)`; a warning check's is
+`(check:<check id>, team_warning, <since>, team, email)`.
+
+- `escalation_exhausted`: one `repeat_every` after the last page of the last step;
+- `sla_warning` / `sla_breach`: at the warning time and at respond-by of the current
+  paging era when nobody answered by then;
+- `flapping`: once per FLAPPING event; `mass_outage`: when a mass-outage case opens;
+- `check_warning`: an `impact: warning` check started failing (the engine asks), key
+  `(check:<check id>, team_warning, <since>, team, email)`;
+- `connectivity`: the canaries and many customer checks fail together: Vakt itself lost
+  its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`.
+Warnings that fall inside a pause or silence are not sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.config.records import Check
+from monitor.incidents import EventKind, Incident, IncidentKind
+from monitor.notify.message import MessageKind, Payload
+from monitor.notify.planning.context import Context
+from monitor.notify.planning.pages import Exhausted
+from monitor.notify.planning.timeline import answered_at, eras, is_quiet, quiet_intervals
+from monitor.notify.planning.values import EMAIL, TEAM, CaseView, Key, Planned
+
+
+def _warning(ctx: Context, view: CaseView, what: str, n: int, due: datetime, note: str) -> Planned:
+    incident = view.incident
+    key = Key(incident.case or "", MessageKind.TEAM_WARNING.value, f"{what}:{n}", TEAM, EMAIL)
+    to, name = ctx.address(TEAM)
+    payload = Payload(
+        kind=MessageKind.TEAM_WARNING,
+        case=incident.case,
+        site=ctx.site_label(incident),
+        site_id=incident.site_id,
+        level=incident.level,
+        status=incident.status.value,
+        since=incident.failed_at,
+        respond_by=incident.respond_by,
+        evidence=view.evidence,
+        title=f"{what.replace('_', ' ')}: {ctx.site_label(incident)}",
+        warning=what,
+        note=note,
+        to=to,
+        to_name=name,
+        timezone=ctx.config.settings.timezone_name,
+    )
+    return Planned(key, due, payload, view.incident_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaMark:
+    """An SLA threshold a case passed unanswered: `what` is `sla_warning` (the policy's
+    `warn_at` share of the response time used) or `sla_breach` (respond-by passed), in
+    paging era `era` (an upgrade starts a new one)."""
+
+    case: str
+    what: str
+    era: int
+    at: datetime
+
+
+def sla_marks(ctx: Context, view: CaseView) -> list[SlaMark]:
+    """The SLA thresholds of the case's current era passed at or before `now` with no
+    acknowledgement (or resolution) by then."""
+    incident = view.incident
+    if incident.case is None:
+        return []
+    era = eras(incident)[-1]
+    answered = answered_at(incident, era)
+    times = (
+        ("sla_warning", ctx.sla_warning_at(incident, era)),
+        ("sla_breach", incident.respond_by),
+    )
+    return [
+        SlaMark(incident.case, what, era.index, at)
+        for what, at in times
+        if at is not None and at <= ctx.now and (answered is None or answered > at)
+    ]
+
+
+def _sla(ctx: Context, view: CaseView) -> list[Planned]:
+    note = f"respond by {view.incident.respond_by}"
+    return [_warning(ctx, view, m.what, m.era, m.at, note) for m in sla_marks(ctx, view)]
+
+
+def _flapping(ctx: Context, view: CaseView) -> list[Planned]:
+    flaps = [e for e in view.incident.timeline if e.kind is EventKind.FLAPPING]
+    return [
+        _warning(ctx, view, "flapping", n, e.at, e.text)
+        for n, e in enumerate(flaps)
+        if e.at <= ctx.now
+    ]
+
+
+def _mass(ctx: Context, view: CaseView) -> list[Planned]:
+    incident: Incident = view.incident
+    if incident.kind is not IncidentKind.MASS_OUTAGE:
+        return []
+    return [_warning(ctx, view, "mass_outage", 0, incident.opened_at, incident.description)]
+
+
+def team_warnings(ctx: Context, view: CaseView, exhausted: Sequence[Exhausted]) -> list[Planned]:
+    """The team warnings of one case due at or before `now`."""
+    if not ctx.has_team or view.incident.case is None:
+        return []
+    out = [*_sla(ctx, view), *_flapping(ctx, view), *_mass(ctx, view)]
+    out += [
+        _warning(ctx, view, "escalation_exhausted", x.era.index, x.due, "nobody acknowledged")
+        for x in exhausted
+    ]
+    quiet = quiet_intervals(view.incident)
+    return [p for p in out if not is_quiet(quiet, p.due_at)]
+
+
+def check_warning(ctx: Context, check: Check, since: datetime, detail: str) -> Planned | None:
+    """The team warning for an `impact: warning` check failing since `since`."""
+    if not ctx.has_team:
+        return None
+    subject = f"check:{check.id}"
+    key = Key(subject, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
+    to, name = ctx.address(TEAM)
+    site = ctx.config.site(check.site_id)
+    label = check.site_id if site is None else site.label
+    payload = Payload(
+        kind=MessageKind.TEAM_WARNING,
+        site=label,
+        site_id=check.site_id,
+        since=since,
+        title=f"warning: {label} {check.label}",
+        warning="check_warning",
+        note=detail,
+        to=to,
+        to_name=name,
+        timezone=ctx.config.settings.timezone_name,
+    )
+    return Planned(key, since, payload)
+
+
+CONNECTIVITY = "connectivity"
+"""The subject of "Vakt lost connectivity" warnings."""
+
+
+def connectivity_warning(ctx: Context, since: datetime, detail: str) -> Planned | None:
+    """The one team warning of a connectivity loss that began at `since`."""
+    if not ctx.has_team:
+        return None
+    key = Key(CONNECTIVITY, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
+    to, name = ctx.address(TEAM)
+    payload = Payload(
+        kind=MessageKind.TEAM_WARNING,
+        since=since,
+        title="Vakt lost connectivity",
+        warning=CONNECTIVITY,
+        note=detail,
+        to=to,
+        to_name=name,
+        timezone=ctx.config.settings.timezone_name,
+    )
+    return Planned(key, since, payload)

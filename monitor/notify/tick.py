@@ -1,0 +1,268 @@
+"""The planner tick: re-plan every open case and maintenance window at `now`, insert
+what is due.
+
+app.py runs `planner_tick` as an APScheduler interval job (every 1-5 s). Everything
+timed (escalation repeats, deferred Level B pages, customer updates, announcements) is
+re-derived from the store on every tick and inserted with on-conflict-do-nothing, so a
+restart loses nothing and running the tick twice inserts nothing new.
+
+This module does I/O (the store); the planning itself is `monitor.notify.planner`.
+
+Reading cases back: a row's `data` JSON is the engine's format (`monitor.engine.mapping`,
+version 1: kind, contact, policy, linked_to, paused, silenced...); the timeline is rebuilt
+from the stored events (their kinds are coarser than the state machine's: a level change
+is read from its "level B -> A" text, maintenance and silence events alternate on/off).
+The approval of the first customer email (`customer_emails: approve`) is read from
+`tx.web.approvals` (the web UI and the ack page write it), falling back on
+`customer_email_approved_at` in `data`. Pages carry evidence lines: the newest failed or
+degraded result of each of the site's checks since the case opened (`with_facts`).
+
+The engine's flush uses the same reading (`monitor.engine.notify.NotifyPlanner`), so a
+case planned inside the flush and on the next tick looks the same to the planner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from monitor.config.records import Config
+from monitor.incidents import Event, EventKind, Incident, IncidentKind
+from monitor.model import IncidentStatus, Level
+from monitor.notify.message import EvidenceLine
+from monitor.notify.planner import (
+    DEFAULT_LOOKBACK,
+    CaseView,
+    Planned,
+    Planner,
+    SlaMark,
+    WindowView,
+)
+from monitor.notify.planning.maintenance import covered_sites
+from monitor.store import EventKind as StoredKind
+from monitor.store import Incident as StoredIncident
+from monitor.store import (
+    IncidentEvent,
+    MaintenanceWindow,
+    Notification,
+    OutboxKey,
+    Store,
+    Transaction,
+)
+
+_LEVEL_TEXT: Final = re.compile(r"level (A|B|none) -> (A|B)")
+_SAME: Final = {
+    StoredKind.OPENED: EventKind.OPENED,
+    StoredKind.REOPENED: EventKind.REOPENED,
+    StoredKind.ACKNOWLEDGED: EventKind.ACKNOWLEDGED,
+    StoredKind.RESOLVED: EventKind.RESOLVED,
+    StoredKind.FLAPPING: EventKind.FLAPPING,
+    StoredKind.NOTE: EventKind.NOTED,
+}
+_TOGGLES: Final = {
+    StoredKind.MAINTENANCE: (EventKind.PAUSED, EventKind.RESUMED),
+    StoredKind.SILENCED: (EventKind.SILENCED, EventKind.UNSILENCED),
+}
+RESOLVED_SCAN: Final = 200
+"""How many of the newest resolved cases a tick looks at for recent resolutions."""
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    planned: int  # notifications due now (most were inserted by earlier ticks)
+    inserted: int  # new rows
+    sla: tuple[SlaMark, ...] = ()  # SLA thresholds the open cases have passed (metrics)
+
+
+def to_notification(planned: Planned, now: datetime) -> Notification:
+    """The outbox row of a planned notification."""
+    k = planned.key
+    return Notification(
+        key=OutboxKey(k.subject, k.kind, k.slot, k.recipient, k.channel),
+        created_at=now,
+        due_at=planned.due_at,
+        payload=planned.payload.to_json(),
+        incident_id=planned.incident_id,
+    )
+
+
+async def planner_tick(
+    store: Store,
+    config: Config,
+    planner: Planner,
+    now: datetime,
+    *,
+    lookback: timedelta = DEFAULT_LOOKBACK,
+) -> TickResult:
+    """Re-plan at `now` and insert what is due, in one short transaction.
+
+    Cases: every unresolved incident plus those resolved within `lookback` (so their
+    resolved emails go out even when the resolution came from a CLI command), or within
+    `case_lookback` (flapping cases' held "resolved" emails). Windows:
+    the config's and the store's that are announced, running or ended within `lookback`.
+    """
+    async with store.transaction() as tx:
+        cases = await with_facts(
+            tx, config, await read_cases(tx, now, case_lookback(config, lookback))
+        )
+        windows = [
+            *planner.config_windows(now, lookback),
+            *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
+        ]
+        planned = [*planner.plan(cases, now), *planner.plan_maintenance(windows, now)]
+        inserted = await tx.outbox.add([to_notification(p, now) for p in planned])
+    sla = tuple(planner.sla_marks([c for c in cases if c.incident.is_open], now))
+    return TickResult(planned=len(planned), inserted=inserted, sla=sla)
+
+
+def case_lookback(config: Config, lookback: timedelta) -> timedelta:
+    """How far back resolved cases are read: `lookback` past `flapping.reopen_within`,
+    because a flapping case's "resolved" email waits until that window has passed."""
+    return lookback + config.settings.flapping.reopen_within
+
+
+async def read_cases(tx: Transaction, now: datetime, lookback: timedelta) -> list[CaseView]:
+    """Unresolved cases, and cases resolved within `lookback`, as the planner sees them."""
+    rows = await tx.incidents.unresolved()
+    resolved = await tx.incidents.find(status=IncidentStatus.RESOLVED, limit=RESOLVED_SCAN)
+    rows += [r for r in resolved if r.resolved_at is not None and r.resolved_at >= now - lookback]
+    return [case_view(row, await tx.incidents.events(row.id)) for row in rows]
+
+
+EVIDENCE_CHECKS: Final = 20
+"""At most this many checks of a site are read for a case's evidence lines."""
+
+
+async def with_facts(tx: Transaction, config: Config, cases: Sequence[CaseView]) -> list[CaseView]:
+    """`cases` with their approval time (`tx.web.approvals`) and, for open cases, evidence
+    lines: per check of the site, its newest failed or degraded result since the case
+    opened."""
+    ids = [c.incident_id for c in cases if c.incident_id is not None]
+    approvals = await tx.web.approvals(ids) if ids else {}
+    out: list[CaseView] = []
+    for view in cases:
+        approved = approvals.get(view.incident_id) if view.incident_id is not None else None
+        evidence = await _evidence(tx, config, view) if view.incident.is_open else ()
+        out.append(
+            replace(
+                view,
+                approved_at=approved[1] if approved is not None else view.approved_at,
+                evidence=evidence or view.evidence,
+            )
+        )
+    return out
+
+
+async def _evidence(tx: Transaction, config: Config, view: CaseView) -> tuple[EvidenceLine, ...]:
+    site = config.site(view.incident.site_id)
+    if site is None:
+        return ()
+    lines: list[EvidenceLine] = []
+    for check in site.checks[:EVIDENCE_CHECKS]:
+        found = await tx.results.evidence(check.id, since=view.incident.opened_at, limit=1)
+        for item in found:
+            result = item.result
+            error = result.error.value if result.error is not None else result.verdict.value
+            lines.append(EvidenceLine(check.label, error, result.detail, result.location))
+    return tuple(lines)
+
+
+def stored_windows(config: Config, windows: Sequence[MaintenanceWindow]) -> list[WindowView]:
+    """Run-time windows (CLI, API) as the planner sees them; they are not announced."""
+    return [
+        WindowView(
+            id=f"mw-{w.id}",
+            site_ids=covered_sites(config, w.sites),
+            start=w.start,
+            end=w.end,
+            reason=w.reason,
+            ended_at=w.ended_at,
+        )
+        for w in windows
+    ]
+
+
+# --------------------------------------------------------------------- reading cases
+
+
+def case_view(row: StoredIncident, events: Sequence[IncidentEvent]) -> CaseView:
+    """The planner's view of a stored incident and its timeline."""
+    data = _data(row.data)
+    timeline = timeline_of(events)
+    notes = [e.text for e in events if e.kind is StoredKind.NOTE and e.public]
+    incident = Incident(
+        site_id=row.site_id,
+        customer_id=row.customer_id or None,
+        kind=IncidentKind(data.get("kind", IncidentKind.SITE.value)),
+        case=row.case_number,
+        level=row.level,
+        status=row.status,
+        opened_at=row.opened_at,
+        contact=_str(data.get("contact")),
+        description=row.description,
+        policy=_str(data.get("policy")),
+        respond_by=row.respond_by,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        flapping=row.flapping,
+        linked_to=_str(data.get("linked_to")),
+        paused=bool(data.get("paused", False)),
+        silenced=bool(data.get("silenced", False)),
+        timeline=timeline,
+    )
+    return CaseView(
+        incident=incident,
+        incident_id=row.id,
+        approved_at=_time(data.get("customer_email_approved_at")),
+        public_note=notes[-1] if notes else "",
+    )
+
+
+def timeline_of(events: Sequence[IncidentEvent]) -> tuple[Event, ...]:
+    """The state machine's events read back from stored ones (see the module docstring)."""
+    out: list[Event] = []
+    on = dict.fromkeys(_TOGGLES, False)
+    for e in events:
+        kind: EventKind | None = _SAME.get(e.kind)
+        level = previous = None
+        if e.kind in _TOGGLES:
+            kind = _TOGGLES[e.kind][1 if on[e.kind] else 0]
+            on[e.kind] = not on[e.kind]
+        elif e.kind is StoredKind.LEVEL_CHANGED:
+            match = _LEVEL_TEXT.search(e.text)
+            if match is None:
+                continue  # recovered / relapsed: nothing the planner reads
+            kind, level = EventKind.LEVEL_CHANGED, Level(match.group(2))
+            previous = None if match.group(1) == "none" else Level(match.group(1))
+        elif e.kind is StoredKind.LINKED and "is affected" not in e.text:
+            kind = EventKind.LINKED
+        if kind is not None:
+            out.append(Event(kind, e.at, e.actor, e.text, level, previous))
+    return tuple(out)
+
+
+def _data(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,47 @@
+"""The probe seam and its one registry.
+
+Every probe is `async def probe(check, ctx) -> ProbeResult` and returns a result for
+every target failure; only bugs raise. `run_probe` adds the backstop timeout that the
+scheduler relies on, so a probe that forgets to bound an await still ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+
+from monitor.config.records import Check
+from monitor.model import CheckType, ErrorCode, ProbeResult, Timings
+from monitor.probes import dns, heartbeat, http, tcp, tls
+from monitor.probes.context import ProbeContext
+from monitor.probes.results import failed, timeout_detail
+
+ProbeFn = Callable[[Check, ProbeContext], Awaitable[ProbeResult]]
+
+PROBES: Mapping[CheckType, ProbeFn] = MappingProxyType(
+    {
+        CheckType.HTTP: http.probe,
+        CheckType.TLS: tls.probe,
+        CheckType.TCP: tcp.probe,
+        CheckType.DNS: dns.probe,
+        CheckType.HEARTBEAT: heartbeat.probe,
+    }
+)
+
+BACKSTOP = 1.0  # seconds beyond `check.timeout` before `run_probe` gives up on a probe
+
+
+async def run_probe(check: Check, ctx: ProbeContext) -> ProbeResult:
+    """Run `check`'s probe, never for longer than its timeout plus `BACKSTOP` seconds."""
+    probe = PROBES[check.type]
+    limit = check.timeout.total_seconds()
+    started_at = ctx.clock.now()
+    start = ctx.clock.monotonic()
+    try:
+        async with asyncio.timeout(limit + BACKSTOP):
+            return await probe(check, ctx)
+    except TimeoutError:
+        timings = Timings(total=ctx.clock.monotonic() - start)
+        detail = timeout_detail(limit, "the probe to finish")
+        return failed(check.id, ctx, started_at, timings, ErrorCode.TIMEOUT, detail)

@@ -1,0 +1,53 @@
+"""Name resolution and connection helpers for the TLS and TCP probes."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiodns
+
+from monitor.probes.phases import Phases
+
+T = TypeVar("T")
+
+
+class ResolveError(Exception):
+    """A name that did not resolve; the message is the human detail."""
+
+
+async def resolve(dns: aiodns.DNSResolver, host: str, phases: Phases) -> list[str]:
+    """The addresses of `host` in the resolver's order; an IP literal is its own answer."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [host]
+    phases.begin("the name to resolve")
+    try:
+        answer = await dns.getaddrinfo(host, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM)
+    except aiodns.error.DNSError as exc:
+        message = exc.args[1] if len(exc.args) > 1 else str(exc)
+        raise ResolveError(f"cannot resolve {host}: {message}") from exc
+    phases.add_dns()
+    addresses = list(dict.fromkeys(node.addr[0].decode() for node in answer.nodes))
+    if not addresses:
+        raise ResolveError(f"cannot resolve {host}: no address")
+    return addresses
+
+
+async def first_reachable(
+    addresses: list[str], connect: Callable[[str], Awaitable[T]]
+) -> tuple[T, str]:
+    """Connect to each address in turn (like a browser's fallback); the last error wins."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return await connect(address), address
+        except OSError as exc:
+            error = exc
+    assert error is not None  # `resolve` never returns an empty list
+    raise error

@@ -1,0 +1,115 @@
+"""TLS probe: a full handshake, chain and host name verified, remaining validity."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+from datetime import datetime
+
+from monitor.config.records import Check, TlsSpec
+from monitor.model import ErrorCode, ProbeResult
+from monitor.probes.certs import explain, fetch_unverified, not_after_of
+from monitor.probes.context import ProbeContext
+from monitor.probes.net import ResolveError, first_reachable, resolve
+from monitor.probes.phases import Phases
+from monitor.probes.results import failed, host_port, ok, timeout_detail
+
+
+class _Refused(Exception):
+    """The handshake did not complete; args: (code, detail)."""
+
+
+async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
+    """Probe one `type: tls` check: degraded when less than `valid_for` remains."""
+    spec = check.spec
+    if not isinstance(spec, TlsSpec):
+        raise TypeError(f"{check.id}: tls probe given {type(spec).__name__}")
+    started_at = ctx.clock.now()
+    phases = Phases(ctx.clock.monotonic)
+    limit = check.timeout.total_seconds()
+    try:
+        async with asyncio.timeout(limit):
+            not_after, address = await _handshake(spec, ctx, phases)
+    except TimeoutError:
+        detail = timeout_detail(limit, phases.waiting_for)
+        return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.TIMEOUT, detail)
+    except ResolveError as exc:
+        return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.DNS, str(exc))
+    except _Refused as exc:
+        code, detail = exc.args
+        return failed(check.id, ctx, started_at, phases.timings(), code, detail)
+    return _judge(check.id, spec, ctx, started_at, phases, not_after, address)
+
+
+async def _handshake(
+    spec: TlsSpec, ctx: ProbeContext, phases: Phases
+) -> tuple[datetime | None, str]:
+    name = spec.server_name or spec.host
+    addresses = await resolve(ctx.dns, spec.host, phases)
+    loop = asyncio.get_running_loop()
+    phases.begin("a connection")
+    try:
+        (transport, protocol), address = await first_reachable(
+            addresses, lambda a: loop.create_connection(asyncio.Protocol, a, spec.port)
+        )
+    except OSError as exc:
+        raise _Refused(*_connect_error(exc, addresses[-1], spec.port)) from exc
+    phases.add_connect()
+    phases.begin("the TLS handshake")
+    try:
+        secured = await loop.start_tls(transport, protocol, ctx.ssl_context, server_hostname=name)
+    except ssl.SSLCertVerificationError as exc:
+        transport.abort()
+        cert = await fetch_unverified(address, spec.port, name)
+        raise _Refused(ErrorCode.TLS, explain(exc, cert, name)) from exc
+    except (ssl.SSLError, OSError) as exc:
+        transport.abort()
+        raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {_reason(exc)}") from exc
+    phases.add_tls()
+    if secured is None:  # the peer closed during the handshake
+        raise _Refused(ErrorCode.TLS, "TLS handshake failed: connection closed")
+    not_after = not_after_of(secured.get_extra_info("ssl_object"))
+    secured.abort()
+    return not_after, address
+
+
+def _connect_error(exc: OSError, address: str, port: int) -> tuple[ErrorCode, str]:
+    where = host_port(address, port)
+    if exc.errno == errno.ECONNREFUSED:
+        return ErrorCode.REFUSED, f"connection refused by {where}"
+    return ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or str(exc)
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    return str(exc) or type(exc).__name__
+
+
+def _judge(
+    check_id: str,
+    spec: TlsSpec,
+    ctx: ProbeContext,
+    started_at: datetime,
+    phases: Phases,
+    not_after: datetime | None,
+    address: str,
+) -> ProbeResult:
+    timings = phases.timings()
+    if not_after is not None and not_after - started_at < spec.valid_for:
+        days = max((not_after - started_at).days, 0)
+        detail = f"certificate expires on {not_after.date().isoformat()} (in {days} days)"
+        return failed(
+            check_id,
+            ctx,
+            started_at,
+            timings,
+            ErrorCode.CERT_EXPIRING,
+            detail,
+            cert_not_after=not_after,
+            address=address,
+        )
+    return ok(check_id, ctx, started_at, timings, cert_not_after=not_after, address=address)

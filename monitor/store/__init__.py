@@ -1,0 +1,67 @@
+"""The durable store: SQLAlchemy Core (async) tables and queries, Alembic migrations.
+
+One code path for SQLite (the embedded default) and PostgreSQL (asyncpg). It keeps check
+and site state, state changes, failed and degraded results with evidence, a short ring of
+recent results per check, 5-minute aggregates, incidents and their timelines, case
+numbers, maintenance, silences and the notification outbox. It stores; it does not decide.
+"""
+
+from monitor.store.aggregates import LATENCY_BOUNDS, Aggregate, bucket_start, fold
+from monitor.store.errors import SchemaOutdated, StoreError, StoreLocked
+from monitor.store.lock import DaemonLock, NoLock
+from monitor.store.records import (
+    Attempt,
+    AttemptOutcome,
+    CheckChange,
+    CheckStatus,
+    EventKind,
+    Evidence,
+    Incident,
+    IncidentEvent,
+    MaintenanceWindow,
+    Notification,
+    OutboxItem,
+    OutboxKey,
+    OutboxStatus,
+    RecentResult,
+    Retained,
+    Silence,
+    SilenceScope,
+    SiteChange,
+    SiteStatus,
+)
+from monitor.store.store import Store
+from monitor.store.transaction import Transaction
+
+__all__ = [
+    "LATENCY_BOUNDS",
+    "Aggregate",
+    "Attempt",
+    "AttemptOutcome",
+    "CheckChange",
+    "CheckStatus",
+    "DaemonLock",
+    "EventKind",
+    "Evidence",
+    "Incident",
+    "IncidentEvent",
+    "MaintenanceWindow",
+    "NoLock",
+    "Notification",
+    "OutboxItem",
+    "OutboxKey",
+    "OutboxStatus",
+    "RecentResult",
+    "Retained",
+    "SchemaOutdated",
+    "Silence",
+    "SilenceScope",
+    "SiteChange",
+    "SiteStatus",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "Transaction",
+    "bucket_start",
+    "fold",
+]

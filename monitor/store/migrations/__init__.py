@@ -1,0 +1,1 @@
+"""Alembic migrations of Vakt's store (run them with `vakt db upgrade`)."""

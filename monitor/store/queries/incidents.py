@@ -1,0 +1,182 @@
+"""Incidents (compare-and-set on `version`), their timelines, and case numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.model import IncidentStatus, Level
+from monitor.store.queries._sql import dialect_insert
+from monitor.store.records import EventKind, Incident, IncidentEvent
+from monitor.store.tables import case_sequences, incident_events, incidents
+
+CASE_DIGITS = 6
+
+# Everything but the identity and the version is written by insert and update alike.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Incident) if f.name not in ("id", "version"))
+
+
+def format_case_number(prefix: str, year: int, number: int) -> str:
+    """`VAKT-2026-000042`."""
+    return f"{prefix}-{year}-{number:0{CASE_DIGITS}d}"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentQueries:
+    conn: AsyncConnection
+
+    async def next_case_number(self, prefix: str, year: int) -> str:
+        """Take the next case number of `prefix` in `year`; never the same one twice.
+
+        One atomic upsert on the per-year counter: concurrent transactions (threads,
+        processes, daemons) serialise on that row, and a rolled-back transaction gives its
+        number back, so numbers stay dense among committed incidents.
+        """
+        insert = dialect_insert(self.conn, case_sequences).values(prefix=prefix, year=year, last=1)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["prefix", "year"], set_={"last": case_sequences.c.last + 1}
+        ).returning(case_sequences.c.last)
+        number = (await self.conn.execute(stmt)).scalar_one()
+        return format_case_number(prefix, year, number)
+
+    async def insert(self, incident: Incident) -> Incident:
+        """Store a new incident; returns it with its `id` and `version` 1."""
+        stmt = incidents.insert().values(**_row(incident), version=1).returning(incidents.c.id)
+        new_id = (await self.conn.execute(stmt)).scalar_one()
+        return dataclasses.replace(incident, id=new_id, version=1)
+
+    async def update(self, incident: Incident) -> Incident | None:
+        """Write `incident` if the stored row is still at `incident.version` (compare-and-set).
+
+        Returns the incident at its new version when this write won, None when someone else
+        changed the row first (re-read it, re-decide, and try again) or it does not exist.
+        """
+        stmt = (
+            incidents.update()
+            .where(incidents.c.id == incident.id, incidents.c.version == incident.version)
+            .values(**_row(incident), version=incident.version + 1)
+        )
+        result = await self.conn.execute(stmt)
+        if result.rowcount != 1:
+            return None
+        return dataclasses.replace(incident, version=incident.version + 1)
+
+    async def get(self, incident_id: int) -> Incident | None:
+        row = (
+            await self.conn.execute(select(incidents).where(incidents.c.id == incident_id))
+        ).first()
+        return None if row is None else _incident(row)
+
+    async def by_case(self, case_number: str) -> Incident | None:
+        query = select(incidents).where(incidents.c.case_number == case_number)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else _incident(row)
+
+    async def unresolved(self) -> list[Incident]:
+        """Open and acknowledged incidents, oldest first (what the planner tick re-plans)."""
+        query = (
+            select(incidents)
+            .where(incidents.c.status != IncidentStatus.RESOLVED.value)
+            .order_by(incidents.c.opened_at, incidents.c.id)
+        )
+        return [_incident(row) for row in await self.conn.execute(query)]
+
+    async def find(
+        self,
+        *,
+        status: IncidentStatus | None = None,
+        site_id: str | None = None,
+        limit: int = 50,
+    ) -> list[Incident]:
+        """Incidents, newest first, optionally of one status or one site."""
+        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+        if status is not None:
+            query = query.where(incidents.c.status == status.value)
+        if site_id is not None:
+            query = query.where(incidents.c.site_id == site_id)
+        return [_incident(row) for row in await self.conn.execute(query.limit(limit))]
+
+    async def latest_by_site(
+        self, site_ids: Sequence[str], *, per_site: int = 2, chunk: int = 500
+    ) -> dict[str, list[Incident]]:
+        """The newest `per_site` incidents of each site, newest first: what `find(site_id=...,
+        limit=per_site)` gives for one site, for many sites in one query per `chunk`."""
+        out: dict[str, list[Incident]] = {}
+        for start in range(0, len(site_ids), chunk):
+            part = list(site_ids[start : start + chunk])
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=incidents.c.site_id,
+                    order_by=(incidents.c.opened_at.desc(), incidents.c.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = select(incidents, rank).where(incidents.c.site_id.in_(part)).subquery()
+            query = (
+                select(*(ranked.c[c.name] for c in incidents.columns))
+                .where(ranked.c.rank <= per_site)
+                .order_by(ranked.c.site_id, ranked.c.rank)
+            )
+            for row in await self.conn.execute(query):
+                incident = _incident(row)
+                out.setdefault(incident.site_id, []).append(incident)
+        return out
+
+    async def add_events(self, events: Sequence[IncidentEvent]) -> None:
+        """Append events to incidents' timelines."""
+        if events:
+            await self.conn.execute(incident_events.insert(), [_event_row(e) for e in events])
+
+    async def events(self, incident_id: int, *, public_only: bool = False) -> list[IncidentEvent]:
+        """An incident's timeline, oldest first."""
+        query = (
+            select(incident_events)
+            .where(incident_events.c.incident_id == incident_id)
+            .order_by(incident_events.c.at, incident_events.c.id)
+        )
+        if public_only:
+            query = query.where(incident_events.c.public.is_(True))
+        return [_event(row) for row in await self.conn.execute(query)]
+
+
+def _row(incident: Incident) -> dict[str, Any]:
+    row = {name: getattr(incident, name) for name in _FIELDS}
+    row["level"] = incident.level.value
+    row["status"] = incident.status.value
+    return row
+
+
+def _incident(row: Row[Any]) -> Incident:
+    values = {name: getattr(row, name) for name in _FIELDS}
+    values["level"] = Level(row.level)
+    values["status"] = IncidentStatus(row.status)
+    return Incident(**values, id=row.id, version=row.version)
+
+
+def _event_row(e: IncidentEvent) -> dict[str, Any]:
+    return {
+        "incident_id": e.incident_id,
+        "at": e.at,
+        "actor": e.actor,
+        "kind": e.kind.value,
+        "text": e.text,
+        "public": e.public,
+    }
+
+
+def _event(row: Row[Any]) -> IncidentEvent:
+    return IncidentEvent(
+        incident_id=row.incident_id,
+        at=row.at,
+        actor=row.actor,
+        kind=EventKind(row.kind),
+        text=row.text,
+        public=row.public,
+        id=row.id,
+    )

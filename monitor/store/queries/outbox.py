@@ -1,0 +1,319 @@
+"""The notification outbox: written with the incident change, claimed and settled by dispatchers.
+
+Protocol for a dispatcher (no transaction is held open while sending):
+
+1. in one short transaction, `claim(owner, now, lease)` takes due rows under a lease;
+2. send each one outside any transaction;
+3. in another short transaction, `settle(item_id, owner, attempt, retry_at=...)` records the
+   attempt and marks the row sent, failed, or due again. It returns False when the lease was
+   lost (another dispatcher re-claimed an expired lease): the attempt is still recorded.
+   `settle_many(owner, settlements)` does the same for a whole batch in a few statements
+   (a mass outage settles thousands of rows) and returns the ids whose lease was lost.
+
+A row whose lease expired (its dispatcher crashed mid-send) is claimed again, with the same
+dedupe key, so a receiver can drop the repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+
+from monitor.store.queries._sql import dialect_insert
+from monitor.store.records import (
+    Attempt,
+    AttemptOutcome,
+    Notification,
+    OutboxItem,
+    OutboxKey,
+    OutboxStatus,
+)
+from monitor.store.tables import delivery_attempts, outbox
+from monitor.store.types import UTCDateTime
+
+_KEY = ("subject", "kind", "slot", "recipient", "channel")
+_PENDING = OutboxStatus.PENDING.value
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
+    return and_(outbox.c.status == _PENDING, outbox.c.due_at <= now, lease_free)
+
+
+def _leased_by(item_id: int, owner: str) -> ColumnElement[bool]:
+    return and_(outbox.c.id == item_id, outbox.c.lease_owner == owner, outbox.c.status == _PENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One finished delivery attempt to settle; `retry_at` is required for a RETRY."""
+
+    attempt: Attempt
+    retry_at: datetime | None = None
+
+
+# The batch statements of `settle_many`, one row of parameters per outbox row: every
+# attempt counts (`_COUNTED`, the lease lost), and a row still leased by the settling
+# owner gets its outcome in the same statement. The lease condition stays in the WHERE
+# clause even though the rows were checked (and locked) first.
+_ID: BindParameter[int] = bindparam("b_id")
+_ERROR: BindParameter[str] = bindparam("b_error")
+_AT = bindparam("b_at", type_=UTCDateTime())
+_COUNTED = {"attempts": outbox.c.attempts + 1, "last_error": _ERROR}
+_HELD = and_(
+    outbox.c.id == _ID, outbox.c.lease_owner == bindparam("b_owner"), outbox.c.status == _PENDING
+)
+_SETTLE = {
+    AttemptOutcome.SENT: outbox.update()
+    .where(_HELD)
+    .values(**_COUNTED, status=OutboxStatus.SENT.value, sent_at=_AT, lease_until=None),
+    AttemptOutcome.FAILED: outbox.update()
+    .where(_HELD)
+    .values(**_COUNTED, status=OutboxStatus.FAILED.value),
+    AttemptOutcome.RETRY: outbox.update()
+    .where(_HELD)
+    .values(**_COUNTED, due_at=_AT, lease_owner=None, lease_until=None),
+}
+_LOST = outbox.update().where(outbox.c.id == _ID).values(**_COUNTED)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxQueries:
+    conn: AsyncConnection
+
+    async def add(self, notifications: Sequence[Notification]) -> int:
+        """Insert notifications, silently skipping any whose dedupe key is already stored.
+
+        Returns how many were new.
+        """
+        if not notifications:
+            return 0
+        insert = dialect_insert(self.conn, outbox)
+        stmt = insert.on_conflict_do_nothing(index_elements=list(_KEY)).returning(outbox.c.id)
+        result = await self.conn.execute(stmt, [_notification_row(n) for n in notifications])
+        return len(result.all())
+
+    async def claim(
+        self, owner: str, now: datetime, lease: timedelta, limit: int = 10
+    ) -> list[OutboxItem]:
+        """Lease up to `limit` due rows to `owner` until `now + lease`; oldest due first.
+
+        Two dispatchers never get the same row while its lease runs: PostgreSQL skips rows
+        another transaction has locked (`FOR UPDATE SKIP LOCKED`); SQLite serialises
+        writers (`BEGIN IMMEDIATE`) and the update re-checks the lease (compare-and-set).
+        """
+        candidates = (
+            select(outbox.c.id)
+            .where(_claimable(now))
+            .order_by(outbox.c.due_at, outbox.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        # Two steps on purpose: PostgreSQL may re-run an `IN (SELECT ... LIMIT n SKIP LOCKED)`
+        # subquery and so lease more than `limit` rows; ids locked by this transaction do not.
+        ids = list((await self.conn.execute(candidates)).scalars())
+        if not ids:
+            return []
+        stmt = (
+            outbox.update()
+            .where(outbox.c.id.in_(ids), _claimable(now))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*outbox.c)
+        )
+        items = [_item(row) for row in await self.conn.execute(stmt)]
+        return sorted(items, key=lambda item: (item.due_at, item.id))
+
+    async def record_attempt(self, attempt: Attempt) -> None:
+        """Record one delivery attempt (whatever its outcome, whoever holds the lease)."""
+        await self.conn.execute(delivery_attempts.insert().values(**_attempt_row(attempt)))
+        await self.conn.execute(
+            outbox.update()
+            .where(outbox.c.id == attempt.outbox_id)
+            .values(attempts=outbox.c.attempts + 1, last_error=attempt.error)
+        )
+
+    async def mark_sent(self, item_id: int, owner: str, at: datetime) -> bool:
+        """Mark a leased row delivered; False if `owner` no longer holds its lease."""
+        return await self._settle(
+            item_id, owner, status=OutboxStatus.SENT.value, sent_at=at, lease_until=None
+        )
+
+    async def mark_failed(self, item_id: int, owner: str) -> bool:
+        """Give up on a leased row (permanent failure); False if the lease was lost."""
+        return await self._settle(item_id, owner, status=OutboxStatus.FAILED.value)
+
+    async def mark_retry(self, item_id: int, owner: str, due_at: datetime) -> bool:
+        """Release a leased row to be tried again at `due_at`; False if the lease was lost."""
+        return await self._settle(item_id, owner, due_at=due_at, lease_owner=None, lease_until=None)
+
+    async def settle(
+        self, item_id: int, owner: str, attempt: Attempt, *, retry_at: datetime | None = None
+    ) -> bool:
+        """Record `attempt` and mark the row by its outcome (RETRY needs `retry_at`)."""
+        if attempt.outbox_id != item_id:
+            raise ValueError("the attempt belongs to another outbox row")
+        await self.record_attempt(attempt)
+        if attempt.outcome is AttemptOutcome.SENT:
+            return await self.mark_sent(item_id, owner, attempt.at)
+        if attempt.outcome is AttemptOutcome.FAILED:
+            return await self.mark_failed(item_id, owner)
+        if retry_at is None:
+            raise ValueError("a retry needs the time to retry at")
+        return await self.mark_retry(item_id, owner, retry_at)
+
+    async def settle_many(self, owner: str, settlements: Sequence[Settlement]) -> list[int]:
+        """Record every attempt and mark each row by its outcome, as `settle` does for one,
+        in at most five statements whatever the batch size.
+
+        Returns the ids (in the order given) of rows whose lease `owner` no longer held:
+        their attempts are recorded and counted, their status is left to the new owner.
+        Raises `ValueError`, before writing anything, for a RETRY without `retry_at` or an
+        outbox row given twice.
+        """
+        if not settlements:
+            return []
+        _validate(settlements)
+        ids = [s.attempt.outbox_id for s in settlements]
+        held = await self._held(owner, ids)
+        await self.conn.execute(
+            delivery_attempts.insert(), [_attempt_row(s.attempt) for s in settlements]
+        )
+        by_outcome: dict[AttemptOutcome | None, list[dict[str, Any]]] = {}
+        for s in settlements:
+            a = s.attempt
+            outcome = a.outcome if a.outbox_id in held else None
+            at = s.retry_at if a.outcome is AttemptOutcome.RETRY else a.at
+            params = {"b_id": a.outbox_id, "b_error": a.error, "b_at": at, "b_owner": owner}
+            by_outcome.setdefault(outcome, []).append(params)
+        for outcome, rows in by_outcome.items():
+            await self.conn.execute(_LOST if outcome is None else _SETTLE[outcome], rows)
+        return [item_id for item_id in ids if item_id not in held]
+
+    async def _held(self, owner: str, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` `owner` still leases; locked until the commit on PostgreSQL (on
+        SQLite the transaction holds the write lock), so no claim can take them meanwhile."""
+        query = select(outbox.c.id).where(
+            outbox.c.id.in_(ids), outbox.c.lease_owner == owner, outbox.c.status == _PENDING
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return set((await self.conn.execute(query)).scalars())
+
+    async def requeue(self, item_id: int, now: datetime) -> bool:
+        """Make a failed row due again at `now` (`vakt notifications retry`)."""
+        stmt = (
+            outbox.update()
+            .where(outbox.c.id == item_id, outbox.c.status == OutboxStatus.FAILED.value)
+            .values(status=_PENDING, due_at=now, lease_owner=None, lease_until=None)
+        )
+        return (await self.conn.execute(stmt)).rowcount == 1
+
+    async def get(self, item_id: int) -> OutboxItem | None:
+        row = (await self.conn.execute(select(outbox).where(outbox.c.id == item_id))).first()
+        return None if row is None else _item(row)
+
+    async def find(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        incident_id: int | None = None,
+        limit: int = 100,
+    ) -> list[OutboxItem]:
+        """Notifications, newest first, optionally of one status or one incident."""
+        query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.id.desc())
+        if status is not None:
+            query = query.where(outbox.c.status == status.value)
+        if incident_id is not None:
+            query = query.where(outbox.c.incident_id == incident_id)
+        return [_item(row) for row in await self.conn.execute(query.limit(limit))]
+
+    async def attempts(self, item_id: int) -> list[Attempt]:
+        """A notification's delivery attempts, oldest first."""
+        query = (
+            select(delivery_attempts)
+            .where(delivery_attempts.c.outbox_id == item_id)
+            .order_by(delivery_attempts.c.at, delivery_attempts.c.id)
+        )
+        return [_attempt(row) for row in await self.conn.execute(query)]
+
+    async def _settle(self, item_id: int, owner: str, **values: Any) -> bool:
+        stmt = outbox.update().where(_leased_by(item_id, owner)).values(**values)
+        return (await self.conn.execute(stmt)).rowcount == 1
+
+
+def _validate(settlements: Sequence[Settlement]) -> None:
+    seen: set[int] = set()
+    for s in settlements:
+        item_id = s.attempt.outbox_id
+        if item_id in seen:
+            raise ValueError(f"outbox row {item_id} is settled twice in one batch")
+        seen.add(item_id)
+        if s.attempt.outcome is AttemptOutcome.RETRY and s.retry_at is None:
+            raise ValueError("a retry needs the time to retry at")
+
+
+def _notification_row(n: Notification) -> dict[str, Any]:
+    return {
+        "subject": n.key.subject,
+        "kind": n.key.kind,
+        "slot": n.key.slot,
+        "recipient": n.key.recipient,
+        "channel": n.key.channel,
+        "incident_id": n.incident_id,
+        "payload": n.payload,
+        "status": _PENDING,
+        "created_at": n.created_at,
+        "due_at": n.due_at,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_until": None,
+        "sent_at": None,
+        "last_error": "",
+    }
+
+
+def _item(row: Row[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row.id,
+        key=OutboxKey(*(getattr(row, name) for name in _KEY)),
+        status=OutboxStatus(row.status),
+        created_at=row.created_at,
+        due_at=row.due_at,
+        payload=row.payload,
+        incident_id=row.incident_id,
+        attempts=row.attempts,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
+    )
+
+
+def _attempt_row(a: Attempt) -> dict[str, Any]:
+    return {
+        "outbox_id": a.outbox_id,
+        "at": a.at,
+        "duration": a.duration.total_seconds(),
+        "outcome": a.outcome.value,
+        "worker": a.worker,
+        "error": a.error,
+    }
+
+
+def _attempt(row: Row[Any]) -> Attempt:
+    return Attempt(
+        outbox_id=row.outbox_id,
+        at=row.at,
+        duration=timedelta(seconds=row.duration),
+        outcome=AttemptOutcome(row.outcome),
+        worker=row.worker,
+        error=row.error,
+        id=row.id,
+    )

@@ -1,0 +1,338 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations (in `migrations/`) create it.
+
+A test compares a freshly migrated database with this metadata, so the two cannot drift.
+Enumerations are stored as their plain string values; times as `UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from monitor.store.aggregates import BUCKET_COUNT
+from monitor.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+ID = 255  # check, site and customer ids
+NAME = 64  # enumerations, locations, actors
+HISTOGRAM = tuple(f"b{i}" for i in range(BUCKET_COUNT))
+
+check_states = Table(
+    "check_states",
+    metadata,
+    Column("check_id", String(ID), primary_key=True),
+    Column("location", String(NAME), primary_key=True),
+    Column("state", String(NAME), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("degraded", Integer, nullable=False),
+    Column("successes", Integer, nullable=False),
+    Column("last_verdict", String(NAME)),
+    Column("last_error", String(NAME)),
+    Column("last_probe_at", UTCDateTime),
+    Column("last_total", Float),
+)
+
+check_changes = Table(
+    "check_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check_id", String(ID), nullable=False),
+    Column("location", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("old", String(NAME), nullable=False),
+    Column("new", String(NAME), nullable=False),
+    Column("error", String(NAME)),
+    Column("detail", Text, nullable=False),
+    Index("ix_check_changes_check_at", "check_id", "at"),
+    Index("ix_check_changes_at", "at"),
+)
+
+site_states = Table(
+    "site_states",
+    metadata,
+    Column("site_id", String(ID), primary_key=True),
+    Column("level", String(NAME)),
+    Column("since", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("incident_id", Id),
+)
+
+site_changes = Table(
+    "site_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(ID), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("old", String(NAME)),
+    Column("new", String(NAME)),
+    Index("ix_site_changes_site_at", "site_id", "at"),
+    Index("ix_site_changes_at", "at"),
+)
+
+# Failed and degraded results only, with their evidence.
+results = Table(
+    "results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check_id", String(ID), nullable=False),
+    Column("location", String(NAME), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("verdict", String(NAME), nullable=False),
+    Column("error", String(NAME)),
+    Column("detail", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("total", Float, nullable=False),
+    Column("dns", Float),
+    Column("connect", Float),
+    Column("tls", Float),
+    Column("first_byte", Float),
+    Column("response_bytes", Integer),
+    Column("cert_not_after", UTCDateTime),
+    Column("address", String(NAME)),
+    Column("evidence", Text, nullable=False),
+    Index("ix_results_check_started", "check_id", "started_at"),
+    Index("ix_results_started", "started_at"),
+)
+
+# The ring of recent results: slot = seq % ring size; ring_heads holds the next seq.
+recent_results = Table(
+    "recent_results",
+    metadata,
+    Column("check_id", String(ID), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("location", String(NAME), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("verdict", String(NAME), nullable=False),
+    Column("error", String(NAME)),
+    Column("total", Float, nullable=False),
+    Column("status_code", Integer),
+    Column("detail", Text, nullable=False),
+)
+
+ring_heads = Table(
+    "ring_heads",
+    metadata,
+    Column("check_id", String(ID), primary_key=True),
+    Column("next_seq", BigInteger, nullable=False),
+)
+
+aggregates = Table(
+    "aggregates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check_id", String(ID), nullable=False),
+    Column("location", String(NAME), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("degraded", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("latency_sum", Float, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in HISTOGRAM),
+    UniqueConstraint("check_id", "location", "start"),
+    Index("ix_aggregates_start", "start"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_number", String(NAME), nullable=False, unique=True),
+    Column("site_id", String(ID), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("level", String(NAME), nullable=False),
+    Column("status", String(NAME), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("respond_by", UTCDateTime),
+    Column("paging_started_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(NAME)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(NAME)),
+    Column("parent_id", Id, ForeignKey("incidents.id")),
+    Column("flapping", Boolean, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_incidents_status", "status"),
+    Index("ix_incidents_site_opened", "site_id", "opened_at"),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("incident_id", Id, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(NAME), nullable=False),
+    Column("kind", String(NAME), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Index("ix_incident_events_incident", "incident_id", "at"),
+)
+
+# One counter per (prefix, year), incremented in the transaction that opens the incident.
+case_sequences = Table(
+    "case_sequences",
+    metadata,
+    Column("prefix", String(NAME), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sites", Text, nullable=False),  # newline-separated patterns
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index("ix_maintenance_end", "end"),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scope", String(NAME), nullable=False),
+    Column("target", String(ID), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Index("ix_silences_end", "end"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject", String(ID), nullable=False),
+    Column("kind", String(NAME), nullable=False),
+    Column("slot", String(NAME), nullable=False),
+    Column("recipient", String(ID), nullable=False),
+    Column("channel", String(NAME), nullable=False),
+    Column("incident_id", Id, ForeignKey("incidents.id")),
+    Column("payload", Text, nullable=False),
+    Column("status", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(NAME)),
+    Column("lease_until", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text, nullable=False),
+    UniqueConstraint("subject", "kind", "slot", "recipient", "channel"),
+    Index("ix_outbox_status_due", "status", "due_at"),
+    Index("ix_outbox_incident", "incident_id"),
+    Index("ix_outbox_created", "created_at"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("outbox_id", Id, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("duration", Float, nullable=False),  # seconds
+    Column("outcome", String(NAME), nullable=False),
+    Column("worker", String(NAME), nullable=False),
+    Column("error", Text, nullable=False),
+    Index("ix_delivery_attempts_outbox", "outbox_id"),
+)
+
+# What the engine keeps in memory and checkpoints (latency baselines, per-site memory):
+# opaque JSON owned by `monitor.engine`, one row per (scope, key).
+engine_memory = Table(
+    "engine_memory",
+    metadata,
+    Column("scope", String(NAME), primary_key=True),
+    Column("key", String(ID), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ------------------------------------------------------------------ web (migration 0020_web)
+
+# Per-person logins of the team UI: a KDF hash string (algorithm and cost inside it).
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("person", String(NAME), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Sessions by the SHA-256 of their cookie value (a stolen database yields no live cookie),
+# with the session's CSRF token.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(NAME), primary_key=True),
+    Column("person", String(NAME), nullable=False),
+    Column("csrf", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_expires", "expires_at"),
+)
+
+# Acknowledge tokens that were used: a token works once.
+used_ack_tokens = Table(
+    "used_ack_tokens",
+    metadata,
+    Column("nonce", String(NAME), primary_key=True),
+    Column("person", String(NAME), nullable=False),
+    Column("used_at", UTCDateTime, nullable=False),
+)
+
+# The last ping of each heartbeat check (the probe reads it through a cache).
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("check_id", String(ID), primary_key=True),
+    Column("at", UTCDateTime),  # last success or failure ping; None: only /start so far
+    Column("failed", Boolean, nullable=False),
+    Column("started_at", UTCDateTime),  # last /start
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Approvals of the first customer email (`customer_emails: approve`), one per incident.
+email_approvals = Table(
+    "email_approvals",
+    metadata,
+    Column("incident_id", Id, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("approved_by", String(NAME), nullable=False),
+    Column("approved_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,41 @@
+"""What the API, PagerDuty and operations routes need from the composition root.
+
+Structural Protocols: the web layer's `WebDeps` dataclass (built by `monitor.app`)
+satisfies them without importing this module, and tests pass small dataclasses of their
+own through the same seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+
+from monitor.clock import Clock
+from monitor.config.records import Config
+from monitor.store import Store
+
+ConfigProvider = Callable[[], Config]
+"""Returns the config in force now (a SIGHUP reload swaps it)."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Readiness(Protocol):
+    """Asks the scheduler (a sibling layer the web may not import) how it is doing."""
+
+    def scheduler_running(self) -> bool: ...
+
+
+class ApiDeps(Protocol):
+    """The REST API's needs: the store, the current config and the clock."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def config(self) -> ConfigProvider: ...
+
+    @property
+    def clock(self) -> Clock: ...

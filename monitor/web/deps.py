@@ -1,0 +1,65 @@
+"""`WebDeps`: everything the web apps need, built by the composition root (`monitor.app`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from aiohttp.typedefs import Handler, Middleware
+
+from monitor.clock import Clock
+from monitor.config.records import Config
+from monitor.store import Store
+from monitor.web.auth import PasswordHasher
+from monitor.web.security import Rate
+
+LOGIN_RATE = Rate(burst=10, per_second=1 / 30)  # per client address: 10, then 2 a minute
+HEARTBEAT_RATE = Rate(burst=30, per_second=1.0)  # per token (and per address for unknown ones)
+
+
+class Readiness(Protocol):
+    """What `/readyz` asks the scheduler (injected by `monitor.app`)."""
+
+    def scheduler_running(self) -> bool: ...
+
+
+class HeartbeatRecorder(Protocol):
+    """Records a heartbeat ping (`kind`: "success", "fail" or "start")."""
+
+    async def record(self, check_id: str, at: datetime, kind: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebDeps:
+    """The web layer's dependencies.
+
+    - `store`, `clock`; `config`: returns the current config (a SIGHUP reload swaps it).
+    - `heartbeats`: records pings (`StoreHeartbeats`, which is also the probes'
+      `HeartbeatLog`); None builds a `StoreHeartbeats` on `store`.
+    - `secret`: signs ack tokens; None: `settings.secret` of the current config.
+    - `readiness`, `metrics`: for the ops routes (`/readyz`, `/metrics`); may be None.
+    - `middlewares`: extra outermost middlewares (e.g. Sentry's), both apps.
+    - `on_unknown_heartbeat`: called for every ping to an unknown token (a metric).
+    - `pagerduty_webhook_secret`: verifies PagerDuty v3 webhook signatures.
+    """
+
+    store: Store
+    config: Callable[[], Config]
+    clock: Clock
+    heartbeats: HeartbeatRecorder | None = None
+    secret: str | None = None
+    readiness: Readiness | None = None
+    metrics: Handler | None = None
+    middlewares: Sequence[Middleware] = ()
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    session_ttl: timedelta = timedelta(hours=12)
+    login_rate: Rate = LOGIN_RATE
+    heartbeat_rate: Rate = HEARTBEAT_RATE
+    status_cache: timedelta = timedelta(seconds=30)
+    on_unknown_heartbeat: Callable[[], None] | None = None
+    pagerduty_webhook_secret: str | None = None
+
+    def signing_secret(self) -> str | None:
+        return self.secret or self.config().settings.secret

@@ -1,0 +1,93 @@
+"""Operations endpoints: `/healthz`, `/readyz`, `/metrics`.
+
+- `/healthz`: the process is alive and its event loop answers. Nothing else is asked,
+  so a slow database never gets a healthy process restarted.
+- `/readyz`: ready for traffic: the store answers a query (within `STORE_TIMEOUT`), the
+  scheduler is running (asked through the `Readiness` protocol that `monitor.app`
+  injects) and a config is loaded. 503 names what is not ready, never why in detail
+  (no URLs, no error text: those go to the log).
+- `/metrics`: the observability layer's handler, mounted only when one is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from aiohttp import web
+
+from monitor.config.records import Config
+from monitor.store import Store, StoreError
+from monitor.web.api.deps import Handler, Readiness
+
+log = logging.getLogger(__name__)
+
+STORE_TIMEOUT: Final = 2.0  # seconds
+_NO_CACHE: Final = {"Cache-Control": "no-store"}
+
+
+class OpsDeps(Protocol):
+    """What the operations routes need (the web layer's `WebDeps` has all of it).
+
+    `readiness` None means no scheduler was wired in: `/readyz` says not ready.
+    """
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def config(self) -> Callable[[], Config | None]: ...
+
+    @property
+    def readiness(self) -> Readiness | None: ...
+
+    @property
+    def metrics(self) -> Handler | None: ...
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "alive"}, headers=_NO_CACHE)
+
+
+async def _store_ok(store: Store) -> bool:
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT):
+            await store.revision()
+    except (StoreError, TimeoutError) as exc:
+        log.warning("readyz.store_unreachable", extra={"error": str(exc)})
+        return False
+    return True
+
+
+def _scheduler_ok(readiness: Readiness | None) -> bool:
+    return readiness is not None and readiness.scheduler_running()
+
+
+def readyz_handler(deps: OpsDeps) -> Handler:
+    async def readyz(request: web.Request) -> web.StreamResponse:
+        checks = {
+            "store": await _store_ok(deps.store),
+            "scheduler": _scheduler_ok(deps.readiness),
+            "config": deps.config() is not None,
+        }
+        ready = all(checks.values())
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": {name: "ok" if ok else "failing" for name, ok in checks.items()},
+        }
+        return web.json_response(body, status=200 if ready else 503, headers=_NO_CACHE)
+
+    return readyz
+
+
+def ops_routes(deps: OpsDeps) -> list[web.AbstractRouteDef]:
+    """`/healthz`, `/readyz`, and `/metrics` when `deps.metrics` is set."""
+    routes: list[web.AbstractRouteDef] = [
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz_handler(deps)),
+    ]
+    if deps.metrics is not None:
+        routes.append(web.get("/metrics", deps.metrics))
+    return routes

@@ -1,0 +1,1 @@
+"""The public listener's pages: acknowledge links, customer status pages, heartbeats."""

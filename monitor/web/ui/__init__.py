@@ -1,0 +1,1 @@
+"""The team UI on the private listener (per-person logins)."""

@@ -1,0 +1,125 @@
+"""`/`: every customer and site (state, level, latency, 24-hour sparkline) with the open
+incidents first, most urgent (earliest respond-by) at the top, with the time left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from monitor.config.records import Config, Site
+from monitor.model import CheckState, Level
+from monitor.store import CheckStatus, Incident, Transaction
+from monitor.web.state import state
+from monitor.web.ui.charts import Chart, bucketed, chart
+from monitor.web.ui.common import login_required, render
+
+DAY = timedelta(hours=24)
+HOUR = timedelta(hours=1)
+
+_STATE_ORDER = {CheckState.FAILING: 3, CheckState.DEGRADED: 2, CheckState.UNKNOWN: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRow:
+    site: Site
+    level: Level | None
+    state: CheckState
+    latency: float | None
+    sparkline: Chart
+    incident: str | None  # case number of the incident covering it
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    incident: Incident
+    site_label: str
+    time_left: timedelta | None  # negative: overdue; None: no deadline or answered
+
+
+def site_state(site: Site, statuses: dict[str, list[CheckStatus]]) -> CheckState:
+    """The worst confirmed state of the site's checks (unknown when none was probed)."""
+    found = [s.state for c in site.checks for s in statuses.get(c.id, [])]
+    if not found:
+        return CheckState.UNKNOWN
+    return max(found, key=lambda s: _STATE_ORDER.get(s, 0))
+
+
+def site_latency(site: Site, statuses: dict[str, list[CheckStatus]]) -> float | None:
+    """The last latency of the site's first check that has one."""
+    for check in site.checks:
+        for status in statuses.get(check.id, []):
+            if status.last_total is not None:
+                return status.last_total
+    return None
+
+
+def time_left(incident: Incident, now: datetime) -> timedelta | None:
+    if incident.respond_by is None or incident.acknowledged_at is not None:
+        return None
+    return incident.respond_by - now
+
+
+def urgency(row: IncidentRow) -> tuple[int, float]:
+    """Unanswered before acknowledged; then by respond-by, earliest first."""
+    i = row.incident
+    answered = 1 if i.acknowledged_at is not None else 0
+    deadline = i.respond_by.timestamp() if i.respond_by is not None else float("inf")
+    return answered, deadline
+
+
+async def site_rows(tx: Transaction, config: Config, now: datetime) -> list[SiteRow]:
+    statuses: dict[str, list[CheckStatus]] = {}
+    for status in await tx.checks.load():
+        statuses.setdefault(status.check_id, []).append(status)
+    levels = {s.site_id: s for s in await tx.sites.load()}
+    cases = {i.id: i.case_number for i in await tx.incidents.unresolved()}
+    start = now - DAY
+    rows = []
+    for site in config.sites():
+        points = await tx.web.series([c.id for c in site.checks], start, now)
+        site_status = levels.get(site.id)
+        incident_id = site_status.incident_id if site_status else None
+        rows.append(
+            SiteRow(
+                site=site,
+                level=site_status.level if site_status else None,
+                state=site_state(site, statuses),
+                latency=site_latency(site, statuses),
+                sparkline=chart(bucketed(points, start, HOUR, 24)),
+                incident=cases.get(incident_id) if incident_id is not None else None,
+            )
+        )
+    return rows
+
+
+async def incident_rows(tx: Transaction, config: Config, now: datetime) -> list[IncidentRow]:
+    labels = {s.id: s.label for s in config.sites()}
+    rows = [
+        IncidentRow(i, labels.get(i.site_id, i.site_id), time_left(i, now))
+        for i in await tx.incidents.unresolved()
+    ]
+    return sorted(rows, key=urgency)
+
+
+@login_required
+async def overview(request: web.Request) -> web.StreamResponse:
+    web_state = state(request)
+    config = web_state.config()
+    now = web_state.deps.clock.now()
+    async with web_state.deps.store.transaction(read_only=True) as tx:
+        sites = await site_rows(tx, config, now)
+        incidents = await incident_rows(tx, config, now)
+    customers = {c.id: c.name for c in config.customers.values()}
+    context = {
+        "title": "Overview",
+        "sites": sites,
+        "incidents": incidents,
+        "customers": customers,
+    }
+    return render(request, "overview.html", context)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/", overview)]

@@ -1,0 +1,197 @@
+"""The composition root's small helpers: `MeteredChannel`, `ChannelSet`, `IncidentWatch`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.app import ChannelSet, IncidentWatch, MeteredChannel
+from monitor.clock import FixedClock
+from monitor.metrics import MetricsHub
+from monitor.model import IncidentStatus, Level
+from monitor.notify.channels import Channel, DeliveryError
+from monitor.notify.message import MessageKind, Outgoing, Payload, Rendered
+from monitor.store import Incident, Notification, OutboxKey, Store
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+MESSAGE = Outgoing("case/page/0/alice/email", Payload(MessageKind.PAGE), Rendered("s", "t", "h"))
+
+
+class FakeChannel:
+    """A channel that fails with `error` (when set) and records what it was asked."""
+
+    def __init__(self, name: str, error: DeliveryError | None = None) -> None:
+        self._name = name
+        self.error = error
+        self.sent: list[Outgoing] = []
+        self.closed = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def send(self, message: Outgoing) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        self.closed += 1
+
+
+def hub() -> MetricsHub:
+    return MetricsHub(version="test", location="oslo")
+
+
+def notifications(metrics: MetricsHub, channel: str, outcome: str) -> float:
+    value = metrics.registry.get_sample_value(
+        "vakt_notifications_total", {"channel": channel, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+# ------------------------------------------------------------------ MeteredChannel
+
+
+async def test_metered_channel_delivers_and_counts_a_sent_attempt() -> None:
+    inner, metrics = FakeChannel("email"), hub()
+    channel = MeteredChannel(inner, metrics)
+    await channel.send(MESSAGE)
+    assert inner.sent == [MESSAGE]
+    assert channel.name == "email"
+    assert notifications(metrics, "email", "sent") == 1
+    assert notifications(metrics, "email", "retry") == 0
+
+
+@pytest.mark.parametrize(("permanent", "outcome"), [(False, "retry"), (True, "failed")])
+async def test_metered_channel_counts_a_failed_attempt_and_reraises_it(
+    permanent: bool, outcome: str
+) -> None:
+    error = DeliveryError("relay said no", permanent=permanent)
+    metrics = hub()
+    channel = MeteredChannel(FakeChannel("slack-ops", error), metrics)
+    with pytest.raises(DeliveryError) as raised:
+        await channel.send(MESSAGE)
+    assert raised.value is error  # the dispatcher still sees the real outcome
+    assert notifications(metrics, "slack-ops", outcome) == 1
+    assert notifications(metrics, "slack-ops", "sent") == 0
+
+
+async def test_metered_channel_closes_its_inner_channel() -> None:
+    inner = FakeChannel("pd")
+    await MeteredChannel(inner, hub()).close()
+    assert inner.closed == 1
+
+
+# ---------------------------------------------------------------------- ChannelSet
+
+
+def test_channel_set_is_a_read_only_mapping_of_its_channels() -> None:
+    email, slack = FakeChannel("email"), FakeChannel("slack-ops")
+    channels = ChannelSet({"email": email, "slack-ops": slack})
+    assert len(channels) == 2
+    assert channels["email"] is email
+    assert sorted(channels) == ["email", "slack-ops"]
+    with pytest.raises(KeyError):
+        channels["pd"]
+
+
+def test_channel_set_swap_adopts_the_new_channels_and_returns_the_old() -> None:
+    old, new = FakeChannel("email"), FakeChannel("email")
+    given: dict[str, Channel] = {"email": old}
+    channels = ChannelSet(given)
+    given.clear()  # a copy is kept: the caller's dict does not change it
+    assert channels["email"] is old
+    assert channels.swap({"email": new, "pd": FakeChannel("pd")}) == [old]
+    assert channels["email"] is new
+    assert sorted(channels) == ["email", "pd"]
+    assert len(channels.swap({})) == 2
+    assert len(channels) == 0
+
+
+# ------------------------------------------------------------------- IncidentWatch
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with Store(f"sqlite:///{tmp_path / 'vakt.db'}") as running:
+        await running.upgrade()
+        yield running
+
+
+def incident(n: int, level: Level = Level.A, **changes: object) -> Incident:
+    row = Incident(
+        case_number=f"VAKT-2026-{n:06d}",
+        site_id="acme/shop",
+        customer_id="acme",
+        level=level,
+        status=IncidentStatus.OPEN,
+        opened_at=T0,
+        updated_at=T0,
+        respond_by=T0 + timedelta(hours=2),
+    )
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+async def insert(store: Store, *rows: Incident) -> list[Incident]:
+    async with store.transaction() as tx:
+        return [await tx.incidents.insert(row) for row in rows]
+
+
+async def acknowledge(store: Store, row: Incident, at: datetime) -> None:
+    async with store.transaction() as tx:
+        changed = replace(row, status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=at)
+        assert await tx.incidents.update(changed) is not None
+
+
+def sample(metrics: MetricsHub, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_incident_watch_sets_the_open_incidents_gauge_per_level(store: Store) -> None:
+    await insert(store, incident(1), incident(2, Level.B), incident(3, Level.B))
+    await insert(store, incident(4, status=IncidentStatus.RESOLVED, resolved_at=T0))
+    metrics = hub()
+    await IncidentWatch(store, metrics, FixedClock(T0 + timedelta(minutes=5))).update()
+    assert sample(metrics, "vakt_incidents_open", level="A") == 1
+    assert sample(metrics, "vakt_incidents_open", level="B") == 2
+
+
+async def test_incident_watch_counts_acknowledgements_after_start_once_each(
+    store: Store,
+) -> None:
+    early, late, slow = await insert(store, incident(1), incident(2), incident(3))
+    await acknowledge(store, early, T0 + timedelta(minutes=1))  # before Vakt started
+    metrics, clock = hub(), FixedClock(T0 + timedelta(minutes=10))
+    watch = IncidentWatch(store, metrics, clock)
+    await watch.update()
+    assert sample(metrics, "vakt_time_to_acknowledge_seconds_count", level="A") == 0
+
+    await acknowledge(store, late, T0 + timedelta(minutes=20))
+    await acknowledge(store, slow, T0 + timedelta(hours=3))  # after respond-by (2 h)
+    await watch.update()
+    await watch.update()  # seen again: not counted again
+
+    assert sample(metrics, "vakt_time_to_acknowledge_seconds_count", level="A") == 2
+    assert sample(metrics, "vakt_time_to_acknowledge_seconds_sum", level="A") == 20 * 60 + 3 * 3600
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met") == 1
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="missed") == 1
+
+
+async def test_incident_watch_reports_the_due_outbox_backlog_and_its_oldest_age(
+    store: Store,
+) -> None:
+    def due(n: int, at: datetime) -> Notification:
+        return Notification(OutboxKey("VAKT-2026-000001", "page", str(n), "alice", "email"), T0, at)
+
+    now = T0 + timedelta(minutes=10)
+    async with store.transaction() as tx:
+        await tx.outbox.add([due(1, T0), due(2, now), due(3, now + timedelta(minutes=5))])
+    metrics = hub()
+    await IncidentWatch(store, metrics, FixedClock(now)).update()
+    assert sample(metrics, "vakt_outbox_backlog") == 2  # the third is not due yet
+    assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 600

@@ -1,0 +1,117 @@
+"""A compiled http check costs well under a kilobyte, so 100k checks fit in ~100 MB.
+
+These are memory bounds, not timings: the numbers do not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any
+
+from monitor.config import Config, load_config_text
+from monitor.config.records import HttpSpec
+
+CHECKS_PER_SITE = 5
+BUDGET = 1024  # bytes per check
+
+
+def fleet(sites: int) -> str:
+    """One customer with `sites` sites of five http checks each, as people write them."""
+    lines = [
+        "customers:",
+        "  acme:",
+        "    contacts: [{name: Kari Nordmann, email: kari@acme.example}]",
+        "    sites:",
+    ]
+    for n in range(sites):
+        lines += [
+            f"      site{n}:",
+            f"        url: https://site{n}.acme.example",
+            "        checks:",
+            "          home: {path: /, expect: {status: 200, max_response_time: 3s}}",
+            "          checkout: {path: /checkout, expect: {status: [200, 302]}, impact: function}",
+            "          search: {path: /search, expect: {body_contains: results}, interval: 5m}",
+            "          api: {path: /api/health, expect: {json: {status: ok}}, impact: function}",
+            "          admin: {path: /wp-admin/, method: HEAD, follow_redirects: 0}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def retained(text: str) -> tuple[int, Config]:
+    """Bytes still allocated after loading `text`, while the Config is alive."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        config = load_config_text(text)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return after - before, config
+
+
+def test_each_compiled_http_check_costs_under_a_kilobyte() -> None:
+    load_config_text(fleet(2))  # warm the parsers' caches and lazy imports first
+    small, one = retained(fleet(1))
+    large, many = retained(fleet(500))
+
+    extra_checks = len(many.checks()) - len(one.checks())
+    per_check = (large - small) / extra_checks
+
+    assert extra_checks == 499 * CHECKS_PER_SITE
+    assert all(isinstance(check.spec, HttpSpec) for check in many.checks())
+    assert 0 < per_check < BUDGET, f"{per_check:.0f} bytes per check"
+
+
+# ---------------------------------------------------------------- a deep sizeof
+
+
+def own_objects(root: Any, shared: set[int]) -> Iterator[Any]:
+    """`root` and every object it reaches through slots and containers, except shared ones."""
+    stack, seen = [root], set[int]()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or id(obj) in shared or is_singleton(obj):
+            continue
+        seen.add(id(obj))
+        yield obj
+        stack.extend(children(obj))
+
+
+def is_singleton(obj: Any) -> bool:
+    return (
+        obj is None
+        or isinstance(obj, bool | Enum | type)
+        or (isinstance(obj, int) and -5 <= obj <= 256)
+    )
+
+
+def children(obj: Any) -> list[Any]:
+    if isinstance(obj, tuple | list | frozenset | set):
+        return list(obj)
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    slots = getattr(type(obj), "__slots__", ())
+    return [getattr(obj, name) for name in slots if hasattr(obj, name)]
+
+
+def test_a_checks_own_objects_take_under_a_kilobyte() -> None:
+    config = load_config_text(fleet(50))
+    checks = config.checks()
+    # Objects reachable from more than one check (enums, interned names, cached durations,
+    # the default status range) are shared: they cost nothing per check.
+    counts: dict[int, int] = {}
+    for check in checks:
+        for obj in own_objects(check, set()):
+            counts[id(obj)] = counts.get(id(obj), 0) + 1
+    shared = {key for key, count in counts.items() if count > 1}
+
+    sizes = [sum(sys.getsizeof(o) for o in own_objects(check, shared)) for check in checks]
+
+    assert max(sizes) < BUDGET, f"largest check: {max(sizes)} bytes"
+    assert min(sizes) > 100  # it did measure something: the record and its spec at least

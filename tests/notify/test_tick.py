@@ -1,0 +1,187 @@
+"""The planner tick against a real store: SQLite, and PostgreSQL when it is reachable
+(skipped with the reason otherwise; a failure when VAKT_REQUIRE_PG=1)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+
+from monitor.model import IncidentStatus, Level
+from monitor.notify.message import MessageKind, Payload
+from monitor.notify.planner import Planner
+from monitor.notify.tick import planner_tick
+from monitor.store import EventKind, Incident, IncidentEvent, MaintenanceWindow, OutboxStatus, Store
+from tests.notify.test_planner import MIN, T0, config
+from tests.store.support import Backend
+
+PG_DSN = os.environ.get("VAKT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_unreachable() -> str | None:
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"PostgreSQL at {PG_DSN} is unreachable: {type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite:///{tmp_path / 'vakt.db'}", path=tmp_path / "vakt.db")
+        return
+    with ThreadPoolExecutor(1) as pool:
+        reason = pool.submit(asyncio.run, _pg_unreachable()).result()
+    if reason is not None:
+        if os.environ.get("VAKT_REQUIRE_PG") == "1":
+            pytest.fail(f"{reason} (VAKT_REQUIRE_PG=1)")
+        pytest.skip(reason)
+    schema = f"vakt_test_{uuid.uuid4().hex[:12]}"
+    await _pg(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield Backend("postgresql", PG_DSN, schema=schema)
+    finally:
+        await _pg(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+async def open_store(backend: Backend) -> Store:
+    store = backend.store()
+    await store.open()
+    await store.upgrade()
+    return store
+
+
+async def add_case(store: Store) -> int:
+    row = Incident(
+        case_number="VAKT-2026-000001",
+        site_id="c00/shop",
+        customer_id="c00",
+        level=Level.A,
+        status=IncidentStatus.OPEN,
+        opened_at=T0,
+        updated_at=T0,
+        description="Home fails: HTTP 500",
+        respond_by=T0 + timedelta(hours=2),
+        data=json.dumps({"v": 1, "kind": "site", "policy": "standard"}),
+    )
+    async with store.transaction() as tx:
+        stored = await tx.incidents.insert(row)
+        await tx.incidents.add_events([IncidentEvent(stored.id, T0, "vakt", EventKind.OPENED)])
+    return stored.id
+
+
+async def keys(store: Store) -> list[str]:
+    async with store.transaction(read_only=True) as tx:
+        items = await tx.outbox.find(limit=1000)
+    return sorted(str(i.key) for i in items)
+
+
+async def test_a_tick_inserts_what_is_due_and_a_second_tick_inserts_nothing(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    try:
+        incident_id = await add_case(store)
+        planner = Planner(config(1))
+        first = await planner_tick(store, planner.config, planner, T0)
+        again = await planner_tick(store, planner.config, planner, T0)
+        assert (first.inserted, again.inserted, again.planned) == (1, 0, 1)
+        async with store.transaction(read_only=True) as tx:
+            [item] = await tx.outbox.find()
+        assert str(item.key) == "VAKT-2026-000001/page/0:0:0/person:alice/email"
+        assert (item.status, item.due_at, item.incident_id) == (
+            OutboxStatus.PENDING,
+            T0,
+            incident_id,
+        )
+        assert Payload.from_json(item.payload).kind is MessageKind.PAGE
+    finally:
+        await store.close()
+
+
+async def test_timed_notifications_survive_a_restart(backend: Backend) -> None:
+    store = await open_store(backend)
+    await add_case(store)
+    planner = Planner(config(1))
+    await planner_tick(store, planner.config, planner, T0 + 1 * MIN)
+    before = await keys(store)
+    await store.close()
+
+    # A new process: a new store client and a new planner, eleven minutes later.
+    store = await open_store(backend)
+    try:
+        planner = Planner(config(1))
+        result = await planner_tick(store, planner.config, planner, T0 + 11 * MIN)
+        after = await keys(store)
+        assert before == ["VAKT-2026-000001/page/0:0:0/person:alice/email"]
+        assert result.inserted == 2  # the repeat at 10 min and the customer email at 5 min
+        assert after == sorted(
+            [
+                *before,
+                "VAKT-2026-000001/page/0:0:1/person:alice/email",
+                "VAKT-2026-000001/customer_opened/0/contact:kari@c0.example/email",
+            ]
+        )
+        assert (await planner_tick(store, planner.config, planner, T0 + 11 * MIN)).inserted == 0
+    finally:
+        await store.close()
+
+
+async def test_an_acknowledgement_in_the_store_stops_the_repeats(backend: Backend) -> None:
+    store = await open_store(backend)
+    try:
+        incident_id = await add_case(store)
+        async with store.transaction() as tx:
+            row = await tx.incidents.get(incident_id)
+            assert row is not None
+            acked = await tx.incidents.update(
+                replace(row, status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=T0 + 2 * MIN)
+            )
+            assert acked is not None
+            await tx.incidents.add_events(
+                [IncidentEvent(incident_id, T0 + 2 * MIN, "alice", EventKind.ACKNOWLEDGED)]
+            )
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0 + 30 * MIN)
+        pages = [k for k in await keys(store) if "/page/" in k]
+        assert pages == ["VAKT-2026-000001/page/0:0:0/person:alice/email"]
+    finally:
+        await store.close()
+
+
+async def test_a_stored_maintenance_window_emails_its_customer_when_it_starts(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    try:
+        window = MaintenanceWindow(("c00/*",), T0, T0 + 60 * MIN, "Upgrade", "alice", T0)
+        async with store.transaction() as tx:
+            stored = await tx.maintenance.add(window)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0 + MIN)
+        await planner_tick(store, planner.config, planner, T0 + 61 * MIN)
+        assert await keys(store) == [
+            f"mw-{stored.id}/maintenance_finished/0/contact:kari@c0.example/email",
+            f"mw-{stored.id}/maintenance_started/0/contact:kari@c0.example/email",
+        ]
+    finally:
+        await store.close()
