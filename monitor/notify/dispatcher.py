@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -174,6 +175,10 @@ class Dispatcher:
         A store error is logged and the round retried after `poll`: notifications stay in
         the outbox, nothing is lost.
         """
+        try:
+            await self.release_orphans()
+        except StoreError as exc:
+            log.warning("notify.store_error", extra={"error": str(exc)})
         while not stop.is_set():
             try:
                 handled = await self.run_once()
@@ -183,6 +188,25 @@ class Dispatcher:
             if handled:
                 continue
             await self._idle(stop)
+
+    async def release_orphans(self) -> list[str]:
+        """Free the leases of dead dispatchers on this host; returns their owners.
+
+        Owners are `host:pid`. A dispatcher killed mid-send (SIGKILL, OOM, power) leaves
+        its rows leased for up to `lease`; when its host is this host and its process no
+        longer exists, nobody can still be sending them, so they are claimable now. Rows
+        it may have delivered already go out again with the same dedupe key. Owners on
+        other hosts, or whose process is alive, are left to their lease.
+        """
+        host = self._owner.rpartition(":")[0]
+        async with self._store.transaction() as tx:
+            owners = await tx.outbox.lease_owners(self._clock.now())
+            dead = [o for o in owners if o != self._owner and _gone(o, host)]
+            for owner in dead:
+                await tx.outbox.release_leases(owner)
+        if dead:
+            log.info("notify.orphans_released", extra={"owners": dead})
+        return dead
 
     async def _idle(self, stop: asyncio.Event) -> None:
         self._wake.clear()
@@ -314,3 +338,17 @@ class OutboxTeamWarner:
         notification = Notification(key, created_at=at, due_at=at, payload=payload.to_json())
         async with self._store.transaction() as tx:
             await tx.outbox.add([notification])
+
+
+def _gone(owner: str, host: str) -> bool:
+    """Whether lease owner `host:pid` is a process of `host` that no longer exists."""
+    owner_host, _, pid = owner.rpartition(":")
+    if not host or owner_host != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but another user's
+        return False
+    return False

@@ -14,6 +14,9 @@ from typing import Any
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -91,4 +94,14 @@ def sideways_scroll(browser: webdriver.Chrome) -> bool:
     """True when the page is wider than the window (it would scroll sideways)."""
     return bool(
         browser.execute_script("return document.documentElement.scrollWidth > window.innerWidth;")
+    )
+
+
+def submit_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button and wait until the page it leads to has replaced this one
+    (`click` returns before the navigation it starts has finished)."""
+    button.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
     )

@@ -25,7 +25,9 @@ def _sign_in(browser: webdriver.Chrome, base: str) -> None:
     browser.get(f"{base}/login")
     browser.find_element(By.ID, "person").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    chrome.submit_and_wait(
+        browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button")
+    )
 
 
 def _shoot(browser: webdriver.Chrome, url: str, path: Path) -> None:

@@ -41,7 +41,9 @@ def sign_in(browser: webdriver.Chrome, base: str) -> None:
     browser.get(f"{base}/")
     browser.find_element(By.ID, "person").send_keys("alice")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    chrome.submit_and_wait(
+        browser, browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button")
+    )
 
 
 def check_page(browser: webdriver.Chrome, axe: str, url: str, problems: list[str]) -> None:
@@ -75,7 +77,7 @@ async def test_on_call_flow_on_a_phone(tmp_path: Path) -> None:
                 By.CSS_SELECTOR,
                 f"form[action='/incidents/{CASE}/ack'] button",
             )
-            await run(button.click)
+            await run(chrome.submit_and_wait, browser, button)
             assert "Acknowledged" in await run(lambda: browser.page_source)
             async with served.store.transaction() as tx:
                 row = await tx.incidents.by_case(CASE)

@@ -122,7 +122,15 @@ async def crash_and_check(tmp_path: Path, kills: int) -> None:
                 resolved = row.status is IncidentStatus.RESOLVED
                 return resolved and all(i.status is not OutboxStatus.PENDING for i in items)
 
-            await until("resolution and an empty outbox", settled, log, wait=90.0)
+            try:
+                await until("resolution and an empty outbox", settled, log, wait=90.0)
+            except AssertionError as exc:
+                pending = [
+                    (i.key, i.attempts, i.due_at, i.lease_until, i.last_error)
+                    for i in await outbox(store)
+                    if i.status is OutboxStatus.PENDING
+                ]
+                raise AssertionError(f"seed={seed} still pending: {pending}\n{exc}") from None
             assert await daemon.stop(signal.SIGTERM) == 0
         finally:
             if daemon.proc is not None and daemon.proc.returncode is None:

@@ -5,7 +5,10 @@ no row sent twice by two dispatchers while leases hold, expired leases retried."
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -257,6 +260,28 @@ async def test_an_expired_lease_of_a_crashed_dispatcher_is_retried_with_the_same
     assert message["Message-ID"].startswith("<")
     assert set(await statuses(store)) == {OutboxStatus.SENT}
     assert claimed.key.channel == "email"
+
+
+async def test_leases_of_dead_dispatchers_on_this_host_are_released_at_start(
+    store: Store, smtp: SmtpSink, channels: dict[str, Channel], renderer: Renderer
+) -> None:
+    host = socket.gethostname()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await proc.wait()  # that process has exited: its pid names a dead dispatcher
+    dead_owner = f"{host}:{proc.pid}"
+    live_owner = f"{host}:{os.getppid()}"  # alive: it runs this test
+    away_owner = f"elsewhere.example:{proc.pid}"  # cannot be checked from here
+    await add(store, [notification(n) for n in range(3)])
+    async with store.transaction() as tx:
+        for owner in (dead_owner, live_owner, away_owner):
+            assert len(await tx.outbox.claim(owner, T0, timedelta(minutes=2), limit=1)) == 1
+    worker = dispatcher(store, channels, FixedClock(T0), renderer, owner=f"{host}:{os.getpid()}")
+    assert await worker.release_orphans() == [dead_owner]
+    assert await worker.run_once() == 1  # the dead one's row, before its lease ran out
+    assert len(smtp.messages) == 1
+    async with store.transaction(read_only=True) as tx:
+        owners = sorted(await tx.outbox.lease_owners(T0))
+    assert owners == sorted([live_owner, away_owner])
 
 
 async def test_run_stops_when_asked_and_delivers_what_is_due(

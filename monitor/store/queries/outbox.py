@@ -206,6 +206,25 @@ class OutboxQueries:
             query = query.with_for_update()
         return set((await self.conn.execute(query)).scalars())
 
+    async def lease_owners(self, now: datetime) -> list[str]:
+        """The owners holding an unexpired lease on a pending row."""
+        query = (
+            select(outbox.c.lease_owner)
+            .where(outbox.c.status == _PENDING, outbox.c.lease_until > now)
+            .distinct()
+        )
+        return [owner for owner in (await self.conn.execute(query)).scalars() if owner]
+
+    async def release_leases(self, owner: str) -> int:
+        """Free every pending row leased to `owner` (a dispatcher known to be dead), so the
+        next claim takes them now instead of when their leases expire."""
+        stmt = (
+            outbox.update()
+            .where(outbox.c.lease_owner == owner, outbox.c.status == _PENDING)
+            .values(lease_owner=None, lease_until=None)
+        )
+        return (await self.conn.execute(stmt)).rowcount or 0
+
     async def requeue(self, item_id: int, now: datetime) -> bool:
         """Make a failed row due again at `now` (`vakt notifications retry`)."""
         stmt = (
