@@ -133,9 +133,71 @@ def _serve_dns(port: int, ttl: int, dual_stack: bool, ready: Connection) -> None
     run(serve)
 
 
+NGINX = "/usr/sbin/nginx"
+NGINX_CONF = """\
+daemon off;
+worker_processes {procs};
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log error;
+events {{ worker_connections 16384; }}
+http {{
+    access_log off;
+    keepalive_timeout 0;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{http} reuseport backlog=4096;
+        listen [::1]:{http} reuseport backlog=4096;
+        listen 127.0.0.1:{https} ssl reuseport backlog=4096;
+        listen [::1]:{https} ssl reuseport backlog=4096;
+        ssl_certificate {cert};
+        ssl_certificate_key {cert};
+        default_type text/plain;
+        location = /status/500 {{ return 500 "down\\n"; }}
+        location / {{ return 200 "ok\\n"; }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx_fleet(directory: Path, procs: int, ports: Ports, cert_file: str) -> Iterator[None]:
+    """`--fleet nginx`: Debian's nginx (`nginx-light`) as the HTTP/HTTPS targets, its
+    `procs` workers on CPU 1. A C server with OpenSSL answers a full TLS handshake for
+    less than a third of the CPU the Python targets need, so it keeps up with more probes
+    than they can."""
+    if not Path(NGINX).exists():
+        raise SystemExit(f"--fleet nginx needs {NGINX}: apt-get install nginx-light")
+    conf = directory / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            procs=procs, dir=directory, http=ports.http, https=ports.https, cert=cert_file
+        )
+    )
+    nginx = subprocess.Popen(
+        ["taskset", "-c", str(TARGET_CPU), NGINX, "-c", str(conf), "-p", str(directory)]
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", ports.https), timeout=1).close()
+                break
+            except OSError:
+                if nginx.poll() is not None:
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+
+
 @contextmanager
 def target_fleet(
-    directory: Path, procs: int, ttl: int, *, dual_stack: bool = False
+    directory: Path, procs: int, ttl: int, *, dual_stack: bool = False, fleet: str = "python"
 ) -> Iterator[Ports]:
     """Start the DNS and HTTP target processes on CPU 1; stop them on exit."""
     certs = CertFactory(directory)
@@ -144,7 +206,7 @@ def target_fleet(
     children: list[multiprocessing.Process] = []
     try:
         dns = (_serve_dns, (ports.dns, ttl, dual_stack))
-        jobs = [dns] + [(_serve_http, (ports, cert_file))] * procs
+        jobs = [dns] + ([(_serve_http, (ports, cert_file))] * procs if fleet == "python" else [])
         for target, args in jobs:
             parent, child = multiprocessing.Pipe()
             process = multiprocessing.Process(target=target, args=(*args, child), daemon=True)
@@ -153,7 +215,11 @@ def target_fleet(
             if not parent.poll(30):
                 raise RuntimeError("a target process did not start")
             parent.recv()
-        yield ports
+        if fleet == "nginx":
+            with nginx_fleet(directory, procs, ports, cert_file):
+                yield ports
+        else:
+            yield ports
     finally:
         for process in children:
             process.terminate()
@@ -548,6 +614,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=1000)
     parser.add_argument("--target-procs", type=int, default=2)
+    parser.add_argument(
+        "--fleet",
+        choices=("python", "nginx"),
+        default="python",
+        help="the HTTP(S) targets: Vakt's own (default) or Debian's nginx on CPU 1",
+    )
     parser.add_argument("--ttl", type=int, default=0, help="TTL of the fleet's DNS answers")
     parser.add_argument("--dual-stack", action="store_true", help="A and AAAA (::1) records")
     parser.add_argument("--by-ip", action="store_true", help="skip DNS (127.0.0.1)")
@@ -563,7 +635,9 @@ def main() -> None:
     print(f"load average    {Path('/proc/loadavg').read_text().strip()}")
     with (
         tempfile.TemporaryDirectory() as name,
-        target_fleet(Path(name), args.target_procs, args.ttl) as ports,
+        target_fleet(
+            Path(name), args.target_procs, args.ttl, dual_stack=args.dual_stack, fleet=args.fleet
+        ) as ports,
     ):
         if args.blackbox:
             _blackbox(args, ports, Path(name))

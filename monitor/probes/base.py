@@ -31,10 +31,17 @@ PROBES: Mapping[CheckType, ProbeFn] = MappingProxyType(
 
 BACKSTOP = 1.0  # seconds beyond `check.timeout` before `run_probe` gives up on a probe
 
+# Probes that put every await of theirs under one `asyncio.timeout(check.timeout)` and
+# turn it into a result: a second timeout around them would only cost (a timer handle,
+# a clock read and a context manager per probe, ~4 % of a plain HTTP probe).
+SELF_BOUNDED: frozenset[CheckType] = frozenset({CheckType.HTTP})
+
 
 async def run_probe(check: Check, ctx: ProbeContext) -> ProbeResult:
     """Run `check`'s probe, never for longer than its timeout plus `BACKSTOP` seconds."""
     probe = PROBES[check.type]
+    if check.type in SELF_BOUNDED:
+        return await probe(check, ctx)
     limit = check.timeout.total_seconds()
     started_at = ctx.clock.now()
     start = ctx.clock.monotonic()

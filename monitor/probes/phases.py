@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 
@@ -42,14 +43,11 @@ class Phases:
         self.address: str | None = None  # of the last connection (the final redirect hop)
         self.cert_not_after: datetime | None = None
 
-    def connected(self, transport: asyncio.BaseTransport, *, tls: bool = True) -> None:
-        """Note the peer's address and (`tls`) certificate expiry of a fresh connection."""
+    def connected(self, transport: asyncio.BaseTransport, ssl_object: ssl.SSLObject | None) -> None:
+        """Note the peer's address and (TLS) certificate expiry of a fresh connection."""
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else None
-        if tls:
-            self.cert_not_after = not_after_of(transport.get_extra_info("ssl_object"))
-        else:
-            self.cert_not_after = None
+        self.cert_not_after = None if ssl_object is None else not_after_of(ssl_object)
 
     def begin(self, waiting_for: str) -> None:
         self._mark = self.now()

@@ -202,6 +202,14 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+async def settle_fds(at_most: int) -> None:
+    """Wait until closing transports (ours and the in-process servers' ends) have finished
+    and at most `at_most` descriptors are open; a leak never gets there (fails after 10 s)."""
+    async with asyncio.timeout(10):
+        while _open_fds() > at_most:  # noqa: ASYNC110 - the kernel closes, nothing signals
+            await asyncio.sleep(0.02)
+
+
 async def test_hostile_targets_leave_no_open_connections(
     ctx: ProbeContext, fleet: HostileFleet
 ) -> None:
@@ -211,7 +219,7 @@ async def test_hostile_targets_leave_no_open_connections(
     for _ in range(3):
         results = await asyncio.gather(*(run_probe(c, ctx) for c in checks))
         assert all(r.verdict is Verdict.FAILED for r in results)
-    await asyncio.sleep(0.1)  # let closing transports finish
+    await settle_fds(before)  # closing transports finish on later loop turns
     assert _open_fds() <= before
 
 
@@ -231,3 +239,64 @@ async def test_a_server_that_resets_mid_body_is_a_reset(ctx: ProbeContext) -> No
         await server.wait_closed()
     assert (result.error, result.detail) == (ErrorCode.RESET, "response body was cut short")
     assert result.timings.first_byte is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "detail"),
+    [
+        ("/reset", ErrorCode.RESET, "reset"),
+        ("/hang", ErrorCode.TIMEOUT, "while waiting for the response headers"),
+        ("/garbage", ErrorCode.PROTOCOL, ""),
+        ("/huge", ErrorCode.TOO_LARGE, ""),
+        ("/status/503", ErrorCode.HTTP_STATUS, "503"),
+    ],
+)
+async def test_hostile_behaviours_over_tls_fail_as_they_do_in_plain_http(
+    ctx: ProbeContext, fleet: HostileFleet, path: str, code: ErrorCode, detail: str
+) -> None:
+    """The records are decrypted by the client itself: every failure after the handshake
+    must come out as it does over plain HTTP."""
+    plain = await run_probe(make_check(HttpSpec(url=fleet.url(path)), timeout=0.5), ctx)
+    secure = await run_probe(make_check(HttpSpec(url=fleet.tls_url(path=path)), timeout=0.5), ctx)
+    assert secure.verdict is plain.verdict
+    assert secure.error is plain.error
+    assert secure.timings.tls is not None
+    assert detail in secure.detail
+
+
+async def test_https_to_a_plain_http_port_fails_the_handshake(
+    ctx: ProbeContext, fleet: HostileFleet
+) -> None:
+    result = await run_probe(
+        make_check(HttpSpec(url=f"https://localhost:{fleet.port}/"), timeout=2.0), ctx
+    )
+    assert (result.verdict, result.error) == (Verdict.FAILED, ErrorCode.TLS)
+    assert result.detail.startswith(f"TLS handshake with localhost:{fleet.port} failed: ")
+
+
+async def test_a_server_that_closes_during_the_handshake_fails_the_probe(
+    ctx: ProbeContext,
+) -> None:
+    async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)  # the ClientHello
+        writer.close()
+
+    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await run_probe(make_check(HttpSpec(url=f"https://127.0.0.1:{port}/")), ctx)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.verdict is Verdict.FAILED
+    assert result.error in (ErrorCode.TLS, ErrorCode.RESET)
+    assert f"127.0.0.1:{port}" in result.detail
+
+
+async def test_many_https_probes_at_once_all_succeed_and_report_the_certificate(
+    ctx: ProbeContext, fleet: HostileFleet
+) -> None:
+    check = make_check(HttpSpec(url=fleet.tls_url()))
+    results = await asyncio.gather(*(run_probe(check, ctx) for _ in range(40)))
+    assert {r.verdict for r in results} == {Verdict.OK}
+    assert all(r.cert_not_after is not None and r.timings.tls is not None for r in results)
