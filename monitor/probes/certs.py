@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -26,6 +27,14 @@ def not_after_of(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> datetime |
     value = cert.get("notAfter") if cert else None
     if not isinstance(value, str):
         return None
+    return _cert_time(value)
+
+
+@lru_cache(maxsize=4096)
+def _cert_time(value: str) -> datetime:
+    """`notAfter` ("Jan  5 09:34:43 2027 GMT") as a UTC datetime. `cert_time_to_seconds`
+    parses with `time.strptime`, ~20 us; the same few certificates come back at every
+    probe, so the answers are kept."""
     return datetime.fromtimestamp(ssl.cert_time_to_seconds(value), UTC)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import ssl
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -300,3 +301,25 @@ async def test_many_https_probes_at_once_all_succeed_and_report_the_certificate(
     results = await asyncio.gather(*(run_probe(check, ctx) for _ in range(40)))
     assert {r.verdict for r in results} == {Verdict.OK}
     assert all(r.cert_not_after is not None and r.timings.tls is not None for r in results)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+async def test_https_works_with_tls_1_2_and_1_3_servers(
+    ctx: ProbeContext, fleet: HostileFleet, version: ssl.TLSVersion
+) -> None:
+    """TLS 1.2 ends the handshake with the server's Finished, 1.3 with the client's (which
+    the client sends together with the request): both must carry a request through."""
+    assert fleet.certs is not None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = context.maximum_version = version
+    context.load_cert_chain(fleet.certs.issue(CertKind.VALID))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(fleet.http.protocol, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await run_probe(make_check(HttpSpec(url=f"https://localhost:{port}/")), ctx)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.verdict is Verdict.OK, result.detail
+    assert result.cert_not_after is not None

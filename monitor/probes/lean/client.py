@@ -152,6 +152,7 @@ class _Tls(asyncio.Protocol):
 
     __slots__ = (
         "_exchange",
+        "_hold",
         "_incoming",
         "_outgoing",
         "_ready",
@@ -175,6 +176,7 @@ class _Tls(asyncio.Protocol):
         )
         self.handshaken = handshaken
         self._ready = False  # the handshake succeeded
+        self._hold = False  # keep our Finished until the request goes with it
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -189,6 +191,7 @@ class _Tls(asyncio.Protocol):
         return self._transport.get_extra_info(name, default)
 
     def write(self, data: bytes) -> None:
+        self._hold = False
         self.ssl_object.write(data)
         self._flush()
 
@@ -233,8 +236,9 @@ class _Tls(asyncio.Protocol):
             self._flush()  # the alert tells the server why
             self._fail(exc)
             return
-        self._flush()
-        self._ready = True
+        # Our Finished waits for the request: one segment, one send call for both (the
+        # server reads neither before the other anyway).
+        self._ready = self._hold = True
         if not self.handshaken.done():
             self.handshaken.set_result(None)
 
@@ -261,7 +265,7 @@ class _Tls(asyncio.Protocol):
 
     def _flush(self) -> None:
         outgoing = self._outgoing
-        if outgoing.pending and self._transport is not None:
+        if outgoing.pending and self._transport is not None and not self._hold:
             self._transport.write(outgoing.read())
 
 
