@@ -35,7 +35,7 @@ from monitor.demo.narrator import Narrator
 from monitor.demo.outcomes import Evidence, Expectation, expectations, summary_lines
 from monitor.demo.scenario import Marks, Scenario
 from monitor.demo.targets import HostileFleet
-from monitor.demo.targets.fleet import free_port
+from monitor.demo.targets.fleet import port_of, reserve_port
 from monitor.demo.watch import Urls, Watch
 from monitor.observability import setup_logging
 from monitor.store import Store
@@ -152,7 +152,14 @@ class Demo:
     async def _with_vakt(
         self, directory: Path, fleet: HostileFleet, mailbox: Mailbox, smtp: int
     ) -> int:
-        ports = Ports(web=free_port(HOST), public=free_port(HOST), smtp=smtp)
+        # Reserved, not merely free: nothing else can take them before Vakt listens.
+        with reserve_port(HOST) as web, reserve_port(HOST) as public:
+            ports = Ports(web=port_of(web), public=port_of(public), smtp=smtp)
+            return await self._vakt_on(directory, fleet, mailbox, ports)
+
+    async def _vakt_on(
+        self, directory: Path, fleet: HostileFleet, mailbox: Mailbox, ports: Ports
+    ) -> int:
         config = self._config(directory, fleet, ports)
         view = MailboxView(mailbox, config.settings.timezone)
         ready, stop = asyncio.Event(), asyncio.Event()

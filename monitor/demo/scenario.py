@@ -156,14 +156,14 @@ class Scenario:
         self.say.step(f"A blip: {site.title} fails one probe")
         mode = self.mode(site)
         hits = mode.hits
-        mode.state = SiteState.DOWN
+        mode.break_for(SiteState.DOWN, hits=1)  # the fleet heals it after one probe
         try:
             async with asyncio.timeout(self.pace.wait):
                 # the fleet counts hits in a plain field: poll it for one probe's time
                 while mode.hits == hits:  # noqa: ASYNC110
                     await asyncio.sleep(HIT_POLL)
         finally:
-            mode.state = SiteState.HEALTHY
+            mode.state, mode.heal_after = SiteState.HEALTHY, None
         self.say.say(
             "One connection was reset. Vakt retries sooner and needs 2 failed probes in a "
             "row (confirm: 2) before it believes an outage, so nobody is paged."

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from monitor.app import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, Options, serve
 from monitor.demo.targets import HostileFleet
+from tests.ports import free_port
 
 WAIT = 30.0  # seconds any one step may take (generous: CI may be busy)
 
@@ -44,12 +45,6 @@ customers:
 """
 
 OPTIONS = Options(signals=False, drain=5.0, tick_every=0.5, planner_every=0.5, gauges_every=0.5)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +241,8 @@ async def test_a_taken_listener_port_fails_and_releases_the_database(
 ) -> None:
     setup = write_config(tmp_path, fleet, "checks", tmp_path / "vakt.db")
     with socket.socket() as taken:
+        # SO_REUSEADDR, as servers set it: the port is reserved for the test (tests.ports)
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", setup.public))
         taken.listen()
         async with asyncio.timeout(WAIT):
@@ -266,6 +263,8 @@ async def test_a_taken_listener_port_leaves_no_task_behind(
     setup = write_config(tmp_path, fleet, "checks", tmp_path / "vakt.db")
     before = set(asyncio.all_tasks())
     with socket.socket() as taken:
+        # SO_REUSEADDR, as servers set it: the port is reserved for the test (tests.ports)
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", setup.private))
         taken.listen()
         async with asyncio.timeout(WAIT):

@@ -15,7 +15,6 @@ import email.policy
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,13 +25,9 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.ports import free_port as free_port  # re-exported for the e2e tests
+
 WAIT = 60.0  # seconds: the longest any one step may take (generous: CI may be busy)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,18 @@ SIGTERM stops cleanly. Waits are bounded polls of the store.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from monitor.demo.targets import HostileFleet
-from monitor.demo.targets.http import SiteState
+from monitor.demo.targets.http import SiteMode, SiteState
+from monitor.evaluate.baseline import MIN_BASELINE
 from monitor.model import IncidentStatus, Level
 from monitor.store import Incident, Store
-from tests.e2e.support import free_port
+from tests.e2e.support import Daemon, free_port
 
 WAIT = 60.0  # seconds: the longest any one transition may take (generous: CI may be busy)
 
@@ -51,36 +50,6 @@ customers:
         checks:
           home: {{path: /, interval: 300ms}}  # a baseline of 30 samples within 9 s
 """
-
-
-class Daemon:
-    """One `vakt run` subprocess, its log in a file."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log = config, log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "monitor",
-                "run",
-                "-c",
-                str(self.config),
-                "--drain",
-                "3",
-                stdout=out,
-                stderr=out,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-
-    async def stop(self, sig: signal.Signals) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        async with asyncio.timeout(WAIT):
-            return await self.proc.wait()
 
 
 async def until(what: str, probe: Callable[[], Awaitable[bool]], log: Path) -> None:
@@ -114,9 +83,7 @@ async def test_vakt_run_end_to_end(store_url: str, tmp_path: Path) -> None:
             )
         )
         log = tmp_path / "daemon.log"
-        daemon = Daemon(config, log)
-        await daemon.start()
-        async with Store(store_url) as store:
+        async with Daemon(config, log) as daemon, Store(store_url) as store:  # kills on failure
 
             async def shop_case(level: Level | None, status: IncidentStatus) -> bool:
                 found = await site_incidents(store, "acme/shop")
@@ -142,10 +109,12 @@ async def test_vakt_run_end_to_end(store_url: str, tmp_path: Path) -> None:
             [case] = await site_incidents(store, "acme/shop")  # reopened, not a second case
 
             assert await daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+            shop_hits, blog_hits = shop.hits, blog.hits  # from here on, the new process's
             await daemon.start()
-            restarted = asyncio.get_running_loop().time()
-            await until("restart", checks_ok_or_failing(store), log)
-            await asyncio.sleep(4)  # several flushes and ticks after the restart
+            # several probes of the new process (/checkout failing), then a flush and a
+            # tick: a second case would have opened by now
+            await until("probes after the restart", lambda: hit(shop, shop_hits + 8), log)
+            await asyncio.sleep(2)
             [same] = await site_incidents(store, "acme/shop")
             assert (same.case_number, same.status) == (case.case_number, IncidentStatus.OPEN)
 
@@ -155,8 +124,13 @@ async def test_vakt_run_end_to_end(store_url: str, tmp_path: Path) -> None:
             assert resolved.case_number == case.case_number
             assert resolved.flapping
 
-            # the baseline (not checkpointed before the SIGKILL) needs 30 samples again
-            await asyncio.sleep(max(0.0, restarted + 12 - asyncio.get_running_loop().time()))
+            # The baseline (not checkpointed before the SIGKILL) needs MIN_BASELINE samples
+            # again: count the new process's probes rather than wait a fixed time (a loaded
+            # machine probes late). Results reach the engine in order, so these fast samples
+            # are all in the baseline before the first slow one.
+            await until(
+                "a new latency baseline", lambda: hit(blog, blog_hits + MIN_BASELINE + 2), log
+            )
             blog.state = SiteState.SLOW  # 5x slower than its baseline
             await until(
                 "slow Level B",
@@ -167,12 +141,9 @@ async def test_vakt_run_end_to_end(store_url: str, tmp_path: Path) -> None:
         assert "vakt.stopped" in log.read_text()
 
 
-def checks_ok_or_failing(store: Store) -> Callable[[], Awaitable[bool]]:
-    async def probe() -> bool:
-        async with store.transaction(read_only=True) as tx:
-            return bool(await tx.checks.load())
-
-    return probe
+async def hit(site: SiteMode, hits: int) -> bool:
+    """The fleet has answered `hits` probes of `site` (an awaitable, for `until`)."""
+    return site.hits >= hits
 
 
 async def blog_level(store: Store, level: Level) -> bool:

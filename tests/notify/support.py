@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,16 +19,10 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from monitor.config.records import Language
 from monitor.model import Level
 from monitor.notify.message import EvidenceLine, MessageKind, Payload
+from tests.ports import free_port as free_port  # re-exported for the notify tests
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 USER, PASSWORD = "vakt", "s3cret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class SinkHandler:

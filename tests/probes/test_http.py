@@ -256,3 +256,19 @@ async def test_controllable_site_follows_its_mode(fleet: HostileFleet, ctx: Prob
     assert (await probe(ctx, checkout)).error is ErrorCode.HTTP_STATUS
     fleet.http.site("shop").state = SiteState.DOWN
     assert (await probe(ctx, home)).error is ErrorCode.RESET
+
+
+async def test_a_site_broken_for_one_hit_heals_itself(
+    fleet: HostileFleet, ctx: ProbeContext
+) -> None:
+    home = HttpSpec(url=fleet.url("/sites/blip/"))
+    site = fleet.http.site("blip")
+    site.break_for(SiteState.ERROR, hits=1)
+    assert (await probe(ctx, home)).error is ErrorCode.HTTP_STATUS
+    assert site.state is SiteState.HEALTHY
+    assert (await probe(ctx, home)).verdict is Verdict.OK
+    site.break_for(SiteState.DOWN, hits=2)
+    assert (await probe(ctx, home)).error is ErrorCode.RESET
+    assert (await probe(ctx, home)).error is ErrorCode.RESET
+    assert (await probe(ctx, home)).verdict is Verdict.OK
+    assert site.hits == 5

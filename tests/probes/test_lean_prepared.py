@@ -13,7 +13,7 @@ from monitor.model import ErrorCode
 from monitor.probes import ProbeContext
 from monitor.probes.lean import FetchError
 from monitor.probes.phases import Phases
-from tests.probes.test_lean_client import Canned, fetch, reply
+from tests.probes.test_lean_client import Canned, fetch, reply, settle_fds
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ async def test_probes_cut_short_anywhere_leave_no_connection_behind(
                 await ctx.http.fetch(canned.url("/"), Phases(ctx.clock.monotonic))
         except TimeoutError:
             pass
-    await asyncio.sleep(0.1)  # the server side closes its ends
+    await settle_fds(before)  # the server side closes its ends on later loop turns
     assert len(os.listdir("/proc/self/fd")) <= before
     response, _ = await fetch(ctx, canned.url("/"))
     assert response.status == 200

@@ -56,13 +56,26 @@ def default_zone(host: str) -> Zone:
     return zone
 
 
-def free_port(host: str) -> int:
-    """A port with nothing listening (bound and released at once)."""
+def reserve_port(host: str) -> socket.socket:
+    """A socket bound to a free port with SO_REUSEADDR and never listening; close it when
+    done. While it is open the kernel gives the port to nobody else (no bind to port 0, no
+    outgoing connection's source port), so connecting to it is refused, yet a server that
+    binds with SO_REUSEADDR (asyncio and aiohttp do) can still listen on it. Binding port
+    0 and releasing it at once would leave the port up for grabs until that server binds."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    port: int = sock.getsockname()[1]
+    return port
 
 
 class HostileFleet:
@@ -77,9 +90,10 @@ class HostileFleet:
         self.tls_ports: dict[CertKind, int] = {}
         self.banner_port = 0
         self.silent_port = 0
-        self.closed_port = 0
+        self.closed_port = 0  # reserved (nothing listens), so connecting is refused
         self.dns = DnsServer(default_zone(host), host=host)
         self._servers: list[asyncio.Server] = []
+        self._closed: socket.socket | None = None
 
     @property
     def ca_file(self) -> str:
@@ -118,7 +132,8 @@ class HostileFleet:
             self.tls_ports[kind] = await self._listen(self.http.protocol, context)
         self.banner_port = await self._listen(_Banner)
         self.silent_port = await self._listen(_Silent)
-        self.closed_port = free_port(self.host)
+        self._closed = reserve_port(self.host)
+        self.closed_port = port_of(self._closed)
         await self.dns.__aenter__()
         return self
 
@@ -130,3 +145,6 @@ class HostileFleet:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
+        if self._closed is not None:
+            self._closed.close()
+            self._closed = None

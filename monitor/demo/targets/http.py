@@ -39,6 +39,12 @@ class SiteMode:
     latency: float = 0.0  # seconds before every answer when healthy
     slow_factor: float = 5.0
     hits: int = 0
+    heal_after: int | None = None  # hits left in `state` before it turns healthy by itself
+
+    def break_for(self, state: SiteState, hits: int) -> None:
+        """Be in `state` for exactly the next `hits` requests, then healthy again: a
+        fault of a known number of probes, however late the prober runs."""
+        self.state, self.heal_after = state, hits
 
 
 @dataclass(slots=True)
@@ -278,13 +284,18 @@ class HttpTarget:
 
     async def _site(self, conn: Connection, mode: SiteMode, rest: list[str]) -> None:
         mode.hits += 1
-        if mode.state is SiteState.DOWN:
+        state = mode.state  # this request's, even when the mode changes while it waits
+        if mode.heal_after is not None:
+            mode.heal_after -= 1
+            if mode.heal_after <= 0:
+                mode.state, mode.heal_after = SiteState.HEALTHY, None
+        if state is SiteState.DOWN:
             conn.reset()
             return
-        delay = mode.latency * (mode.slow_factor if mode.state is SiteState.SLOW else 1.0)
+        delay = mode.latency * (mode.slow_factor if state is SiteState.SLOW else 1.0)
         if delay:
             await asyncio.sleep(delay)
-        broken = mode.state is SiteState.ERROR or (
-            mode.state is SiteState.BROKEN_CHECKOUT and rest[:1] == ["checkout"]
+        broken = state is SiteState.ERROR or (
+            state is SiteState.BROKEN_CHECKOUT and rest[:1] == ["checkout"]
         )
         conn.send(response(500, ERROR_PAGE) if broken else _OK)
