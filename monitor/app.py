@@ -137,7 +137,7 @@ async def run(
     clock: Clock | None = None,
 ) -> int:
     """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code."""
-    return await serve(config_path, options=options, clock=clock)
+    return await serve(config_path, options=options, clock=clock, own_process=True)
 
 
 async def serve(
@@ -149,8 +149,13 @@ async def serve(
     ready: asyncio.Event | None = None,
     stop: asyncio.Event | None = None,
     config_path: str | os.PathLike[str] | None = None,
+    own_process: bool = False,
 ) -> int:
-    """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring."""
+    """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring.
+
+    `own_process`: the daemon is the whole process (`vakt run`), so it may tune the
+    process's garbage collector (`tune_gc`); embedded (tests, the demo) it leaves it be.
+    """
     path = config_path
     if not isinstance(config, Config):
         path = config
@@ -159,7 +164,8 @@ async def serve(
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG
-    tune_gc()
+    if own_process:
+        tune_gc()
     settings = config.settings
     init_sentry(
         settings.sentry,
