@@ -16,18 +16,19 @@ in-process (`vakt demo`, tests):
                                                # `config` is an in-memory Config
     ) -> int                                   # EXIT_OK, EXIT_FAILED or EXIT_CONFIG
 
-What runs: the config (loaded, `gc.freeze()`d, `tune_gc`), Sentry (`init_sentry`, only with a DSN),
-the store (SQLite: migrated on first run; PostgreSQL: must be current) under the daemon
-lock, one `MetricsHub`, the engine (the real notification planner behind its seam, the
-hub as its observer, the dispatcher woken after a commit that planned something), the
-probe scheduler (customer checks and canaries), the `Dispatcher` task (owner
-`hostname:pid`, channels from `build_channels`, each metered), APScheduler jobs (engine
-tick, planner tick, outbox and incident gauges, heartbeat refresh, dead-man's ping,
-daily retention), and the two web apps on `settings.listen` (private: UI, API,
-`/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status pages, `/ack`,
-`/heartbeat`). Runs until SIGTERM/SIGINT or `stop`; then stops the listeners, jobs and
-scheduler, drains the engine and delivers what is due, each within `Options.drain`.
-SIGHUP reloads the config; a bad file keeps the old config (`config.reload_failed`).
+What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), Sentry
+(`init_sentry`, only with a DSN), the store (SQLite: migrated on first run; PostgreSQL:
+must be current) under the daemon lock, one `MetricsHub`, the engine (the real
+notification planner behind its seam, the hub as its observer, the dispatcher woken after
+a commit that planned something), the probe scheduler (customer checks and canaries), the
+`Dispatcher` task (owner `hostname:pid`, channels from `build_channels`, each metered),
+APScheduler jobs (engine tick, planner tick, outbox and incident gauges, heartbeat
+refresh, dead-man's ping, daily retention), and the two web apps on `settings.listen`
+(private: UI, API, `/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status
+pages, `/ack`, `/heartbeat`). Runs until SIGTERM/SIGINT or `stop`; then stops the
+listeners, jobs and scheduler, drains the engine and delivers what is due, each within
+`Options.drain`. SIGHUP reloads the config; a bad file keeps the old config
+(`config.reload_failed`).
 """
 
 from __future__ import annotations

@@ -17,16 +17,16 @@ from __future__ import annotations
 import atexit
 import socket
 
+from monitor.demo.targets.fleet import port_of, reserve_port
+
 _reserved: list[socket.socket] = []  # open until the test process exits
 
 
 def free_port() -> int:
     """A loopback port reserved for this test session (see the module docstring)."""
-    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    holder.bind(("127.0.0.1", 0))
+    holder = reserve_port("127.0.0.1")
     _reserved.append(holder)
-    return int(holder.getsockname()[1])
+    return port_of(holder)
 
 
 @atexit.register

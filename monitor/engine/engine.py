@@ -22,9 +22,10 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from monitor.clock import Clock
 from monitor.config.records import Check, Config, Customer, Site
@@ -466,17 +467,15 @@ class Engine:
         async with self._lock:
             now = self._clock.now()
             kept = self._memory.baselines
-            baselines: dict[str, str] = {}
-            for n, cid in enumerate(list(self._baselines_dirty)):
-                if cid in kept:
-                    baselines[cid] = json.dumps(kept[cid].to_json(), separators=(",", ":"))
-                if n % _YIELD_EVERY == _YIELD_EVERY - 1:
-                    await asyncio.sleep(0)  # let probes start meanwhile
-            sites = {}
-            for n, (sid, memory) in enumerate(list(self._memory.sites.items())):
-                sites[sid] = memory.to_json()
-                if n % _YIELD_EVERY == _YIELD_EVERY - 1:
-                    await asyncio.sleep(0)
+            baselines = {
+                cid: json.dumps(kept[cid].to_json(), separators=(",", ":"))
+                async for cid in _in_slices(list(self._baselines_dirty))
+                if cid in kept
+            }
+            sites = {
+                sid: memory.to_json()
+                async for sid, memory in _in_slices(list(self._memory.sites.items()))
+            }
             recent = [
                 r
                 for cid, ring in self._ring.items()
@@ -500,6 +499,15 @@ class Engine:
 # loop's thread: tens of ms per thousand, seconds at 100,000 checks. It yields to the
 # loop after each slice so the scheduler's timers are not held up behind it.
 _YIELD_EVERY = 200
+T = TypeVar("T")
+
+
+async def _in_slices(items: Sequence[T]) -> AsyncIterator[T]:
+    """`items`, yielding to the event loop after every `_YIELD_EVERY` of them."""
+    for n, item in enumerate(items, 1):
+        yield item
+        if n % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let probes start meanwhile
 
 
 def _new_baseline() -> LatencyBaseline:

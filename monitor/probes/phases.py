@@ -47,7 +47,7 @@ class Phases:
         """Note the peer's address and (TLS) certificate expiry of a fresh connection."""
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else None
-        self.cert_not_after = None if ssl_object is None else not_after_of(ssl_object)
+        self.cert_not_after = not_after_of(ssl_object)
 
     def begin(self, waiting_for: str) -> None:
         self._mark = self.now()

@@ -502,7 +502,7 @@ class LeanClient:
         try:
             await tls.handshaken
         except ssl.SSLCertVerificationError as exc:
-            name = target.host.rstrip(".")
+            name = tls.ssl_object.server_hostname or target.host
             peer = tls.get_extra_info("peername")
             address = str(peer[0]) if isinstance(peer, tuple) else target.host
             key = (address, target.port, name, exc.verify_code)
