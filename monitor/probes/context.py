@@ -7,7 +7,6 @@ cache, which only grows to the number of distinct DNS servers named in the confi
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from monitor import __version__
 from monitor.clock import Clock
 from monitor.config.records import HostPort
 from monitor.probes.lean import LeanClient
+from monitor.probes.lean.tls import TlsContext
 from monitor.probes.resolver import CachingResolver
 
 USER_AGENT = f"Vakt/{__version__}"
@@ -70,8 +70,9 @@ class ProbeContext:
         "http",
         "location",
         "resolver_server",
-        "ssl_context",
         "started_at",
+        "tls",
+        "unverified",
     )
 
     def __init__(
@@ -79,19 +80,24 @@ class ProbeContext:
         *,
         dns: aiodns.DNSResolver,
         resolver_server: HostPort | None,
-        ssl_context: ssl.SSLContext,
+        tls: TlsContext,
         clock: Clock,
         location: str,
         heartbeats: HeartbeatLog,
         http: LeanClient | None = None,
     ) -> None:
+        self.tls = tls  # verifying: the system's CAs (and the demo's or tests' own)
+        self.unverified = TlsContext(verify=False)  # to read a refused certificate
         # the HTTP probe's client; by default on its own caching resolver over `dns`
         self.http = http or LeanClient(
-            CachingResolver(dns, clock.monotonic), ssl_context, USER_AGENT, clock.monotonic
+            CachingResolver(dns, clock.monotonic),
+            tls,
+            USER_AGENT,
+            clock.monotonic,
+            unverified=self.unverified,
         )
         self.dns = dns
         self.resolver_server = resolver_server
-        self.ssl_context = ssl_context
         self.clock = clock
         self.location = location
         self.heartbeats = heartbeats
@@ -114,14 +120,6 @@ class ProbeContext:
         self._resolvers.clear()
 
 
-def make_ssl_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """A verifying client context: the system's CAs, plus `ca_file` when given (tests)."""
-    context = ssl.create_default_context()
-    if ca_file is not None:
-        context.load_verify_locations(cafile=ca_file)
-    return context
-
-
 @asynccontextmanager
 async def open_probe_context(
     clock: Clock,
@@ -137,16 +135,13 @@ async def open_probe_context(
     trusted CA (the demo and tests use their own).
     """
     dns = aiodns.DNSResolver(nameservers=[nameserver(resolver)] if resolver else None)
-    ssl_context = make_ssl_context(ca_file)
-    addresses = CachingResolver(dns, clock.monotonic)
     ctx = ProbeContext(
         dns=dns,
         resolver_server=resolver,
-        ssl_context=ssl_context,
+        tls=TlsContext(ca_file),
         clock=clock,
         location=location,
         heartbeats=heartbeats if heartbeats is not None else InMemoryHeartbeatLog(),
-        http=LeanClient(addresses, ssl_context, USER_AGENT, clock.monotonic),
     )
     try:
         yield ctx

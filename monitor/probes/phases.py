@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from datetime import datetime
 
 from monitor.model import Timings
-from monitor.probes.certs import not_after_of
 
 
 class Phases:
@@ -43,11 +41,11 @@ class Phases:
         self.address: str | None = None  # of the last connection (the final redirect hop)
         self.cert_not_after: datetime | None = None
 
-    def connected(self, transport: asyncio.BaseTransport, ssl_object: ssl.SSLObject | None) -> None:
+    def connected(self, transport: asyncio.BaseTransport, cert_not_after: datetime | None) -> None:
         """Note the peer's address and (TLS) certificate expiry of a fresh connection."""
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if peer else None
-        self.cert_not_after = not_after_of(ssl_object)
+        self.cert_not_after = cert_not_after
 
     def begin(self, waiting_for: str) -> None:
         self._mark = self.now()

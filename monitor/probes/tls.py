@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ssl
 from datetime import datetime
+from functools import partial
 
 from monitor.config.records import Check, TlsSpec
 from monitor.model import ErrorCode, ProbeResult
-from monitor.probes.certs import explain, fetch_unverified, not_after_of
+from monitor.probes.certs import explain
 from monitor.probes.context import ProbeContext
+from monitor.probes.lean.peek import connect, peer_certificate, shake
+from monitor.probes.lean.tls import TlsError
 from monitor.probes.net import ResolveError, first_reachable, resolve
 from monitor.probes.phases import Phases
 from monitor.probes.results import failed, host_port, ok, timeout_detail
@@ -50,28 +52,24 @@ async def _handshake(
     loop = asyncio.get_running_loop()
     phases.begin("a connection")
     try:
-        (transport, protocol), address = await first_reachable(
-            addresses, lambda a: loop.create_connection(asyncio.Protocol, a, spec.port)
-        )
+        sock, address = await first_reachable(addresses, partial(connect, loop, port=spec.port))
     except OSError as exc:
         raise _Refused(*_connect_error(exc, addresses[-1], spec.port)) from exc
-    phases.add_connect()
-    phases.begin("the TLS handshake")
-    try:
-        secured = await loop.start_tls(transport, protocol, ctx.ssl_context, server_hostname=name)
-    except ssl.SSLCertVerificationError as exc:
-        transport.abort()
-        cert = await fetch_unverified(address, spec.port, name)
-        raise _Refused(ErrorCode.TLS, explain(exc, cert, name)) from exc
-    except (ssl.SSLError, OSError) as exc:
-        transport.abort()
-        raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {_reason(exc)}") from exc
+    with sock:
+        phases.add_connect()
+        phases.begin("the TLS handshake")
+        tls = ctx.tls.connect(name)
+        try:
+            await shake(loop, sock, tls)
+        except TlsError as exc:
+            if not exc.verify_code:
+                raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {exc.reason}") from None
+            cert = await peer_certificate(ctx.unverified, address, spec.port, name)
+            raise _Refused(ErrorCode.TLS, explain(exc, cert, name)) from None
+        except OSError as exc:
+            raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {_reason(exc)}") from None
     phases.add_tls()
-    if secured is None:  # the peer closed during the handshake
-        raise _Refused(ErrorCode.TLS, "TLS handshake failed: connection closed")
-    not_after = not_after_of(secured.get_extra_info("ssl_object"))
-    secured.abort()
-    return not_after, address
+    return tls.not_after(), address
 
 
 def _connect_error(exc: OSError, address: str, port: int) -> tuple[ErrorCode, str]:
@@ -81,12 +79,8 @@ def _connect_error(exc: OSError, address: str, port: int) -> tuple[ErrorCode, st
     return ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return exc.reason or str(exc)
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset"
-    return str(exc) or type(exc).__name__
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _judge(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import socket
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ import aiodns
 import aiohappyeyeballs
 from cryptography import x509
 
+from monitor.clock import SystemClock
 from monitor.model import ErrorCode
 from monitor.probes.certs import explain
 from monitor.probes.lean.decoding import Body
@@ -45,6 +45,7 @@ from monitor.probes.lean.request import (
     next_hop,
     parse_url,
 )
+from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError, VerifiedCertificates
 from monitor.probes.phases import Phases
 from monitor.probes.resolver import CachingResolver
 
@@ -111,6 +112,12 @@ class _Exchange(asyncio.Protocol):
         self._phases = phases
         self._head_seen = False
 
+    @classmethod
+    def new(cls, method: str, cap: int, phases: Phases) -> _Exchange:
+        """An exchange for a `method` request whose body is read up to `cap` bytes."""
+        parser = ResponseParser(Body(cap), head_request=method == "HEAD")
+        return cls(parser, phases, asyncio.get_running_loop().create_future())
+
     def data_received(self, data: bytes) -> None:
         parser = self.parser
         parser.feed(data)
@@ -147,33 +154,27 @@ class _Tls(asyncio.Protocol):
     in one step, instead of by the loop's TLS transport (uvloop's costs a second
     transport, 256 KiB of buffers and several callbacks per record; a third of a probe's
     time beside the handshake itself). `handshaken` resolves when the handshake is done
-    or fails (`ssl.SSLCertVerificationError` and friends, or the connection's end).
+    or fails (`TlsError`, or the connection's end).
     """
 
     __slots__ = (
         "_exchange",
         "_hold",
-        "_incoming",
-        "_outgoing",
         "_ready",
         "_transport",
         "handshaken",
-        "ssl_object",
+        "tls",
     )
 
     def __init__(
         self,
         exchange: _Exchange,
-        context: ssl.SSLContext,
+        context: TlsContext,
         server_name: str,
         handshaken: asyncio.Future[None],
     ) -> None:
         self._exchange = exchange
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self.ssl_object = context.wrap_bio(
-            self._incoming, self._outgoing, server_hostname=server_name
-        )
+        self.tls = context.connect(server_name)
         self.handshaken = handshaken
         self._ready = False  # the handshake succeeded
         self._hold = False  # keep our Finished until the request goes with it
@@ -192,7 +193,7 @@ class _Tls(asyncio.Protocol):
 
     def write(self, data: bytes) -> None:
         self._hold = False
-        self.ssl_object.write(data)
+        self.tls.write(data)
         self._flush()
 
     def abort(self) -> None:
@@ -200,7 +201,7 @@ class _Tls(asyncio.Protocol):
             self._transport.abort()
 
     def data_received(self, data: bytes) -> None:
-        self._incoming.write(data)
+        self.tls.feed(data)
         if not self._ready:
             if self.handshaken.done():
                 return  # failed or given up: nothing more to read
@@ -228,13 +229,13 @@ class _Tls(asyncio.Protocol):
 
     def _handshake(self) -> None:
         try:
-            self.ssl_object.do_handshake()
-        except ssl.SSLWantReadError:
-            self._flush()
-            return
-        except (ssl.SSLError, OSError) as exc:
+            done = self.tls.handshake()
+        except TlsError as exc:
             self._flush()  # the alert tells the server why
             self._fail(exc)
+            return
+        if not done:
+            self._flush()
             return
         # Our Finished waits for the request: one segment, one send call for both (the
         # server reads neither before the other anyway).
@@ -243,17 +244,14 @@ class _Tls(asyncio.Protocol):
             self.handshaken.set_result(None)
 
     def _decrypt(self) -> None:
-        read, exchange = self.ssl_object.read, self._exchange
+        read, exchange = self.tls.read, self._exchange
         while True:
             try:
-                chunk = read(_READ)
-            except ssl.SSLWantReadError:
-                break
-            except ssl.SSLZeroReturnError:  # the server's close_notify
-                exchange.eof_received()
-                break
-            except ssl.SSLError as exc:
+                chunk = read()
+            except TlsError as exc:
                 exchange.connection_lost(exc)
+                break
+            if chunk is None:
                 break
             if not chunk:
                 exchange.eof_received()
@@ -264,9 +262,14 @@ class _Tls(asyncio.Protocol):
         self._flush()
 
     def _flush(self) -> None:
-        outgoing = self._outgoing
-        if outgoing.pending and self._transport is not None and not self._hold:
-            self._transport.write(outgoing.read())
+        if self._transport is not None and not self._hold:
+            data = self.tls.outgoing()
+            if data:
+                self._transport.write(data)
+
+
+class _Unvouched(Exception):
+    """A connection made without verification showed a certificate not known to be good."""
 
 
 class _Writer(Protocol):
@@ -335,14 +338,6 @@ class RefusedCertificates:
         self._entries[key] = (self._now() + self._ttl, cert)
 
 
-def insecure_context() -> ssl.SSLContext:
-    """For `verify_tls: false`: encrypt, but trust any certificate for any name."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class LeanClient:
     """HTTP/1.1 for probes. Build one per process (see `ProbeContext`) and share it.
 
@@ -350,20 +345,32 @@ class LeanClient:
     failure the target is to blame for; anything else is a bug.
     """
 
-    __slots__ = ("_insecure", "_prepared", "_refused", "_resolver", "_ssl", "_user_agent")
+    __slots__ = (
+        "_insecure",
+        "_prepared",
+        "_refused",
+        "_resolver",
+        "_tls",
+        "_user_agent",
+        "verified",
+    )
 
     def __init__(
         self,
         resolver: CachingResolver,
-        ssl_context: ssl.SSLContext,
+        tls: TlsContext,
         user_agent: str,
         now: Callable[[], float],
+        verified: VerifiedCertificates | None = None,
+        unverified: TlsContext | None = None,
     ) -> None:
         self._resolver = resolver
-        self._ssl = ssl_context
-        self._insecure = insecure_context()
+        self._tls = tls
+        # `verify_tls: false`, reading refused certificates, and vouched-for connections
+        self._insecure = unverified or TlsContext(verify=False)
         self._user_agent = user_agent
         self._refused = RefusedCertificates(now)  # monotonic seconds
+        self.verified = verified or VerifiedCertificates(now, SystemClock().now)
         self._prepared: dict[_RequestKey, Hop] = {}
 
     async def fetch(
@@ -382,9 +389,8 @@ class LeanClient:
         """Request `url`, following up to `follow_redirects` redirects (0: none)."""
         hop = self._first_hop(url, method.upper(), headers, body)
         family = _FAMILIES.get(ip_version, socket.AF_UNSPEC)
-        context = self._ssl if verify_tls else self._insecure
         for hops in range(follow_redirects + 1):
-            response = await self._exchange(hop, phases, family, context, max_body_bytes)
+            response = await self._exchange(hop, phases, family, verify_tls, max_body_bytes)
             location = response.header("location")
             if not follow_redirects or response.status not in REDIRECT_STATUSES or not location:
                 return response
@@ -423,16 +429,18 @@ class LeanClient:
         hop: Hop,
         phases: Phases,
         family: socket.AddressFamily,
-        context: ssl.SSLContext,
+        verify: bool,
         cap: int,
     ) -> Response:
         request = hop.wire or build_request(
             hop.method, hop.target, hop.headers, hop.body, self._user_agent
         )
-        loop = asyncio.get_running_loop()
-        parser = ResponseParser(Body(cap), head_request=hop.method == "HEAD")
-        exchange = _Exchange(parser, phases, loop.create_future())
-        transport = await self._open(hop.target, exchange, phases, family, context)
+        exchange = _Exchange.new(hop.method, cap, phases)
+        try:
+            transport = await self._open(hop.target, exchange, phases, family, verify)
+        except _Unvouched:  # a certificate not verified lately: verify it, on a new connection
+            exchange = _Exchange.new(hop.method, cap, phases)
+            transport = await self._open(hop.target, exchange, phases, family, verify, False)
         try:
             transport.write(request)
             await exchange.finished
@@ -446,14 +454,23 @@ class LeanClient:
         exchange: _Exchange,
         phases: Phases,
         family: socket.AddressFamily,
-        context: ssl.SSLContext,
+        verify: bool,
+        vouch: bool = True,
     ) -> _Writer:
+        """A connection to `target` with `exchange` on it, TLS done when it is https.
+
+        With `verify`, a server name whose certificate `verified` knows is connected to
+        without verification, and the certificate it shows must be one of those known
+        (else `_Unvouched`: the caller connects again with `vouch` False, verifying)."""
         addresses = await self._addresses(target, family, phases)
         phases.begin("a connection")
         loop = asyncio.get_running_loop()
         protocol: _Exchange | _Tls = exchange
+        vouched = False
         if target.tls:
             name = target.host.rstrip(".")
+            vouched = verify and vouch and self.verified.knows(name)
+            context = self._tls if verify and not vouched else self._insecure
             protocol = _Tls(exchange, context, name, loop.create_future())
         try:
             transport = await _connect(addresses, protocol)
@@ -465,11 +482,12 @@ class LeanClient:
             phases.begin("the TLS handshake")
             try:
                 await self._secure(target, protocol)
+                not_after = self._certified(protocol.tls, verify, vouched)
             except BaseException:
                 protocol.abort()  # also when the caller's timeout cancels the handshake
                 raise
             phases.add_tls()
-            phases.connected(transport, protocol.ssl_object)
+            phases.connected(transport, not_after)
             writer: _Writer = protocol
         else:
             phases.connected(transport, None)
@@ -496,22 +514,35 @@ class LeanClient:
             raise dns_error(host, "no address")
         return [_addr_info(node_family, address, port) for node_family, address in answer]
 
+    def _certified(self, tls: TlsConnection, verify: bool, vouched: bool) -> datetime | None:
+        """The notAfter of the certificate of a finished handshake; raises `_Unvouched`
+        when it was made without verification and the certificate is not a known one."""
+        if not vouched:
+            if verify:  # OpenSSL verified it just now
+                self.verified.add(tls.server_name, tls)
+            return tls.not_after()
+        known, not_after = self.verified.vouch(tls.server_name, tls.peer_der())
+        if not known:
+            raise _Unvouched
+        return not_after
+
     async def _secure(self, target: Target, tls: _Tls) -> None:
         """Finish `tls`'s handshake, or raise the `FetchError` that says why it failed."""
         tls.start()
         try:
             await tls.handshaken
-        except ssl.SSLCertVerificationError as exc:
-            name = tls.ssl_object.server_hostname or target.host
+        except TlsError as exc:
+            if not exc.verify_code:
+                raise handshake_error(exc, target.host, target.port) from None
+            name = tls.tls.server_name
             peer = tls.get_extra_info("peername")
             address = str(peer[0]) if isinstance(peer, tuple) else target.host
             key = (address, target.port, name, exc.verify_code)
             cert = await self._refused.get(
                 key, partial(peer_certificate, self._insecure, address, target.port, name)
             )
-            _release(exc)
             raise FetchError(ErrorCode.TLS, explain(exc, cert, name)) from None
-        except (ssl.SSLError, OSError) as exc:
+        except OSError as exc:
             _release(exc)
             raise handshake_error(exc, target.host, target.port) from None
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import errno
-import ssl
 
 from monitor.model import ErrorCode
+from monitor.probes.lean.tls import TlsError
 
 RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
@@ -45,10 +45,10 @@ def connect_error(exc: OSError, host: str, port: int) -> FetchError:
     return FetchError(ErrorCode.REFUSED, f"cannot connect to {where}: {os_reason(exc)}")
 
 
-def handshake_error(exc: OSError, host: str, port: int) -> FetchError:
+def handshake_error(exc: OSError | TlsError, host: str, port: int) -> FetchError:
     """A TLS handshake that failed for another reason than the certificate."""
     where = host_port(host, port)
-    if not isinstance(exc, ssl.SSLError) and exc.errno in RESET_ERRNOS:
+    if isinstance(exc, OSError) and exc.errno in RESET_ERRNOS:
         return FetchError(ErrorCode.RESET, f"connection to {where} reset")
     return FetchError(ErrorCode.TLS, f"TLS handshake with {where} failed: {ssl_reason(exc)}")
 
@@ -57,8 +57,8 @@ def exchange_error(exc: Exception) -> FetchError:
     """The connection failed after the request was sent."""
     if isinstance(exc, OSError) and exc.errno in RESET_ERRNOS:
         return FetchError(ErrorCode.RESET, "connection reset by the server")
-    if isinstance(exc, ssl.SSLError):
-        return FetchError(ErrorCode.PROTOCOL, f"TLS error: {ssl_reason(exc)}")
+    if isinstance(exc, TlsError):
+        return FetchError(ErrorCode.PROTOCOL, f"TLS error: {exc.reason}")
     return FetchError(ErrorCode.RESET, f"connection lost: {os_reason(exc)}")
 
 
@@ -69,8 +69,8 @@ def os_reason(error: BaseException) -> str:
 
 
 def ssl_reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return exc.reason or str(exc)
+    if isinstance(exc, TlsError):
+        return exc.reason
     if isinstance(exc, ConnectionResetError):
         return "connection reset"
     return str(exc) or type(exc).__name__

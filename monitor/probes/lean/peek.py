@@ -1,18 +1,51 @@
-"""Reading the certificate a server presents, to explain why verification refused it."""
+"""TLS handshakes on a plain non-blocking socket: the TLS probe's, and reading the
+certificate a server presents to explain why verification refused it."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 
 from cryptography import x509
+
+from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError
 
 _READ = 16 * 1024
 
 
+async def shake(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TlsConnection) -> None:
+    """Run `tls`'s handshake over `sock` (connected, non-blocking). Raises `TlsError`,
+    or `OSError` for the socket (`ConnectionResetError` when the peer closes)."""
+    while True:
+        try:
+            done = tls.handshake()
+        finally:
+            wire = tls.outgoing()  # the next flight, or the alert that says why it failed
+            if wire:
+                await loop.sock_sendall(sock, wire)
+        if done:
+            return
+        data = await loop.sock_recv(sock, _READ)
+        if not data:
+            raise ConnectionResetError("connection closed during the TLS handshake")
+        tls.feed(data)
+
+
+async def connect(loop: asyncio.AbstractEventLoop, address: str, port: int) -> socket.socket:
+    """A non-blocking socket connected to `address` (an IP literal)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, (address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def peer_certificate(
-    context: ssl.SSLContext, address: str, port: int, server_name: str
+    context: TlsContext, address: str, port: int, server_name: str
 ) -> x509.Certificate | None:
     """The leaf certificate of `address`, read with `context` (which must not verify).
 
@@ -21,34 +54,15 @@ async def peer_certificate(
     None when the server cannot be reached again; the caller's timeout bounds it.
     """
     loop = asyncio.get_running_loop()
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setblocking(False)
-        await loop.sock_connect(sock, (address, port))
-        der = await _handshake(loop, sock, context, server_name)
-    except (OSError, ssl.SSLError):
+        sock = await connect(loop, address, port)
+    except OSError:
         return None
-    finally:
-        sock.close()
-    return x509.load_der_x509_certificate(der) if der else None
-
-
-async def _handshake(
-    loop: asyncio.AbstractEventLoop, sock: socket.socket, context: ssl.SSLContext, name: str
-) -> bytes | None:
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname=name)
-    while True:
+    with sock:
+        tls = context.connect(server_name)
         try:
-            tls.do_handshake()
-        except ssl.SSLWantReadError:
-            pass
-        else:
-            return tls.getpeercert(binary_form=True)
-        if outgoing.pending:
-            await loop.sock_sendall(sock, outgoing.read())
-        data = await loop.sock_recv(sock, _READ)
-        if not data:
+            await shake(loop, sock, tls)
+        except (OSError, TlsError):
             return None
-        incoming.write(data)
+    der = tls.peer_der()
+    return x509.load_der_x509_certificate(der) if der else None
