@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import OpenSSL.crypto
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -194,3 +195,30 @@ def test_ttl_zero_keeps_nothing_and_size_bounds_the_names() -> None:
         small.add(name, Shown(name.encode(), later, later))  # type: ignore[arg-type]
     assert small.knows("c.example")
     assert not (small.knows("a.example") and small.knows("b.example"))
+
+
+def system_root() -> x509.Certificate | None:
+    """A CA certificate from the system's store, where Python's ssl finds it."""
+    paths = ssl.get_default_verify_paths()
+    files = sorted(Path(paths.capath).glob("*.0")) if paths.capath else []
+    if paths.cafile:
+        files.insert(0, Path(paths.cafile))
+    for file in files:
+        try:
+            return x509.load_pem_x509_certificate(file.read_bytes())
+        except ValueError:
+            continue
+    return None
+
+
+def test_the_verifying_context_trusts_the_systems_roots() -> None:
+    root = system_root()
+    if root is None:
+        pytest.skip("this machine has no CA store")
+    context = TlsContext()  # alive while its store is used
+    store = context._context.get_cert_store()
+    assert store is not None
+    cert = OpenSSL.crypto.X509.from_cryptography(root)
+    OpenSSL.crypto.X509StoreContext(store, cert).verify_certificate()  # raises if untrusted
+    with pytest.raises(OpenSSL.crypto.X509StoreContextError):
+        OpenSSL.crypto.X509StoreContext(OpenSSL.crypto.X509Store(), cert).verify_certificate()

@@ -81,9 +81,11 @@ class TlsContext:
             raise RuntimeError("OpenSSL refused the key exchange groups")
         self.verify = verify
         if verify:
-            paths = ssl.get_default_verify_paths()
+            paths = ssl.get_default_verify_paths()  # None where they do not exist
             if paths.cafile or paths.capath:
                 context.load_verify_locations(paths.cafile, paths.capath)
+            else:  # a Python with its own OpenSSL: pyOpenSSL knows where distributions keep them
+                context.set_default_verify_paths()
             if ca_file is not None:
                 context.load_verify_locations(ca_file)
             context.set_verify(SSL.VERIFY_PEER, None)
