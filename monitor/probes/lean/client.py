@@ -532,6 +532,7 @@ class LeanClient:
         try:
             await tls.handshaken
         except TlsError as exc:
+            _release(exc)
             if not exc.verify_code:
                 raise handshake_error(exc, target.host, target.port) from None
             name = tls.tls.server_name
