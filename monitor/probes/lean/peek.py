@@ -4,6 +4,7 @@ certificate a server presents to explain why verification refused it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 from cryptography import x509
@@ -19,10 +20,13 @@ async def shake(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TlsCo
     while True:
         try:
             done = tls.handshake()
-        finally:
-            wire = tls.outgoing()  # the next flight, or the alert that says why it failed
-            if wire:
-                await loop.sock_sendall(sock, wire)
+        except TlsError:
+            with contextlib.suppress(OSError):  # the alert that says why, if it still goes
+                await loop.sock_sendall(sock, tls.outgoing())
+            raise
+        wire = tls.outgoing()  # the next flight
+        if wire:
+            await loop.sock_sendall(sock, wire)
         if done:
             return
         data = await loop.sock_recv(sock, _READ)
