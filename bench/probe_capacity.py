@@ -305,7 +305,7 @@ async def _measure(args: argparse.Namespace, ports: Ports) -> None:
         clock, resolver=HostPort("127.0.0.1", ports.dns), ca_file=ports.ca_file
     ) as ctx:
         if args.verify_every_probe:  # no answers kept: path validation at every probe
-            ctx.http.verified = VerifiedCertificates(clock.monotonic, clock.now, ttl=0)
+            ctx.tls.verified = VerifiedCertificates(ttl=0)
         scheduler = Scheduler(
             lambda c: run_probe(c, ctx), sink, clock, concurrency=args.concurrency
         )

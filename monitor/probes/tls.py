@@ -58,8 +58,8 @@ async def _handshake(
     with sock:
         phases.add_connect()
         phases.begin("the TLS handshake")
-        tls = ctx.tls.connect(name)
         try:
+            tls = ctx.tls.connect(name)
             await shake(loop, sock, tls)
         except TlsError as exc:
             if not exc.verify_code:

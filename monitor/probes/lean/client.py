@@ -23,7 +23,6 @@ import aiodns
 import aiohappyeyeballs
 from cryptography import x509
 
-from monitor.clock import SystemClock
 from monitor.model import ErrorCode
 from monitor.probes.certs import explain
 from monitor.probes.lean.decoding import Body
@@ -45,7 +44,7 @@ from monitor.probes.lean.request import (
     next_hop,
     parse_url,
 )
-from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError, VerifiedCertificates
+from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError
 from monitor.probes.phases import Phases
 from monitor.probes.resolver import CachingResolver
 
@@ -201,7 +200,11 @@ class _Tls(asyncio.Protocol):
             self._transport.abort()
 
     def data_received(self, data: bytes) -> None:
-        self.tls.feed(data)
+        try:
+            self.tls.feed(data)
+        except TlsError as exc:
+            self.connection_lost(exc)
+            return
         if not self._ready:
             if self.handshaken.done():
                 return  # failed or given up: nothing more to read
@@ -352,7 +355,6 @@ class LeanClient:
         "_resolver",
         "_tls",
         "_user_agent",
-        "verified",
     )
 
     def __init__(
@@ -361,7 +363,6 @@ class LeanClient:
         tls: TlsContext,
         user_agent: str,
         now: Callable[[], float],
-        verified: VerifiedCertificates | None = None,
         unverified: TlsContext | None = None,
     ) -> None:
         self._resolver = resolver
@@ -370,7 +371,6 @@ class LeanClient:
         self._insecure = unverified or TlsContext(verify=False)
         self._user_agent = user_agent
         self._refused = RefusedCertificates(now)  # monotonic seconds
-        self.verified = verified or VerifiedCertificates(now, SystemClock().now)
         self._prepared: dict[_RequestKey, Hop] = {}
 
     async def fetch(
@@ -442,7 +442,10 @@ class LeanClient:
             exchange = _Exchange.new(hop.method, cap, phases)
             transport = await self._open(hop.target, exchange, phases, family, verify, False)
         try:
-            transport.write(request)
+            try:
+                transport.write(request)
+            except TlsError as exc:  # the connection broke right after the handshake
+                raise exchange_error(exc) from None
             await exchange.finished
         finally:
             transport.abort()
@@ -459,9 +462,10 @@ class LeanClient:
     ) -> _Writer:
         """A connection to `target` with `exchange` on it, TLS done when it is https.
 
-        With `verify`, a server name whose certificate `verified` knows is connected to
-        without verification, and the certificate it shows must be one of those known
-        (else `_Unvouched`: the caller connects again with `vouch` False, verifying)."""
+        With `verify`, a server name whose chain the verifying context knows (its
+        `verified`) is connected to without verification, and the chain it shows must be
+        one of those known (else `_Unvouched`: the caller connects again with `vouch`
+        False, verifying)."""
         addresses = await self._addresses(target, family, phases)
         phases.begin("a connection")
         loop = asyncio.get_running_loop()
@@ -469,9 +473,12 @@ class LeanClient:
         vouched = False
         if target.tls:
             name = target.host.rstrip(".")
-            vouched = verify and vouch and self.verified.knows(name)
+            vouched = verify and vouch and self._tls.verified.knows(name)
             context = self._tls if verify and not vouched else self._insecure
-            protocol = _Tls(exchange, context, name, loop.create_future())
+            try:
+                protocol = _Tls(exchange, context, name, loop.create_future())
+            except TlsError as exc:
+                raise FetchError(ErrorCode.TLS, exc.reason) from None
         try:
             transport = await _connect(addresses, protocol)
         except (OSError, RuntimeError) as exc:  # uvloop may raise RuntimeError
@@ -519,9 +526,9 @@ class LeanClient:
         when it was made without verification and the certificate is not a known one."""
         if not vouched:
             if verify:  # OpenSSL verified it just now
-                self.verified.add(tls.server_name, tls)
+                self._tls.verified.add(tls.server_name, tls)
             return tls.not_after()
-        known, not_after = self.verified.vouch(tls.server_name, tls.peer_der())
+        known, not_after = self._tls.verified.vouch(tls.server_name, tls.chain_der())
         if not known:
             raise _Unvouched
         return not_after
