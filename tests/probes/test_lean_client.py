@@ -323,3 +323,47 @@ async def test_https_works_with_tls_1_2_and_1_3_servers(
         await server.wait_closed()
     assert result.verdict is Verdict.OK, result.detail
     assert result.cert_not_after is not None
+
+
+async def test_a_broken_record_right_after_the_handshake_fails_the_probe(
+    ctx: ProbeContext, fleet: HostileFleet
+) -> None:
+    """A TLS 1.2 server whose Finished comes with a record that cannot be decrypted: the
+    client's TLS object is broken before the request is written, which must end as a
+    failed probe (it raised out of the probe once)."""
+    assert fleet.certs is not None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(fleet.certs.issue(CertKind.VALID))
+
+    async def finished_then_garbage(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                writer.write(outgoing.read())
+                data = await reader.read(65536)
+                if not data:
+                    writer.close()
+                    return
+                incoming.write(data)
+        bogus = b"\x17\x03\x03\x00\x20" + bytes(32)  # application data no key opens
+        writer.write(outgoing.read() + bogus)  # in one segment with the Finished
+        await reader.read(65536)
+        writer.close()
+
+    server = await asyncio.start_server(finished_then_garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await run_probe(make_check(HttpSpec(url=f"https://localhost:{port}/")), ctx)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (result.verdict, result.error) == (Verdict.FAILED, ErrorCode.PROTOCOL)
+    assert result.detail.startswith("TLS error: ")
+    assert result.detail != "TLS error: TLS error", "the record's failure, not the write's"

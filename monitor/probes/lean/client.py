@@ -445,7 +445,7 @@ class LeanClient:
             try:
                 transport.write(request)
             except TlsError as exc:  # the connection broke right after the handshake
-                raise exchange_error(exc) from None
+                raise exchange_error(exchange.error or exc) from None
             await exchange.finished
         finally:
             transport.abort()
