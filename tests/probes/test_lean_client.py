@@ -6,14 +6,14 @@ import asyncio
 import gzip
 import os
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import pytest
 
 from monitor.config.records import HttpSpec
 from monitor.demo.targets import DOMAIN, CertKind, HostileFleet
-from monitor.model import ErrorCode, Verdict
+from monitor.model import ErrorCode, ProbeResult, Verdict
 from monitor.probes import ProbeContext, run_probe
 from monitor.probes.lean import FetchError, Response
 from monitor.probes.phases import Phases
@@ -275,6 +275,23 @@ async def test_https_to_a_plain_http_port_fails_the_handshake(
     assert result.detail.startswith(f"TLS handshake with localhost:{fleet.port} failed: ")
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def probe_https_served_by(
+    handler: Handler, ctx: ProbeContext, host: str
+) -> tuple[ProbeResult, int]:
+    """An HTTPS probe of `host` on a loopback server that runs `handler` per connection."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port: int = server.sockets[0].getsockname()[1]
+    try:
+        result = await run_probe(make_check(HttpSpec(url=f"https://{host}:{port}/")), ctx)
+    finally:
+        server.close()
+        await server.wait_closed()
+    return result, port
+
+
 async def test_a_server_that_closes_during_the_handshake_fails_the_probe(
     ctx: ProbeContext,
 ) -> None:
@@ -282,13 +299,7 @@ async def test_a_server_that_closes_during_the_handshake_fails_the_probe(
         await reader.read(1)  # the ClientHello
         writer.close()
 
-    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        result = await run_probe(make_check(HttpSpec(url=f"https://127.0.0.1:{port}/")), ctx)
-    finally:
-        server.close()
-        await server.wait_closed()
+    result, port = await probe_https_served_by(close_at_once, ctx, "127.0.0.1")
     assert result.verdict is Verdict.FAILED
     assert result.error in (ErrorCode.TLS, ErrorCode.RESET)
     assert f"127.0.0.1:{port}" in result.detail
@@ -357,13 +368,7 @@ async def test_a_broken_record_right_after_the_handshake_fails_the_probe(
         await reader.read(65536)
         writer.close()
 
-    server = await asyncio.start_server(finished_then_garbage, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        result = await run_probe(make_check(HttpSpec(url=f"https://localhost:{port}/")), ctx)
-    finally:
-        server.close()
-        await server.wait_closed()
+    result, _ = await probe_https_served_by(finished_then_garbage, ctx, "localhost")
     assert (result.verdict, result.error) == (Verdict.FAILED, ErrorCode.PROTOCOL)
     assert result.detail.startswith("TLS error: ")
     assert result.detail != "TLS error: TLS error", "the record's failure, not the write's"
