@@ -15,10 +15,11 @@ probes of every machine then speak the same TLS, whatever its distribution ships
 
 Verification is what `ssl.create_default_context()` does: the chain against the system's
 roots (`ssl.get_default_verify_paths()`, so `SSL_CERT_FILE` and `SSL_CERT_DIR` apply)
-plus `ca_file`, the host name (no partial wildcards) or IP address, TLS 1.2 at least.
-Key share: X25519, as OpenSSL 3.0 and browsers send it (the newer OpenSSL's default adds
-a post-quantum share that costs a further million instructions; a server that wants
-another group asks for it).
+plus `ca_file`, the host name (no partial wildcards) or IP address, TLS 1.2 at least
+with Python's cipher suites. `TlsContext.verified` keeps its answers (see
+`VerifiedCertificates`). Key share: X25519, as OpenSSL 3.0 and browsers send it (the
+newer OpenSSL's default adds a post-quantum share that costs a further million
+instructions; a server that wants another group asks for it).
 """
 
 from __future__ import annotations
