@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+
+from monitor.probes.lean.tls import TlsError
 
 # OpenSSL X509_V_ERR_* codes that deserve their own words.
 _NOT_YET_VALID = 9
@@ -35,18 +36,7 @@ def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-class Refusal(Protocol):
-    """A refused certificate: `ssl.SSLCertVerificationError` or the lean client's
-    `TlsError` (an OpenSSL X509_V_ERR_* code and its words)."""
-
-    @property
-    def verify_code(self) -> int: ...
-
-    @property
-    def verify_message(self) -> str: ...
-
-
-def explain(error: Refusal, cert: x509.Certificate | None, name: str) -> str:
+def explain(error: TlsError, cert: x509.Certificate | None, name: str) -> str:
     """A human reason for a refused certificate: expired, self-signed, wrong host...."""
     code = error.verify_code
     if code == _EXPIRED:

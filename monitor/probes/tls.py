@@ -11,6 +11,7 @@ from monitor.config.records import Check, TlsSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.certs import explain
 from monitor.probes.context import ProbeContext
+from monitor.probes.lean.errors import os_reason
 from monitor.probes.lean.peek import connect, peer_certificate, shake
 from monitor.probes.lean.tls import TlsError
 from monitor.probes.net import ResolveError, first_reachable, resolve
@@ -67,7 +68,7 @@ async def _handshake(
             cert = await peer_certificate(ctx.unverified, address, spec.port, name)
             raise _Refused(ErrorCode.TLS, explain(exc, cert, name)) from None
         except OSError as exc:
-            raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {_reason(exc)}") from None
+            raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {os_reason(exc)}") from None
     phases.add_tls()
     return tls.not_after(), address
 
@@ -77,10 +78,6 @@ def _connect_error(exc: OSError, address: str, port: int) -> tuple[ErrorCode, st
     if exc.errno == errno.ECONNREFUSED:
         return ErrorCode.REFUSED, f"connection refused by {where}"
     return ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _judge(

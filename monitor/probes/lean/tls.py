@@ -164,13 +164,7 @@ class TlsConnection:
 
     def feed(self, data: bytes) -> None:
         """Bytes received from the peer."""
-        try:
-            self._conn.bio_write(data)
-        except SSL.Error as exc:
-            error = TlsError(_reason(exc))
-        else:
-            return
-        raise error
+        _translated(self._conn.bio_write, data)
 
     def outgoing(self) -> bytes:
         """Bytes to send to the peer (b"" when there are none)."""
@@ -186,13 +180,7 @@ class TlsConnection:
 
     def write(self, data: bytes) -> None:
         """Encrypt application data (then send `outgoing()`)."""
-        try:
-            self._conn.sendall(data)
-        except SSL.Error as exc:
-            error = TlsError(_reason(exc))
-        else:
-            return
-        raise error
+        _translated(self._conn.sendall, data)
 
     def read(self) -> bytes | None:
         """Decrypted application data: None while more bytes are needed, b"" at the
@@ -301,6 +289,18 @@ class VerifiedCertificates:
         known = self._entries.setdefault(name, {})
         known[chain] = (self._monotonic() + self._ttl, wall_deadline, not_after)
         self.verified += 1
+
+
+def _translated(call: Callable[[bytes], object], data: bytes) -> None:
+    """`call(data)`, its pyOpenSSL error raised as a `TlsError` (outside the handler: no
+    context, no cycle through its traceback)."""
+    try:
+        call(data)
+    except SSL.Error as exc:
+        error = TlsError(_reason(exc))
+    else:
+        return
+    raise error
 
 
 def _reason(exc: SSL.Error) -> str:
