@@ -4,20 +4,41 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv test lint typecheck contracts pytest fmt demo bench clean screenshots
+.PHONY: help venv lock test lint typecheck contracts pytest fmt demo bench clean screenshots
 
 help:
 	@echo "make demo    run Vakt on its embedded defaults (SQLite, simulated sites, SMTP sink, web UI)"
 	@echo "make test    lint + type check + import contracts + the whole pytest suite"
 	@echo "make lint    ruff, mypy --strict, import-linter"
 	@echo "make fmt     format and auto-fix with ruff"
+	@echo "make lock    re-resolve the dependency lock (uv.lock, requirements/*.txt) on purpose"
 
-# Re-install only when the project's dependencies change.
-$(STAMP): pyproject.toml
+# Installs come from the lock (requirements/*.txt, exported from uv.lock by `make lock`), with
+# hashes; the project itself goes in editable without resolving anything. `make demo` installs
+# only what Vakt runs; the test and lint tools come on top for `make test`.
+RUNTIME := $(VENV)/.runtime
+UV_VERSION := 0.13.9
+
+$(RUNTIME): requirements/runtime.txt requirements/build.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/build.txt
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/runtime.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME) requirements/test.txt
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/test.txt
 	touch $(STAMP)
+
+# Refresh the lock on purpose: re-resolve pyproject.toml's ranges for Python 3.11-3.13 and
+# export the three requirement files. Commit uv.lock and requirements/ together.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv lock --upgrade
+	$(BIN)/uv export -q --frozen --format requirements-txt --no-dev --no-emit-project -o requirements/runtime.txt
+	$(BIN)/uv export -q --frozen --format requirements-txt --no-dev --extra test --no-emit-project -o requirements/test.txt
+	$(BIN)/uv export -q --frozen --format requirements-txt --only-group build --no-emit-project -o requirements/build.txt
 
 venv: $(STAMP)
 
@@ -38,7 +59,7 @@ fmt: $(STAMP)
 
 # Simulated sites, a mail sink and Vakt itself on 127.0.0.1; a three-minute story, then
 # serves until Ctrl-C. `vakt demo --fast` (in the test suite) plays it without pauses.
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/vakt demo
 
 # The team UI, an incident page and a status page from headless Chromium (Debian's

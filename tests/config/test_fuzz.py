@@ -194,36 +194,45 @@ customers:
         checks:
           home: {path: /}
 """
-TOO_DEEP = "checks.yaml: invalid YAML: nested too deeply, or an alias (*name) inside its own anchor"
+YAML = "invalid YAML: "  # Vakt's prefix; what follows is the parser's words, which change
 
 
+# Each case asserts what the error means (file, line, YAML path and kind), not the YAML
+# library's wording: PyYAML 6.0.4's C loader reports deep nesting itself ("exceeded maximum
+# nesting depth", on line 1) where earlier versions let Vakt's reader hit a RecursionError.
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "line", "path", "words"),
     [
-        pytest.param("x: " + "[" * 5000 + "]" * 5000 + "\n" + CUSTOMER, TOO_DEEP, id="deep"),
-        pytest.param("x: &loop [*loop]\n" + CUSTOMER, TOO_DEEP, id="anchor-in-itself"),
+        pytest.param(
+            "x: " + "[" * 5000 + "]" * 5000 + "\n" + CUSTOMER, {None, 1}, "", YAML, id="deep"
+        ),
+        pytest.param("x: &loop [*loop]\n" + CUSTOMER, {None, 1}, "", YAML, id="anchor-in-itself"),
         pytest.param(
             CUSTOMER + "\x07\n",
-            "checks.yaml:9: invalid YAML: character #x0007 is not allowed in YAML text",
+            {9},
+            "",
+            "invalid YAML: character #x0007 is not allowed in YAML text",
             id="control-character",
         ),
-        pytest.param(
-            CUSTOMER + "---\nvakt: 1\n",
-            "checks.yaml:9: invalid YAML: but found another document "
-            "(expected a single document in the stream on line 1)",
-            id="two-documents",
-        ),
+        pytest.param(CUSTOMER + "---\nvakt: 1\n", {9}, "", YAML, id="two-documents"),
         pytest.param(
             "oncall: {schedules: {p: {layers: [{rotation: every 99999999999w, members: [a]}]}}}\n"
             "people: {a: {}}\n" + CUSTOMER,
-            "checks.yaml:1: oncall.schedules.p.layers[0].rotation: expected daily, weekly or "
-            "every <duration> (such as 'every 3d' or 'every 12h'), got 'every 99999999999w'",
+            {1},
+            "oncall.schedules.p.layers[0].rotation",
+            "expected daily, weekly or every <duration> (such as 'every 3d' or 'every 12h'), "
+            "got 'every 99999999999w'",
             id="rotation-beyond-timedelta",
         ),
     ],
 )
-def test_inputs_that_once_crashed_the_loader_are_config_errors(text: str, expected: str) -> None:
+def test_inputs_that_once_crashed_the_loader_are_config_errors(
+    text: str, line: set[int | None], path: str, words: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config_text(text)
 
-    assert [str(issue) for issue in caught.value.issues] == [expected]
+    [issue] = caught.value.issues
+    assert (issue.file, issue.path) == ("checks.yaml", path)
+    assert issue.line in line
+    assert issue.message.startswith(words)

@@ -42,7 +42,6 @@ def _project() -> dict[str, object]:
         return tomllib.load(handle)["project"]  # type: ignore[no-any-return]
 
 
-@pytest.mark.xfail(strict=True, reason="problem 0: nothing pins the versions the suite was proven with")
 def test_problem_0_every_dependency_is_pinned_with_hashes() -> None:
     project = _project()
     runtime = _pins("runtime.txt")
@@ -60,7 +59,6 @@ def test_problem_0_every_dependency_is_pinned_with_hashes() -> None:
     assert "pytest" not in runtime, "make demo installs only what Vakt runs"
 
 
-@pytest.mark.xfail(strict=True, reason="problem 0: nothing pins the versions the suite was proven with")
 def test_problem_0_make_and_ci_install_from_the_lock() -> None:
     makefile = (ROOT / "Makefile").read_text()
     installs = [line for line in makefile.splitlines() if "pip install" in line]
@@ -77,7 +75,6 @@ def test_problem_0_make_and_ci_install_from_the_lock() -> None:
 
 
 @pytest.mark.parametrize("name", ["runtime.txt", "test.txt", "build.txt"])
-@pytest.mark.xfail(strict=True, reason="problem 0: nothing pins the versions the suite was proven with")
 def test_problem_0_the_exports_match_uv_lock(name: str) -> None:
     """requirements/*.txt come from uv.lock: every pinned version is the lock's."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
