@@ -204,6 +204,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"  # waiting for `due_at`, or claimed under a lease
     SENT = "sent"
     FAILED = "failed"  # permanently; `vakt notifications retry` makes it pending again
+    CANCELLED = "cancelled"  # no longer wanted before it was sent; `cancel_reason` says why
 
 
 class AttemptOutcome(StrEnum):

@@ -182,6 +182,7 @@ incidents = Table(
     Column("version", Integer, nullable=False),
     Index("ix_incidents_status", "status"),
     Index("ix_incidents_site_opened", "site_id", "opened_at"),
+    Index("ix_incidents_resolved_at", "resolved_at"),  # migration 0030_delivery
 )
 
 incident_events = Table(
@@ -254,6 +255,9 @@ outbox = Table(
     Column("lease_until", UTCDateTime),
     Column("sent_at", UTCDateTime),
     Column("last_error", Text, nullable=False),
+    # why a pending row was cancelled (status "cancelled"): its case was acknowledged,
+    # resolved, ... (migration 0030_delivery)
+    Column("cancel_reason", Text),
     UniqueConstraint("subject", "kind", "slot", "recipient", "channel"),
     Index("ix_outbox_status_due", "status", "due_at"),
     Index("ix_outbox_incident", "incident_id"),
