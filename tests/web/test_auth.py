@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from monitor.web.auth import PasswordHasher
+from monitor.web.ui.login import _next as login_next
 from tests.web.conftest import Client, deps_of
 from tests.web.support import FAST, PASSWORD, Env, add_incident, add_password, csrf_of, login
 
@@ -154,3 +157,55 @@ async def test_sessions_expire(env: Env, private: Client) -> None:
     env.clock.advance(deps_of(env).session_ttl.total_seconds() + 1)
     response = await private.get("/", allow_redirects=False)
     assert response.status == 303
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/%09/evil.example",
+    "/%0a/evil.example",
+    "//evil.example",
+    "/%2f/evil.example",
+    "/%5c/evil.example",
+    "/\\evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    " /incidents",
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_NEXT)
+def test_after_sign_in_a_path_that_could_leave_the_site_goes_to_the_overview(raw: str) -> None:
+    """Browsers drop tabs and newlines from URLs and read `\\` as `/`, so `/\t/evil.example`
+    is `//evil.example`: scheme-relative in the Location header."""
+    assert login_next(raw) == "/"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/incidents/VAKT-2026-000001?x=1", "/incidents/VAKT-2026-000001?x=1"),
+        ("/sites/acme/./shop", "/sites/acme/shop"),
+        ("/silences/", "/silences/"),
+        ("/a/../..//evil.example", "/evil.example"),  # a path on this site
+        ("/", "/"),
+    ],
+)
+def test_after_sign_in_a_same_origin_path_is_kept_normalised(raw: str, expected: str) -> None:
+    assert login_next(raw) == expected
+
+
+async def test_a_tab_in_next_does_not_redirect_off_site_after_sign_in(
+    env: Env, private: Client
+) -> None:
+    await add_password(env.store)
+    for raw, expected in (("/\t/evil.example", "/"), ("/incidents", "/incidents")):
+        form = csrf_of(await (await private.get("/login")).text())
+        response = await private.post(
+            "/login",
+            data={"csrf": form, "person": "alice", "password": PASSWORD, "next": raw},
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        assert response.headers["Location"] == expected

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
+from urllib.parse import unquote
+
 from aiohttp import web
 
 from monitor.web.security import (
@@ -19,10 +23,31 @@ MAX_NEXT = 512
 
 
 def _next(raw: str) -> str:
-    """Only same-site paths: `//evil.example` or `https://...` become `/`."""
-    if not raw.startswith("/") or raw.startswith("//") or "\\" in raw or len(raw) > MAX_NEXT:
+    """Where to go after signing in: a normalised same-origin path, else `/`.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    `/\t/evil.example`, `/%09/evil.example` or `/\\evil.example` would leave the site: any
+    control character, backslash or leading `//`, raw or percent-decoded, is refused.
+    """
+    if len(raw) > MAX_NEXT or not raw.startswith("/"):
         return "/"
-    return raw
+    path, mark, rest = _split_query(raw)
+    decoded = unquote(raw)
+    if _UNSAFE.search(decoded) or decoded.startswith("//"):
+        return "/"
+    normal = posixpath.normpath(path) + ("/" if path.endswith("/") and path != "/" else "")
+    if normal.startswith("//") or unquote(normal).startswith("//"):
+        return "/"
+    return normal + mark + rest
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\\\]")
+
+
+def _split_query(raw: str) -> tuple[str, str, str]:
+    """`/a?b#c` -> (`/a`, `?`, `b#c`)."""
+    cut = min((i for i in (raw.find("?"), raw.find("#")) if i >= 0), default=len(raw))
+    return raw[:cut], raw[cut : cut + 1], raw[cut + 1 :]
 
 
 def _form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
