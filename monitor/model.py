@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     HTTP_STATUS = "http_status"
     BODY = "body"
     JSON = "json"
+    JSON_LIMIT = "json_limit"  # a JSON body nested deeper than Vakt reads (hostile or broken)
     TOO_LARGE = "too_large"
     REDIRECTS = "redirects"
     PROTOCOL = "protocol"

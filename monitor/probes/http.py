@@ -130,9 +130,7 @@ def _body_problem(spec: HttpSpec, response: Response) -> tuple[ErrorCode, str] |
     if spec.body_regex is not None and re.search(spec.body_regex, text) is None:
         return ErrorCode.BODY, f"body does not match /{spec.body_regex}/"
     if spec.json:
-        detail = json_problem(text, spec.json)
-        if detail is not None:
-            return ErrorCode.JSON, detail
+        return json_problem(text, spec.json)
     return None
 
 
@@ -164,20 +162,61 @@ def _size(limit: int) -> str:
 _MISSING = object()
 
 
-def json_problem(text: str, expectations: tuple[JsonExpectation, ...]) -> str | None:
-    """Why a JSON body does not meet `expectations`, or None when it does."""
+MAX_JSON_DEPTH = 64
+"""Deeper JSON bodies fail as `json_limit` before they are decoded: Python's decoder
+recurses per level and a hostile body of nested arrays would exhaust its stack. The body's
+size is already capped by the check's `max_body`."""
+
+_JSON_NESTING = re.compile(r'[\[\]{}"\\]')
+
+
+def json_problem(
+    text: str, expectations: tuple[JsonExpectation, ...]
+) -> tuple[ErrorCode, str] | None:
+    """Why a JSON body does not meet `expectations` (code and detail), or None when it does."""
+    depth = json_depth(text, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        return ErrorCode.JSON_LIMIT, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
         document = json.loads(text)
     except ValueError:
-        return "body is not valid JSON"
+        return ErrorCode.JSON, "body is not valid JSON"
     for expectation in expectations:
         name = ".".join(str(p) for p in expectation.path)
         value = _lookup(document, expectation.path)
         if value is _MISSING:
-            return f"JSON {name}: missing"
+            return ErrorCode.JSON, f"JSON {name}: missing"
         if expectation.value is not None and _as_text(value) != expectation.value:
-            return f"JSON {name}: expected {expectation.value!r}, got {_as_text(value)!r}"
+            got = _as_text(value)
+            return ErrorCode.JSON, f"JSON {name}: expected {expectation.value!r}, got {got!r}"
     return None
+
+
+def json_depth(text: str, limit: int) -> int:
+    """How deep `text`'s arrays and objects nest (brackets inside strings do not count);
+    stops counting at `limit` + 1. Malformed text gives some number: the decoder judges it."""
+    depth = deepest = 0
+    in_string = False
+    escaped_at = -1  # the position a backslash escapes
+    for match in _JSON_NESTING.finditer(text):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at == escaped_at:
+                continue
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _lookup(document: object, path: tuple[str | int, ...]) -> object:

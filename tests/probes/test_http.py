@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor import __version__
 from monitor.config.records import HttpSpec, JsonExpectation
 from monitor.demo.targets import DOMAIN, CertKind, HostileFleet, SiteState
 from monitor.model import ErrorCode, ProbeResult, Verdict
 from monitor.probes import ProbeContext, run_probe
+from monitor.probes.http import MAX_JSON_DEPTH, json_depth
 from tests.probes.conftest import make_check
 
 
@@ -272,3 +276,46 @@ async def test_a_site_broken_for_one_hit_heals_itself(
     assert (await probe(ctx, home)).error is ErrorCode.RESET
     assert (await probe(ctx, home)).verdict is Verdict.OK
     assert site.hits == 5
+
+
+async def test_a_json_body_nested_past_the_limit_fails_as_json_limit_not_a_crash(
+    fleet: HostileFleet, ctx: ProbeContext
+) -> None:
+    """50,000 nested arrays once raised RecursionError in the probe every interval, so the
+    check stayed unknown and never opened an incident."""
+    spec = HttpSpec(url=fleet.url("/json/deep"), json=(JsonExpectation(("status",), "ok"),))
+    result = await probe(ctx, spec)
+    assert result.verdict is Verdict.FAILED
+    assert result.error is ErrorCode.JSON_LIMIT
+    assert str(MAX_JSON_DEPTH) in result.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ('{"a": [1, {"b": []}]}', 4),
+        ('{"a": "[[[[[[", "b": "\\\\"}', 1),  # brackets in strings, an escaped backslash
+        ('{"a": "\\"[[[["}', 1),  # an escaped quote does not end the string
+        ('"[[["', 0),
+        ("[" * 70 + "]" * 70, MAX_JSON_DEPTH + 1),  # counting stops past the limit
+    ],
+)
+def test_json_depth_counts_only_structure(text: str, depth: int) -> None:
+    assert json_depth(text, MAX_JSON_DEPTH) == depth
+
+
+def _json_containers(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+
+
+def _depth(document: object) -> int:
+    if isinstance(document, list):
+        return 1 + max((_depth(item) for item in document), default=0)
+    if isinstance(document, dict):
+        return 1 + max((_depth(item) for item in document.values()), default=0)
+    return 0
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(), _json_containers, max_leaves=20))
+def test_json_depth_agrees_with_the_decoded_document(document: object) -> None:
+    assert json_depth(json.dumps(document), 1000) == _depth(document)

@@ -218,7 +218,10 @@ _JSON = {
 async def _json(conn: Connection, _req: Request, args: list[str]) -> None:
     name = args[0] if args else "ok"
     document = _JSON.get(name)
-    body = json.dumps(document).encode() if document else b'{"status": "ok",'
+    if name == "deep":  # 50,000 nested arrays: a recursive decoder runs out of stack
+        body = b"[" * 50_000 + b"]" * 50_000
+    else:
+        body = json.dumps(document).encode() if document else b'{"status": "ok",'
     conn.send(response(200, body, "application/json"))
 
 
