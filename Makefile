@@ -47,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check monitor tests bench
 	$(BIN)/mypy monitor
 	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider --no-header tests/project/test_import_cycles.py
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -73,6 +73,7 @@ from monitor.config.records import (
     WebSettings,
 )
 from monitor.config.source import Locator, Path_
+from monitor.config.validation import validate
 from monitor.model import CheckType, Level
 
 _SECTIONS = {
@@ -427,8 +428,6 @@ class _Compiler:
     # -------------------------------------------------------------------------- channels
 
     def compile_channels(self) -> None:
-        from monitor.config.loader import validate
-
         for name, raw in self.model.channels.items():
             path: Path_ = ("channels", name)
             if name == "email":
@@ -722,8 +721,6 @@ class _Compiler:
     def compile_check(
         self, path: Path_, cid: str, site: str, name: str, raw: Any, sm: s.SiteModel
     ) -> Check | None:
-        from monitor.config.loader import validate
-
         if not self.check_name(path, name):
             return None
         raw = {} if raw is None else raw  # `home:` alone: an http check of the site's url
