@@ -34,9 +34,10 @@ from monitor.cli._table import (
 from monitor.clock import SystemClock
 from monitor.config.records import Config, Maintenance
 from monitor.config.values import WEEKDAYS, moment
+from monitor.evaluate.maintenance import occurrences_between
 from monitor.store import MaintenanceWindow, Store
 
-_DAY = timedelta(days=1)
+_WEEK = timedelta(days=8)  # a weekly window, however late today's already went
 
 
 def register(subparsers: Any) -> None:
@@ -166,21 +167,12 @@ class Listed:
 
 
 def next_occurrence(window: Maintenance, now: datetime) -> tuple[datetime, datetime] | None:
-    """The occurrence of a config window in effect at `now` or the next one; None if over."""
-    if window.recurrence is None:
-        if window.start is None or window.end is None or window.end <= now:
-            return None
-        return window.start, window.end
-    length = window.duration or timedelta(0)
-    today = now.astimezone(window.timezone).date()
-    # Start far enough back to catch an occurrence that began earlier and is still running.
-    for offset in range(-(length // _DAY) - 1, 8):
-        day = today + offset * _DAY
-        if window.recurrence.weekday not in (None, day.weekday()):
-            continue
-        start = datetime.combine(day, window.recurrence.at, tzinfo=window.timezone)
-        if start + length > now:
-            return start, start + length
+    """The occurrence of a config window in effect at `now` or the next one (a recurring
+    window's within a week); None if over."""
+    horizon = now + _WEEK if window.recurrence is not None else max(now, window.end or now)
+    for occurrence in occurrences_between(window, now, horizon):
+        if occurrence.end > now:
+            return occurrence.start, occurrence.end
     return None
 
 

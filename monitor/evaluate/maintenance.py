@@ -2,15 +2,21 @@
 
 A recurring window (`every: "sun 03:00"`, `duration: 30m`) starts at `at` on its weekday
 (every day when the weekday is None) in the window's own time zone, so it follows
-daylight-saving changes: 03:00 Oslo time is 03:00 in summer and in winter. Windows are
-half-open: active from start (inclusive) to end (exclusive).
+daylight-saving changes: 03:00 Oslo time is 03:00 in summer and in winter. It lasts its
+`duration` in elapsed time: a 2h window that starts at 01:30 on the night the clocks fall
+back ends at 02:30 winter time. A start that does not exist locally (02:30 on the night the
+clocks spring forward) is read with the offset before the change. Windows are half-open:
+active from start (inclusive) to end (exclusive).
+
+`occurrences_between` is the one expansion of recurring windows: the engine, the
+notification planner, the status pages and `vakt maintenance` all call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from monitor.config.records import Maintenance
 
@@ -29,22 +35,45 @@ class ActiveWindow:
         return self.start <= now < self.end
 
 
-def occurrences(maintenance: Maintenance, now: datetime) -> Iterator[ActiveWindow]:
-    """Occurrences of `maintenance` that could contain `now` (recurring: the candidates)."""
+def occurrences_between(
+    maintenance: Maintenance, start: datetime, end: datetime
+) -> Iterator[ActiveWindow]:
+    """Every occurrence of `maintenance` that overlaps [`start`, `end`], oldest first, with
+    start and end in UTC. An occurrence that contains `start` counts, and so does one that
+    begins exactly at `end` (so `start == end` asks what is in effect at that instant)."""
     if maintenance.recurrence is None:
         if maintenance.start is not None and maintenance.end is not None:
-            yield ActiveWindow(maintenance, maintenance.start, maintenance.end)
+            window = ActiveWindow(
+                maintenance, maintenance.start.astimezone(UTC), maintenance.end.astimezone(UTC)
+            )
+            if window.start <= end and window.end > start:
+                yield window
         return
     duration = maintenance.duration or timedelta(0)
-    local_today = now.astimezone(maintenance.timezone).date()
-    # Every start that could still be running now: back as many days as the duration spans.
-    for back in range(duration // _DAY + 2):
-        day = local_today - back * _DAY
-        weekday = maintenance.recurrence.weekday
-        if weekday is not None and day.weekday() != weekday:
-            continue
-        start = datetime.combine(day, maintenance.recurrence.at, tzinfo=maintenance.timezone)
-        yield ActiveWindow(maintenance, start, start + duration)
+    zone = maintenance.timezone
+    # From the first local day whose occurrence could still run at `start`; a day either
+    # side covers zone offsets and the hour a DST change moves.
+    day = (start - duration).astimezone(zone).date() - _DAY
+    last = end.astimezone(zone).date() + _DAY
+    while day <= last:
+        if maintenance.recurrence.weekday in (None, day.weekday()):
+            begins = _local_start(day, maintenance)
+            if begins <= end and begins + duration > start:
+                yield ActiveWindow(maintenance, begins, begins + duration)
+        day += _DAY
+
+
+def _local_start(day: date, maintenance: Maintenance) -> datetime:
+    """The occurrence's start on local `day`, as an instant in UTC."""
+    assert maintenance.recurrence is not None
+    return datetime.combine(day, maintenance.recurrence.at, tzinfo=maintenance.timezone).astimezone(
+        UTC
+    )
+
+
+def occurrences(maintenance: Maintenance, now: datetime) -> Iterator[ActiveWindow]:
+    """Occurrences of `maintenance` in effect at `now`."""
+    return occurrences_between(maintenance, now, now)
 
 
 def active_windows(maintenances: Iterable[Maintenance], now: datetime) -> tuple[ActiveWindow, ...]:

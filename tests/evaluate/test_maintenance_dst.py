@@ -43,9 +43,6 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-DISAGREE = pytest.mark.xfail(
-    strict=True, reason="item 1: four copies of recurring maintenance disagree on DST days"
-)
 
 # (zone, every, duration, a moment inside the occurrence, its start and end in UTC)
 CASES = [
@@ -57,7 +54,6 @@ CASES = [
         utc(2026, 10, 24, 23, 30),  # 01:30 summer time
         utc(2026, 10, 25, 1, 30),  # two hours later: 02:30 winter time, after the fall back
         id="oslo-autumn-fall-back-inside",
-        marks=DISAGREE,
     ),
     pytest.param(
         "Europe/Oslo",
@@ -67,7 +63,6 @@ CASES = [
         utc(2026, 3, 29, 0, 30),  # 01:30 winter time
         utc(2026, 3, 29, 2, 30),  # two hours later: 04:30 summer time
         id="oslo-spring-forward-inside",
-        marks=DISAGREE,
     ),
     pytest.param(
         "Europe/Oslo",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from monitor.config.records import Config, Contact, Customer, Maintenance
+from monitor.evaluate.maintenance import occurrences_between
 from monitor.notify.message import MaintenanceInfo, MessageKind, Payload
 from monitor.notify.planning.context import Context
 from monitor.notify.planning.values import EMAIL, Key, Planned, WindowView
@@ -88,35 +89,20 @@ def covered_sites(config: Config, patterns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(site.id for site in config.sites() if probe.covers(site.id))
 
 
-def _occurrences(m: Maintenance, now: datetime, lookback: timedelta) -> Iterator[datetime]:
-    if m.recurrence is None or m.duration is None:
-        return
-    lead = m.announce or timedelta()
-    today = now.astimezone(m.timezone).date()
-    first = today - timedelta(days=(m.duration + lookback) // timedelta(days=1) + 8)
-    last = today + timedelta(days=lead // timedelta(days=1) + 8)
-    day = first
-    while day <= last:
-        if m.recurrence.weekday is None or day.weekday() == m.recurrence.weekday:
-            yield datetime.combine(day, m.recurrence.at, tzinfo=m.timezone).astimezone(UTC)
-        day += timedelta(days=1)
-
-
 def config_windows(config: Config, now: datetime, lookback: timedelta) -> list[WindowView]:
     """The config's windows (and recurring occurrences) that are announced, running, or
     finished within `lookback` of `now`."""
     out: list[WindowView] = []
     for m in config.maintenance:
         sites = covered_sites(config, m.sites)
-        spans: list[tuple[str, datetime, datetime]] = []
-        if m.start is not None and m.end is not None:
-            spans.append((m.id, m.start.astimezone(UTC), m.end.astimezone(UTC)))
-        for start in _occurrences(m, now, lookback):
-            assert m.duration is not None  # _occurrences yields only for recurring windows
-            spans.append((f"{m.id}@{start.isoformat()}", start, start + m.duration))
-        for wid, start, end in spans:
-            announce = None if m.announce is None else start - m.announce
-            if end <= now - lookback or (announce or start) > now:
+        for occurrence in occurrences_between(m, now - lookback, now + (m.announce or _NONE)):
+            if occurrence.end <= now - lookback:
                 continue
-            out.append(WindowView(wid, sites, start, end, m.reason, announce))
+            start = occurrence.start
+            wid = m.id if m.recurrence is None else f"{m.id}@{start.isoformat()}"
+            announce = None if m.announce is None else start - m.announce
+            out.append(WindowView(wid, sites, start, occurrence.end, m.reason, announce))
     return out
+
+
+_NONE = timedelta()

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from monitor.config.records import Config, Customer, Maintenance, Site, covers
+from monitor.evaluate.maintenance import occurrences_between
 from monitor.model import Impact, IncidentStatus, Level
 from monitor.store import Incident, IncidentEvent, MaintenanceWindow, Transaction
 from monitor.store.aggregates import BUCKET
@@ -92,25 +93,9 @@ def spans(
 ) -> Iterator[tuple[Maintenance, Span]]:
     """Every occurrence of the config windows that overlaps [start, end)."""
     for window in maintenance:
-        for occurrence in _occurrences(window, start, end):
+        for occurrence in occurrences_between(window, start, end):
             if occurrence.start < end and occurrence.end > start:
-                yield window, occurrence
-
-
-def _occurrences(window: Maintenance, start: datetime, end: datetime) -> Iterator[Span]:
-    if window.recurrence is None:
-        if window.start is not None and window.end is not None:
-            yield Span(window.start, window.end, window.reason)
-        return
-    duration = window.duration or timedelta(0)
-    day = (start - duration).astimezone(window.timezone).date()
-    last = end.astimezone(window.timezone).date()
-    while day <= last:
-        weekday = window.recurrence.weekday
-        if weekday is None or day.weekday() == weekday:
-            at = datetime.combine(day, window.recurrence.at, tzinfo=window.timezone)
-            yield Span(at, at + duration, window.reason)
-        day += timedelta(days=1)
+                yield window, Span(occurrence.start, occurrence.end, window.reason)
 
 
 def site_windows(
