@@ -369,3 +369,12 @@ def test_reopening_at_a_after_a_b_case_takes_the_upgrade_deadline() -> None:
         Level.B,
         Level.A,
     )
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 item 6: recoveries count as flapping changes")
+def test_two_outages_eleven_minutes_apart_are_two_changes_not_flapping() -> None:
+    """docs/configuration.md: entering a failing level, or a level change while failing,
+    counts as a change; a recovery does not."""
+    h = play([(0, "FOOOO"), (5, OK), (11, "FOOOO"), (16, OK)])
+    assert h.kinds() == ["opened", "recovered", "resolved", "reopened", "recovered", "resolved"]
+    assert not any(incident.flapping for incident in h.incidents.values())
