@@ -155,7 +155,7 @@ settings:
     team: {TEAM}
     smtp: {{host: 127.0.0.1, port: {ports.smtp}}}
   paging: {{group_window: 10s}}
-  flapping: {{changes: 4, within: 10m, reopen_within: 5m}}
+  flapping: {{changes: 3, within: 10m, reopen_within: 5m}}
   defaults: {{interval: {_seconds(pace.interval)}, retry_interval: {_seconds(pace.retry)},
              timeout: 1500ms, confirm: 2, recover: 2}}
 """

@@ -20,7 +20,7 @@ from monitor.demo.scenario import Marks
 from monitor.model import IncidentStatus, Level
 from monitor.store import Incident
 
-MAX_FLAPPING_PAGES = 2  # the first outage pages; once flapping, pages stop
+MAX_FLAPPING_PAGES = 2  # the first two outages page; the third marks it flapping: pages stop
 # "opened" and "resolved" before it is marked flapping, then at most one per
 # `update_every` (1 minute, longer than the flapping part of the story)
 MAX_FLAPPING_CUSTOMER_EMAILS = 3

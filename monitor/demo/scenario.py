@@ -268,8 +268,8 @@ class Scenario:
         site = cast.CLUB
         self.say.step(f"{site.title} flaps: down, up, down, up ...")
         self.say.say(
-            "A site that fails again soon after recovering reopens the same case; after 4 "
-            "changes it is marked flapping: pages stop, the team gets one warning."
+            "A site that fails again soon after recovering reopens the same case; its third "
+            "outage within 10 minutes marks it flapping: pages stop, the team gets one warning."
         )
         for turn in range(1, self.pace.flaps + 1):
             self._break(site, SiteState.DOWN)

@@ -230,8 +230,9 @@ def _recover(
 ) -> tuple[Incident, tuple[Event, ...]]:
     events: tuple[Event, ...] = ()
     if incident.recovered_at is None:
-        recovered = Event(EventKind.RECOVERED, now, previous_level=incident.level)
-        incident, events = _changed(replace(incident, recovered_at=now), (recovered,), now, rules)
+        # A recovery is not a flapping change (`_changed`): the next failure is.
+        events = (Event(EventKind.RECOVERED, now, previous_level=incident.level),)
+        incident = replace(incident, recovered_at=now)
     # Only checks the site still has count: a check removed from the config cannot recover.
     involved = [c for c in incident.checks if c in assessment.states]
     if assessment.all_ok(involved):
@@ -287,7 +288,11 @@ def _relevel(incident: Incident, level: Level, now: datetime, rules: Rules) -> I
 def _changed(
     incident: Incident, events: tuple[Event, ...], now: datetime, rules: Rules
 ) -> tuple[Incident, tuple[Event, ...]]:
-    """Count a state change for flapping; mark flapping once the count is reached."""
+    """Count a change for flapping and mark flapping once the count is reached.
+
+    A change is entering a failing level (opening, reopening, relapsing) or a level change
+    while failing; a recovery is not one. So two outages 11 minutes apart are 2 changes,
+    and the default (4 within 30 minutes) marks the fourth outage within half an hour."""
     window = rules.flapping.within
     changes = (*(t for t in incident.changes if now - t < window), now)
     incident = replace(incident, changes=changes)

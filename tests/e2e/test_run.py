@@ -32,7 +32,7 @@ settings:
   listen: 127.0.0.1:{private}
   public_listen: 127.0.0.1:{public}
   location: e2e
-  flapping: {{changes: 4, within: 5m, reopen_within: 5m}}
+  flapping: {{changes: 2, within: 5m, reopen_within: 5m}}  # opened + reopened: 2 changes
   defaults: {{interval: 1s, retry_interval: 500ms, timeout: 2s, confirm: 2, recover: 2}}
 customers:
   acme:

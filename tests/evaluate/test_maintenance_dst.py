@@ -43,7 +43,6 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-
 # (zone, every, duration, a moment inside the occurrence, its start and end in UTC)
 CASES = [
     pytest.param(
