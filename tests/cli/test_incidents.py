@@ -244,3 +244,26 @@ def test_a_note_on_an_unknown_case_fails(env: Env) -> None:
     code, _, err = env.vakt("incidents", "note", "VAKT-2026-000777", "hello")
     assert code == 1
     assert "no incident with case number VAKT-2026-000777" in err
+
+
+@pytest.mark.xfail(strict=True, reason="issue 18 item 5: the login name (root) is recorded")
+@pytest.mark.parametrize("action", ["ack", "resolve", "note"])
+@pytest.mark.parametrize("vakt_user", [None, "root", "night-shift"])
+def test_an_action_by_nobody_known_exits_2_naming_the_people(
+    env: Env, monkeypatch: pytest.MonkeyPatch, action: str, vakt_user: str | None
+) -> None:
+    """`vakt incidents ack` run as root once recorded "acknowledged by root": the actor is
+    `--by PERSON` or `$VAKT_USER`, and must be a configured person."""
+    if vakt_user is None:
+        monkeypatch.delenv("VAKT_USER", raising=False)
+    else:
+        monkeypatch.setenv("VAKT_USER", vakt_user)
+    row = seed(env)
+    extra = ["looking"] if action == "note" else []
+    code, out, err = env.vakt("incidents", action, row.case_number, *extra)
+    assert (code, out) == (2, "")
+    assert "--by" in err
+    for person in ("alice", "bob"):
+        assert person in err
+    after, events = stored(env, row.case_number)
+    assert (after.version, len(events)) == (row.version, 1)
