@@ -217,13 +217,16 @@ def duration_arg(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_by_option(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        metavar="NAME",
-        help=f"who {what}: a person id from the config, or any name "
-        "(default: $VAKT_USER, else your login name)",
-    )
+def add_by_option(parser: argparse.ArgumentParser, what: str, *, person: bool = False) -> None:
+    """`--by`; with `person`, it must name a configured person (no login-name fallback)."""
+    if person:
+        help_text = f"who {what}: a person from the config (default: $VAKT_USER)"
+    else:
+        help_text = (
+            f"who {what}: a person id from the config, or any name "
+            "(default: $VAKT_USER, else your login name)"
+        )
+    parser.add_argument("--by", metavar="PERSON" if person else "NAME", help=help_text)
 
 
 def store_url(args: argparse.Namespace, config: Config) -> str:
@@ -240,6 +243,20 @@ def actor(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) 
     """
     given: str | None = getattr(args, "by", None)
     name = (given or environ.get("VAKT_USER") or getpass.getuser()).strip()
+    return _person_id(name, config) or name
+
+
+def person_acting(
+    args: argparse.Namespace, config: Config, environ: Mapping[str, str]
+) -> str | None:
+    """The configured person named by `--by`, else by `$VAKT_USER`; None when neither is
+    given or the name is nobody in `people` (matched as `actor` matches)."""
+    given: str | None = getattr(args, "by", None)
+    name = (given or environ.get("VAKT_USER") or "").strip()
+    return _person_id(name, config) if name else None
+
+
+def _person_id(name: str, config: Config) -> str | None:
     if name in config.people:
         return name
     folded = name.casefold()
@@ -247,7 +264,7 @@ def actor(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) 
         email = (person.email or "").casefold()
         if folded in (person.id.casefold(), email, email.partition("@")[0]):
             return person.id
-    return name
+    return None
 
 
 def person_label(who: str | None, config: Config) -> str:

@@ -19,12 +19,12 @@ from typing import Any
 from monitor.cli._table import (
     Cell,
     Painter,
-    actor,
     add_by_option,
     add_store_options,
     fail,
     iso,
     local,
+    person_acting,
     person_label,
     print_json,
     run_with_store,
@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
             name, help=f"mark a case {verb}", description=f"Mark CASE {verb} now."
         )
         _case_argument(action)
-        add_by_option(action, who)
+        add_by_option(action, who, person=True)
         action.set_defaults(handler=handler)
     _register_note(actions)
 
@@ -112,7 +112,7 @@ def _register_note(actions: Any) -> None:
     _case_argument(action)
     action.add_argument("text", nargs="+", metavar="TEXT", help="the note")
     action.add_argument("--public", action="store_true", help="show it to the customer too")
-    add_by_option(action, "writes it")
+    add_by_option(action, "writes it", person=True)
     action.set_defaults(handler=run_note)
 
 
@@ -237,7 +237,9 @@ Command = Callable[[Store, str, str, datetime], Awaitable[CommandResult]]
 
 def _act(name: str, args: argparse.Namespace, command: Command) -> int:
     async def work(config: Config, store: Store) -> int:
-        who = actor(args, config, os.environ)
+        who = person_acting(args, config, os.environ)
+        if who is None:
+            return fail(f"incidents {name}", _nobody(args, config), 2)
         try:
             result = await command(store, args.case, who, SystemClock().now())
         except CommandError as exc:
@@ -265,6 +267,18 @@ def run_note(args: argparse.Namespace) -> int:
         return await add_note(store, case, who, text, args.public, now)
 
     return _act("note", args, note)
+
+
+def _nobody(args: argparse.Namespace, config: Config) -> str:
+    """Why the actor is unknown, and who is known: the timeline records people only."""
+    named = getattr(args, "by", None) or os.environ.get("VAKT_USER")
+    known = ", ".join(sorted(config.people)) or "none: add people to the config"
+    if named:
+        return (
+            f"{named!r} is not a person in the config; say who acts with --by PERSON "
+            f"(known: {known})"
+        )
+    return f"say who acts with --by PERSON or $VAKT_USER (known: {known})"
 
 
 def outcome(result: CommandResult, who: str, config: Config) -> str:
