@@ -35,6 +35,7 @@ from monitor.clock import SystemClock
 from monitor.config.records import Config, Maintenance
 from monitor.config.values import WEEKDAYS, moment
 from monitor.evaluate.maintenance import occurrences_between
+from monitor.policy.periods import MAX_LENGTH, period_end, period_problem
 from monitor.store import MaintenanceWindow, Store
 
 _WEEK = timedelta(days=8)  # a weekly window, however late today's already went
@@ -107,11 +108,12 @@ def window_times(
 ) -> tuple[datetime, datetime]:
     """(start, end) from --from and --to or --for; raises ValueError saying what is wrong."""
     start = now if args.start is None else moment(args.start, zone)
-    end = start + args.length if args.end is None else moment(args.end, zone)
-    if end <= start:
-        raise ValueError("the window must end after it starts")
-    if end <= now:
-        raise ValueError(f"the window is already over (it ends {local(end, zone)})")
+    end = period_end(start, args.length) if args.end is None else moment(args.end, zone)
+    if end is None:
+        raise ValueError(f"it lasts more than {MAX_LENGTH.days} days")
+    problem = period_problem(start, end, now)
+    if problem is not None:
+        raise ValueError(problem)
     return start, end
 
 

@@ -32,6 +32,7 @@ from monitor.cli._table import (
 )
 from monitor.clock import SystemClock
 from monitor.config.records import Config
+from monitor.policy.periods import MAX_LENGTH, period_end, period_problem
 from monitor.store import Silence, SilenceScope, Store
 
 _SCOPES = {0: SilenceScope.CUSTOMER, 1: SilenceScope.SITE, 2: SilenceScope.CHECK}
@@ -91,11 +92,16 @@ def _add_work(args: argparse.Namespace) -> Work:
             message = f"no customer, site or check {target!r} in the config"
             return fail("silence", f"{message} (use acme, acme/shop or acme/shop/home)", 2)
         now = SystemClock().now().replace(microsecond=0)
+        end = period_end(now, args.length)
+        problem = f"lasts more than {MAX_LENGTH.days} days" if end is None else None
+        problem = problem or period_problem(now, end or now, now)
+        if problem is not None or end is None:
+            return fail("silence", f"not silenced: {problem}", 2)
         silence = Silence(
             scope=scope,
             target=target,
             start=now,
-            end=now + args.length,
+            end=end,
             reason=args.reason,
             created_by=actor(args, config, os.environ),
             created_at=now,

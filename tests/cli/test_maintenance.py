@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +12,8 @@ from monitor.store import MaintenanceWindow, Store
 from tests.cli.support import Env, now
 
 OSLO = ZoneInfo("Europe/Oslo")
+# A day weeks ahead: run-time windows may start at most 366 days ahead (policy.periods).
+SOON = (datetime.now(OSLO) + timedelta(days=40)).date()
 
 
 def added(env: Env) -> list[MaintenanceWindow]:
@@ -37,17 +39,16 @@ def test_add_for_a_duration_starts_now(env: Env) -> None:
 
 
 def test_naive_times_are_in_the_configured_time_zone(env: Env) -> None:
-    argv = ("acme/*", "globex/web", "--from", "2099-12-01T22:00", "--to", "2099-12-01T23:30")
+    argv = ("acme/*", "globex/web", "--from", f"{SOON}T22:00", "--to", f"{SOON}T23:30")
     assert env.vakt("maintenance", "add", *argv)[0] == 0
     [window] = added(env)
-    assert window.start == datetime(2099, 12, 1, 22, 0, tzinfo=OSLO)
-    assert window.end == datetime(2099, 12, 1, 23, 30, tzinfo=OSLO)
+    assert window.start == datetime.combine(SOON, time(22, 0), tzinfo=OSLO)
+    assert window.end == datetime.combine(SOON, time(23, 30), tzinfo=OSLO)
     assert window.sites == ("acme/*", "globex/web")
-    assert (
-        env.vakt("maintenance", "add", "acme/blog", "--from", "2099-12-02T10:00Z", "--for", "1h")[0]
-        == 0
-    )
-    assert added(env)[1].start.isoformat() == "2099-12-02T10:00:00+00:00"
+    later = SOON + timedelta(days=1)
+    utc = ("acme/blog", "--from", f"{later}T10:00Z", "--for", "1h")
+    assert env.vakt("maintenance", "add", *utc)[0] == 0
+    assert added(env)[1].start.isoformat() == f"{later}T10:00:00+00:00"
 
 
 @pytest.mark.parametrize("pattern", ["acme/nope", "nope/*", "acme", "acme/shop/home"])
@@ -61,8 +62,10 @@ def test_unknown_sites_are_rejected(env: Env, pattern: str) -> None:
 @pytest.mark.parametrize(
     ("times", "message"),
     [
-        (("--from", "2099-12-01T22:00", "--to", "2099-12-01T21:00"), "must end after it starts"),
-        (("--from", "2001-01-01T10:00", "--for", "1h"), "the window is already over"),
+        (("--from", f"{SOON}T22:00", "--to", f"{SOON}T21:00"), "the end must be after the start"),
+        (("--from", "2001-01-01T10:00", "--for", "1h"), "the end is in the past"),
+        (("--from", "2099-01-01T10:00", "--for", "1h"), "the start is more than 366 days ahead"),
+        (("--for", "400d"), "it lasts more than 366 days"),
         (("--from", "tomorrow", "--for", "1h"), "expected a date and time such as"),
     ],
 )
@@ -130,7 +133,7 @@ def test_end_a_window_then_again(env: Env) -> None:
 
 
 def test_end_a_future_window_cancels_it(env: Env) -> None:
-    env.vakt("maintenance", "add", "acme/blog", "--from", "2099-01-01T00:00", "--for", "1h")
+    env.vakt("maintenance", "add", "acme/blog", "--from", f"{SOON}T00:00", "--for", "1h")
     code, out, _ = env.vakt("maintenance", "end", "1")
     assert (code, out) == (0, "Maintenance window 1 for acme/blog cancelled.\n")
 

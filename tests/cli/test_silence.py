@@ -71,3 +71,10 @@ def test_target_list_and_end_exclude_each_other(env: Env) -> None:
     with pytest.raises(SystemExit) as none:
         env.vakt("silence")
     assert both.value.code == none.value.code == 2
+
+
+def test_a_silence_longer_than_a_year_is_a_usage_error(env: Env) -> None:
+    code, _, err = env.vakt("silence", "acme", "--for", "400d", "--by", "bob")
+    assert code == 2
+    assert "it lasts more than 366 days" in err
+    assert env.json("silence", "--list") == []

@@ -43,6 +43,7 @@ def play(steps: list[tuple[int, str]], harness: Harness | None = None) -> Harnes
 
 
 OK = "OOOOO"
+FOUR_OUTAGES = [(0, "FOOOO"), (2, OK), (4, "FOOOO"), (6, OK), (8, "FOOOO"), (10, OK), (12, "FOOOO")]
 
 
 @pytest.mark.parametrize(
@@ -83,8 +84,7 @@ OK = "OOOOO"
             id="failing_again_after_reopen_within_opens_a_new_case",
         ),
         pytest.param(
-            [(0, "FOOOO"), (2, OK), (4, "FOOOO"), (6, OK), (8, "FOOOO"), (10, OK)]
-            + [(12, "FOOOO")],
+            [*FOUR_OUTAGES],
             [
                 *("opened", "recovered", "resolved", "reopened", "recovered", "resolved"),
                 *("reopened", "recovered", "resolved", "reopened", "flapping"),
@@ -97,8 +97,7 @@ OK = "OOOOO"
             id="level_changes_while_failing_count",
         ),
         pytest.param(
-            [(0, "FOOOO"), (2, OK), (4, "FOOOO"), (6, OK), (8, "FOOOO"), (10, OK)]
-            + [(12, "FOOOO"), (14, OK), (16, "FOOOO")],
+            [*FOUR_OUTAGES, (14, OK), (16, "FOOOO")],
             [
                 *("opened", "recovered", "resolved", "reopened", "recovered", "resolved"),
                 *("reopened", "recovered", "resolved", "reopened", "flapping"),
@@ -107,8 +106,15 @@ OK = "OOOOO"
             id="flapping_is_marked_once",
         ),
         pytest.param(
-            [(0, "FOOOO"), (2, OK), (12, "FOOOO"), (14, OK), (24, "FOOOO"), (26, OK)]
-            + [(36, "FOOOO")],
+            [
+                (0, "FOOOO"),
+                (2, OK),
+                (12, "FOOOO"),
+                (14, OK),
+                (24, "FOOOO"),
+                (26, OK),
+                (36, "FOOOO"),
+            ],
             [
                 *("opened", "recovered", "resolved", "reopened", "recovered", "resolved"),
                 *("reopened", "recovered", "resolved", "reopened"),

@@ -501,7 +501,7 @@ async def test_maintenance_lists_config_windows_and_added_ones_and_ends_them(api
         ({"sites": ["acme/nope"]}, "acme/nope"),
         ({"sites": ["nobody/*"]}, "nobody/*"),
         ({"sites": []}, "body.sites"),
-        ({"end": "2026-03-02T09:00:00+00:00"}, "end must be after start"),
+        ({"end": "2026-03-02T09:00:00+00:00"}, "the end must be after the start"),
         ({"start": "2026-03-01T00:00:00Z", "end": "2026-03-01T01:00:00Z"}, "in the past"),
         ({"start": "2026-03-02T12:00:00"}, "body.start"),
     ],
@@ -628,3 +628,23 @@ async def test_the_private_app_serves_the_api_with_security_headers_and_no_csrf_
             missing = await client.get("/api/v1/nothing")
             assert missing.status == 404
             assert error_code(await missing.json()) == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/silences", "/maintenance"])
+async def test_a_period_ending_in_9999_is_refused_and_the_lists_still_work(
+    api: Api, path: str
+) -> None:
+    """A silence until 9999-12-31 was stored, then broke the Silences page and
+    `vakt silence --list`: every user-given period is bounded (`policy.periods`)."""
+    now = api.clock.now().isoformat()
+    body: dict[str, object] = {"end": "9999-12-31T23:59:00Z", "start": now}
+    if path == "/silences":
+        body |= {"scope": "customer", "target": "acme"}
+    else:
+        body |= {"sites": ["acme/*"]}
+    status, answer = await api.post(path, body)
+    assert status == 400
+    assert "366 days" in answer["error"]["message"]
+    status, listed = await api.get(path)
+    assert status == 200
+    assert all(not (item["end"] or "").startswith("9999") for item in listed["items"])

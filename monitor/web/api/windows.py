@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.config.records import Config
+from monitor.policy.periods import period_problem
 from monitor.store import MaintenanceWindow, Silence, SilenceScope
 from monitor.web.api.deps import ApiDeps
 from monitor.web.api.errors import ApiError
@@ -37,10 +38,9 @@ def _next_offset(offset: int, limit: int, total: int) -> int | None:
 
 
 def _check_times(start: datetime, end: datetime, now: datetime) -> None:
-    if end <= start:
-        raise ApiError(400, "end must be after start")
-    if end <= now:
-        raise ApiError(400, "end is in the past")
+    problem = period_problem(start, end, now)
+    if problem is not None:
+        raise ApiError(400, problem)
 
 
 def _check_pattern(config: Config, pattern: str) -> None:

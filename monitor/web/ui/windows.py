@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from monitor.config.records import Config
+from monitor.policy.periods import period_problem
 from monitor.store import MaintenanceWindow, Silence, SilenceScope
 from monitor.web.public.statusdata import spans
 from monitor.web.state import state
@@ -82,8 +83,9 @@ def _window(
 ) -> MaintenanceWindow:
     start = parse_local(form_text(form, "start", 32), config)
     end = parse_local(form_text(form, "end", 32), config)
-    if end <= start:
-        raise FormError("the end must be after the start")
+    problem = period_problem(start, end, now)
+    if problem is not None:
+        raise FormError(problem)
     reason = form_text(form, "reason", 500)
     if not reason:
         raise FormError("give a reason (customers see it)")
