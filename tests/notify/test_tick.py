@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -183,5 +183,68 @@ async def test_a_stored_maintenance_window_emails_its_customer_when_it_starts(
             f"mw-{stored.id}/maintenance_finished/0/contact:kari@c0.example/email",
             f"mw-{stored.id}/maintenance_started/0/contact:kari@c0.example/email",
         ]
+    finally:
+        await store.close()
+
+
+async def _add_resolved(
+    store: Store, case: str, opened_at: datetime, resolved_at: datetime
+) -> None:
+    row = Incident(
+        case_number=case,
+        site_id="c00/shop",
+        customer_id="c00",
+        level=Level.A,
+        status=IncidentStatus.RESOLVED,
+        opened_at=opened_at,
+        updated_at=resolved_at,
+        description="Home fails: HTTP 500",
+        respond_by=opened_at + timedelta(hours=2),
+        resolved_at=resolved_at,
+        resolved_by="vakt",
+        data=json.dumps({"v": 1, "kind": "site", "policy": "standard"}),
+    )
+    async with store.transaction() as tx:
+        stored = await tx.incidents.insert(row)
+        await tx.incidents.add_events(
+            [
+                IncidentEvent(stored.id, opened_at, "vakt", EventKind.OPENED),
+                IncidentEvent(stored.id, resolved_at, "vakt", EventKind.RESOLVED),
+            ]
+        )
+
+
+@pytest.mark.xfail(strict=True, reason="problem 4: resolved cases are read by opening time")
+async def test_problem_4_a_long_case_resolved_last_gets_its_resolved_email(
+    backend: Backend,
+) -> None:
+    """A case open for two weeks and resolved a minute ago is read by its resolution
+    time, however many younger cases were resolved before it."""
+    store = await open_store(backend)
+    now = T0 + 14 * 24 * 60 * MIN
+    try:
+        await _add_resolved(store, "VAKT-2026-000001", T0, now - MIN)
+        younger = [
+            Incident(
+                case_number=f"VAKT-2026-{n:06d}",
+                site_id="c00/shop",
+                customer_id="c00",
+                level=Level.B,
+                status=IncidentStatus.RESOLVED,
+                opened_at=T0 + n * MIN,
+                updated_at=T0 + (n + 5) * MIN,
+                description="Checkout fails",
+                resolved_at=T0 + (n + 5) * MIN,
+                resolved_by="vakt",
+            )
+            for n in range(2, 2 + 201)  # more than the 200 the tick once read
+        ]
+        async with store.transaction() as tx:
+            for row in younger:
+                await tx.incidents.insert(row)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, now)
+        resolved = [k for k in await keys(store) if "/customer_resolved/" in k]
+        assert resolved == ["VAKT-2026-000001/customer_resolved/0/contact:kari@c0.example/email"]
     finally:
         await store.close()
