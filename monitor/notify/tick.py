@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from monitor.config.records import Config
 from monitor.incidents import Event, EventKind, Incident, IncidentKind
-from monitor.model import IncidentStatus, Level
+from monitor.model import Level
 from monitor.notify.message import EvidenceLine
 from monitor.notify.planner import (
     DEFAULT_LOOKBACK,
@@ -67,8 +67,6 @@ _TOGGLES: Final = {
     StoredKind.MAINTENANCE: (EventKind.PAUSED, EventKind.RESUMED),
     StoredKind.SILENCED: (EventKind.SILENCED, EventKind.UNSILENCED),
 }
-RESOLVED_SCAN: Final = 200
-"""How many of the newest resolved cases a tick looks at for recent resolutions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +126,7 @@ def case_lookback(config: Config, lookback: timedelta) -> timedelta:
 async def read_cases(tx: Transaction, now: datetime, lookback: timedelta) -> list[CaseView]:
     """Unresolved cases, and cases resolved within `lookback`, as the planner sees them."""
     rows = await tx.incidents.unresolved()
-    resolved = await tx.incidents.find(status=IncidentStatus.RESOLVED, limit=RESOLVED_SCAN)
-    rows += [r for r in resolved if r.resolved_at is not None and r.resolved_at >= now - lookback]
+    rows += await tx.incidents.resolved_since(now - lookback)
     return [case_view(row, await tx.incidents.events(row.id)) for row in rows]
 
 

@@ -214,7 +214,6 @@ async def _add_resolved(
         )
 
 
-@pytest.mark.xfail(strict=True, reason="problem 4: resolved cases are read by opening time")
 async def test_problem_4_a_long_case_resolved_last_gets_its_resolved_email(
     backend: Backend,
 ) -> None:
