@@ -11,6 +11,7 @@ After each fault the same link (same token, same CSRF) acknowledges.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -101,7 +102,6 @@ async def form_of(client: Client, link: str) -> dict[str, str]:
 
 
 @pytest.mark.pg
-@pytest.mark.xfail(strict=True, reason="problem 6: the link is spent before the ack is written")
 async def test_problem_6_a_store_error_during_the_ack_leaves_the_link_usable(
     pg: PgEnv, make_client: MakeClient
 ) -> None:
@@ -129,3 +129,101 @@ async def test_problem_6_a_store_error_during_the_ack_leaves_the_link_usable(
     assert (after_fault, again.status) == (IncidentStatus.OPEN, 200)  # not "already used"
     assert await status_of(env) is IncidentStatus.ACKNOWLEDGED
     assert (failed.status, failed.headers.get("Retry-After")) == (503, "5")
+
+
+@pytest.mark.pg
+async def test_a_digest_link_is_spent_only_when_each_of_its_cases_is_acknowledged(
+    pg: PgEnv, make_client: MakeClient
+) -> None:
+    env = pg.env
+    await add_incident(env.store)
+    await add_incident(env.store, case=SECOND, site_id="open/web")
+    client = await make_client(create_public_app(deps_of(env)))
+    link = f"/ack/{token(CASE, SECOND)}"
+    form = await form_of(client, link)
+
+    conn = await locker(pg.schema)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("SELECT 1 FROM incidents WHERE case_number = $1 FOR UPDATE", SECOND)
+        post = asyncio.create_task(client.post(link, data=form))
+        await _other("SELECT pg_terminate_backend($1)", await blocked_by(conn))
+        failed = await post
+        await tx.rollback()
+    finally:
+        await conn.close()
+    between = [await status_of(env, CASE), await status_of(env, SECOND)]
+
+    again = await client.post(link, data=form)
+    text = await again.text()
+    third = await client.post(link, data=form)
+    assert failed.status == 503
+    assert between == [IncidentStatus.ACKNOWLEDGED, IncidentStatus.OPEN]
+    assert again.status == 200
+    assert "was already acknowledged" in text  # the first case, from the failed attempt
+    assert [await status_of(env, CASE), await status_of(env, SECOND)] == [
+        IncidentStatus.ACKNOWLEDGED
+    ] * 2
+    assert third.status == 410  # now, and only now, the link is used up
+
+
+@pytest.mark.pg
+async def test_a_compare_and_set_conflict_is_retried_not_answered_already_used(
+    pg: PgEnv, make_client: MakeClient
+) -> None:
+    """Another writer bumps the incident's version between the POST's read and its write."""
+    env = pg.env
+    stored = await add_incident(env.store)
+    client = await make_client(create_public_app(deps_of(env)))
+    link = f"/ack/{token()}"
+    form = await form_of(client, link)
+
+    conn = await locker(pg.schema)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        bump = "UPDATE incidents SET version = version + 1 WHERE case_number = $1"
+        await conn.execute(bump, CASE)
+        post = asyncio.create_task(client.post(link, data=form))
+        await blocked_by(conn)  # the POST read version 1 and waits to write it
+        await tx.commit()  # ... which now fails: version 2 is stored
+        response = await post
+    finally:
+        await conn.close()
+    async with env.store.transaction(read_only=True) as read:
+        row = await read.incidents.by_case(CASE)
+    assert response.status == 200
+    assert "acknowledged" in await response.text()
+    assert row is not None
+    assert (row.status, row.version) == (IncidentStatus.ACKNOWLEDGED, stored.version + 2)
+    assert (await client.post(link, data=form)).status == 410
+
+
+async def test_a_sqlite_lock_held_past_busy_timeout_answers_try_again_and_keeps_the_link(
+    tmp_path: Path, make_client: MakeClient
+) -> None:
+    path = tmp_path / "vakt.db"
+    store = Store(f"sqlite:///{path}", busy_timeout=timedelta(milliseconds=100))
+    await store.open()
+    await store.upgrade()
+    try:
+        env = Env(store, FixedClock(T0), write_config(tmp_path))
+        await add_incident(store)
+        client = await make_client(create_public_app(deps_of(env)))
+        link = f"/ack/{token()}"
+        form = await form_of(client, link)
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # the write lock, held through the POST
+            failed = await client.post(link, data=form)
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert (failed.status, failed.headers.get("Retry-After")) == (503, "5")
+        assert "try again" in (await failed.text()).lower()
+        again = await client.post(link, data=form)
+        assert again.status == 200
+        assert await status_of(env) is IncidentStatus.ACKNOWLEDGED
+    finally:
+        await store.close()
