@@ -19,6 +19,7 @@ import pytest
 from monitor.model import IncidentStatus, Level
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.planner import Planner
+from monitor.notify.render import Renderer
 from monitor.notify.tick import planner_tick
 from monitor.store import EventKind, Incident, IncidentEvent, MaintenanceWindow, OutboxStatus, Store
 from tests.notify.test_planner import MIN, T0, config
@@ -245,5 +246,52 @@ async def test_problem_4_a_long_case_resolved_last_gets_its_resolved_email(
         await planner_tick(store, planner.config, planner, now)
         resolved = [k for k in await keys(store) if "/customer_resolved/" in k]
         assert resolved == ["VAKT-2026-000001/customer_resolved/0/contact:kari@c0.example/email"]
+    finally:
+        await store.close()
+
+
+async def _rows(store: Store) -> list[tuple[str, Payload, datetime]]:
+    async with store.transaction(read_only=True) as tx:
+        items = await tx.outbox.find(limit=1000)
+    return sorted((str(i.key), Payload.from_json(i.payload), i.due_at) for i in items)
+
+
+@pytest.mark.xfail(strict=True, reason="problem 7: every missed slot is due at once")
+async def test_problem_7_after_downtime_one_page_per_recipient_says_how_long_vakt_was_down(
+    backend: Backend,
+) -> None:
+    """The tick ran when the case opened, then not for an hour (steps at 0 and 15 min,
+    repeats every 10 min, the team warning at 55 min). The first tick after the gap sends
+    one page to each person, the latest slot of theirs, saying Vakt was down from T0 for
+    an hour, and no team warning; later ticks do not send the other missed slots."""
+    store = await open_store(backend)
+    back = T0 + 60 * MIN
+    try:
+        await add_case(store)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0)
+        before = {key for key, _, _ in await _rows(store)}
+        await planner_tick(store, planner.config, planner, back)
+        new = [row for row in await _rows(store) if row[0] not in before]
+        pages = [(key, p, due) for key, p, due in new if p.kind is MessageKind.PAGE]
+        assert sorted(key for key, _, _ in pages) == [
+            "VAKT-2026-000001/page/0:0:1/person:alice/email",
+            "VAKT-2026-000001/page/0:1:3/person:carol/email",
+        ]
+        for _, payload, due in pages:
+            assert due == back
+            assert (payload.down_since, payload.down_until) == (T0, back)
+            assert "1 hour" in Renderer().render(payload).text
+        assert not [key for key, p, _ in new if p.kind is MessageKind.TEAM_WARNING]
+
+        await planner_tick(store, planner.config, planner, back + MIN)
+        after = [row for row in await _rows(store) if row[0] not in before]
+        assert [key for key, p, _ in after if p.kind is MessageKind.PAGE] == [
+            key for key, _, _ in pages
+        ]
+        # The team hears that nobody answered one `repeat_every` after those pages.
+        await planner_tick(store, planner.config, planner, back + 10 * MIN)
+        warnings = [due for _, p, due in await _rows(store) if p.kind is MessageKind.TEAM_WARNING]
+        assert warnings == [back + 10 * MIN]
     finally:
         await store.close()
