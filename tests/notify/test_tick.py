@@ -256,7 +256,6 @@ async def _rows(store: Store) -> list[tuple[str, Payload, datetime]]:
     return sorted((str(i.key), Payload.from_json(i.payload), i.due_at) for i in items)
 
 
-@pytest.mark.xfail(strict=True, reason="problem 7: every missed slot is due at once")
 async def test_problem_7_after_downtime_one_page_per_recipient_says_how_long_vakt_was_down(
     backend: Backend,
 ) -> None:
