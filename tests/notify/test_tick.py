@@ -16,6 +16,9 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from monitor.engine.notify import NotifyPlanner
+from monitor.engine.planner import Change
+from monitor.incidents import Decision
 from monitor.model import IncidentStatus, Level
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.planner import Planner
@@ -292,5 +295,33 @@ async def test_problem_7_after_downtime_one_page_per_recipient_says_how_long_vak
         await planner_tick(store, planner.config, planner, back + 10 * MIN)
         warnings = [due for _, p, due in await _rows(store) if p.kind is MessageKind.TEAM_WARNING]
         assert warnings == [back + 10 * MIN]
+    finally:
+        await store.close()
+
+
+async def test_after_downtime_an_engine_flush_before_the_first_tick_pages_the_same_way(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    back = T0 + 60 * MIN
+    try:
+        incident_id = await add_case(store)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0)
+        async with store.transaction() as tx:
+            row = await tx.incidents.get(incident_id)
+            assert row is not None
+            change = Change(row, Decision(incident=None))
+            flushed = await NotifyPlanner(planner).plan(tx, [change], back, planner.config)
+            await tx.outbox.add(list(flushed))
+        pages = sorted(str(n.key) for n in flushed if "/page/" in str(n.key))
+        result = await planner_tick(store, planner.config, planner, back + MIN)
+        assert pages == [
+            "VAKT-2026-000001/page/0:0:0/person:alice/email",
+            "VAKT-2026-000001/page/0:0:1/person:alice/email",
+            "VAKT-2026-000001/page/0:1:3/person:carol/email",
+        ]
+        assert [k for k in await keys(store) if "/page/" in k] == pages
+        assert result.inserted == 0
     finally:
         await store.close()
