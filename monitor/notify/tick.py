@@ -81,8 +81,9 @@ _TOGGLES: Final = {
 PLANNER_MEMORY: Final = "planner"
 """The `engine_memory` scope of the tick's own record (key `TICKS`)."""
 TICKS: Final = "ticks"
-DEFAULT_PERIOD: Final = timedelta(seconds=2)
-"""The tick's period when the caller does not say (the daemon's `planner_every`)."""
+DEFAULT_PERIOD: Final = timedelta(seconds=5)
+"""The tick's period when the caller does not say: the longest the daemon runs it at (1-5
+s), so a slower tick is never mistaken for downtime; pass the real `planner_every`."""
 KEEP_DOWNTIMES: Final = 100
 """At most this many past gaps are remembered (the newest)."""
 
