@@ -57,7 +57,7 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
-from monitor.model import IncidentStatus, Level, ProbeResult
+from monitor.model import Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
 from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner, Outcome
 from monitor.notify.message import Outgoing
@@ -313,7 +313,7 @@ class IncidentWatch:
     acknowledged or resolved by anyone (CLI, web, another process): each incident is
     counted once per process; those already acknowledged or resolved at start are not."""
 
-    RESOLVED_SCAN = 200
+    RESOLVED_WITHIN = timedelta(hours=1)  # far beyond the gauges' period
 
     def __init__(self, store: Store, hub: MetricsHub, clock: Clock) -> None:
         self._store = store
@@ -327,9 +327,7 @@ class IncidentWatch:
         now = self._clock.now()
         async with self._store.transaction(read_only=True) as tx:
             open_rows = await tx.incidents.unresolved()
-            resolved = await tx.incidents.find(
-                status=IncidentStatus.RESOLVED, limit=self.RESOLVED_SCAN
-            )
+            resolved = await tx.incidents.resolved_since(now - self.RESOLVED_WITHIN)
             pending = await tx.outbox.find(status=OutboxStatus.PENDING, limit=10_000)
         counts: dict[Level, int] = {}
         for row in open_rows:

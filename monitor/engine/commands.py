@@ -11,7 +11,7 @@ the race, the action re-reads and re-decides, up to `attempts` times.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,14 +59,27 @@ class CommandResult:
 Action = Callable[[StoredIncident, incidents.Incident], tuple[incidents.Decision, bool]]
 """(row, machine value) -> (decision, public): what to write; raises CommandError."""
 
+Within = Callable[[Transaction], Awaitable[None]]
+"""Extra work committed in the SAME transaction as the action (e.g. spending an acknowledge
+link): run after a successful write, or when there was nothing to write; never after a
+lost compare-and-set (that attempt is retried) or an error (nothing is committed). What it
+raises rolls the action back and propagates."""
+
 
 async def acknowledge(
-    store: Store, case: str, actor: str, now: datetime, *, attempts: int = DEFAULT_ATTEMPTS
+    store: Store,
+    case: str,
+    actor: str,
+    now: datetime,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    within: Within | None = None,
 ) -> CommandResult:
     """Acknowledge `case` as `actor` (the first acknowledgement is the SLA response).
 
     Acknowledging an acknowledged incident changes nothing (`changed` False); a resolved
-    one raises `AlreadyResolved`; an unknown case `UnknownCase`.
+    one raises `AlreadyResolved`; an unknown case `UnknownCase`. `within` runs in the
+    transaction that writes the acknowledgement (see `Within`).
     """
 
     def act(row: StoredIncident, value: incidents.Incident) -> tuple[incidents.Decision, bool]:
@@ -74,7 +87,7 @@ async def acknowledge(
             raise AlreadyResolved(case)
         return incidents.acknowledge(value, actor, now), False
 
-    return await _apply(store, case, now, act, attempts)
+    return await _apply(store, case, now, act, attempts, within)
 
 
 async def resolve(
@@ -131,12 +144,14 @@ async def add_note(
 
 
 async def _apply(
-    store: Store, case: str, now: datetime, act: Action, attempts: int
+    store: Store, case: str, now: datetime, act: Action, attempts: int, within: Within | None = None
 ) -> CommandResult:
     for _ in range(attempts):
         async with store.transaction() as tx:
             row = await _read(tx, case)
             done = await _write(tx, row, act, now)
+            if done is not None and within is not None:
+                await within(tx)
         if done is not None:
             return done
     raise Conflict(f"{case} kept changing; try again")

@@ -5,7 +5,9 @@ Inside the flush transaction it reads EVERY open case (and those resolved within
 `lookback`) the same way the planner tick does (`monitor.notify.tick`), not only the
 changed ones: grouping (digests, the first page at once) needs to see every case that
 pages. The changed incidents were written earlier in the same transaction, so they are
-among the cases read. The pure planner stays pure: this adapter does the reading.
+among the cases read. The pure planner stays pure: this adapter does the reading. It
+plans with the planner tick's gaps (`read_ticks`), so after downtime a flush that comes
+before the first tick collapses the missed slots just as that tick will.
 
 `reload(planner)` swaps in the planner built for a reloaded config.
 """
@@ -19,18 +21,32 @@ from monitor.config.records import Config
 from monitor.engine.planner import Change, WarningStart
 from monitor.notify.planner import DEFAULT_LOOKBACK
 from monitor.notify.planner import Planner as CasePlanner
-from monitor.notify.tick import case_lookback, read_cases, to_notification, with_facts
+from monitor.notify.tick import (
+    DEFAULT_PERIOD,
+    case_lookback,
+    read_cases,
+    read_ticks,
+    to_notification,
+    with_facts,
+)
 from monitor.store import Notification, Transaction
 
 
 class NotifyPlanner:
     """The engine's `Planner`: plans every open case at the flush's `now`."""
 
-    __slots__ = ("_lookback", "_planner")
+    __slots__ = ("_lookback", "_period", "_planner")
 
-    def __init__(self, planner: CasePlanner, *, lookback: timedelta = DEFAULT_LOOKBACK) -> None:
+    def __init__(
+        self,
+        planner: CasePlanner,
+        *,
+        lookback: timedelta = DEFAULT_LOOKBACK,
+        period: timedelta = DEFAULT_PERIOD,
+    ) -> None:
         self._planner = planner
         self._lookback = lookback
+        self._period = period  # the planner tick's: a flush sees the tick's gaps too
 
     @property
     def planner(self) -> CasePlanner:
@@ -46,7 +62,8 @@ class NotifyPlanner:
             return ()
         lookback = case_lookback(config, self._lookback)
         cases = await with_facts(tx, config, await read_cases(tx, now, lookback))
-        return [to_notification(p, now) for p in self._planner.plan(cases, now)]
+        downtimes = (await read_ticks(tx)).at(now, self._period)
+        return [to_notification(p, now) for p in self._planner.plan(cases, now, downtimes)]
 
     def warnings(
         self, starts: Sequence[WarningStart], now: datetime, config: Config

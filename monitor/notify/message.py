@@ -95,6 +95,8 @@ class Payload:
     - `note`: the latest public note (customer emails) or a warning's text.
     - `title`: a team warning's headline; `warning`: its kind (`sla_breach`, `flapping`,
       `delivery_failing`, `mass_outage`, `check_warning`, `escalation_exhausted`...).
+    - `down_since`, `down_until`: set on the one page that stands for the escalation slots
+      missed while Vakt was down (no planner tick from `down_since` to `down_until`).
     """
 
     kind: MessageKind
@@ -123,6 +125,8 @@ class Payload:
     language: Language = Language.EN
     timezone: str = "UTC"  # IANA name (or "UTC+02:00") for dates shown to the reader
     thread: str | None = None
+    down_since: datetime | None = None
+    down_until: datetime | None = None
 
     def to_json(self) -> str:
         """Compact JSON for `Notification.payload` (defaults left out)."""
@@ -181,7 +185,9 @@ def key_hash(key: str) -> str:
 
 # ------------------------------------------------------------------------------ JSON codec
 
-_TIMES = frozenset({"since", "respond_by", "resolved_at", "next_update_at"})
+_TIMES = frozenset(
+    {"since", "respond_by", "resolved_at", "next_update_at", "down_since", "down_until"}
+)
 _DEFAULTS = {f.name: f.default for f in fields(Payload)}
 
 

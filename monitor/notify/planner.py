@@ -35,10 +35,11 @@ from monitor.notify.planning.warnings import (
     sla_marks,
     team_warnings,
 )
+from monitor.policy import Downtime
 from monitor.policy.calendar import require_aware
 from monitor.policy.contracts import Contracts
 
-__all__ = ["CaseView", "Key", "Planned", "Planner", "SlaMark", "WindowView"]
+__all__ = ["CaseView", "Downtime", "Key", "Planned", "Planner", "SlaMark", "WindowView"]
 
 DEFAULT_ACK_TTL = timedelta(hours=24)
 DEFAULT_LOOKBACK = timedelta(minutes=10)
@@ -70,13 +71,19 @@ class Planner:
     def _context(self, now: datetime) -> Context:
         return Context(self._config, self._contracts, require_aware(now, "now"), self._ack_ttl)
 
-    def plan(self, cases: Sequence[CaseView], now: datetime) -> list[Planned]:
-        """Every page, digest, customer email and team warning of `cases` due at `now`."""
+    def plan(
+        self, cases: Sequence[CaseView], now: datetime, downtimes: Sequence[Downtime] = ()
+    ) -> list[Planned]:
+        """Every page, digest, customer email and team warning of `cases` due at `now`.
+
+        `downtimes`: the gaps in the planner's ticks (the caller reads them from the
+        store); the escalation slots missed in them collapse into one page per recipient
+        that says how long Vakt was down (`monitor.policy.collapse_missed`)."""
         ctx = self._context(now)
         items: list[PageItem] = []
         out: list[Planned] = []
         for view in cases:
-            pages, exhausted = slots(ctx, view)
+            pages, exhausted = slots(ctx, view, downtimes)
             items.extend(pages)
             out.extend(team_warnings(ctx, view, exhausted))
             out.extend(customer_emails(ctx, view))

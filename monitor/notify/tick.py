@@ -19,6 +19,14 @@ degraded result of each of the site's checks since the case opened (`with_facts`
 
 The engine's flush uses the same reading (`monitor.engine.notify.NotifyPlanner`), so a
 case planned inside the flush and on the next tick looks the same to the planner.
+
+Downtime: each tick stores when it ran (`TickRecord`, in `engine_memory` scope
+`planner`, key `ticks`, in the tick's transaction). A tick (or a flush) more than two
+periods after the stored one sees a gap (`monitor.policy.Downtime`); the escalation slots
+missed in it collapse into one page per recipient. The record keeps the gaps as long as
+a case they may hold slots of is still read, so later ticks plan the same collapsed page
+and never the missed slots themselves. Reading and writing stay here; the planner gets
+the gaps as an argument.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any, Final
 
 from monitor.config.records import Config
 from monitor.incidents import Event, EventKind, Incident, IncidentKind
-from monitor.model import IncidentStatus, Level
+from monitor.model import Level
 from monitor.notify.message import EvidenceLine
 from monitor.notify.planner import (
     DEFAULT_LOOKBACK,
@@ -43,6 +51,7 @@ from monitor.notify.planner import (
     WindowView,
 )
 from monitor.notify.planning.maintenance import covered_sites
+from monitor.policy import Downtime
 from monitor.store import EventKind as StoredKind
 from monitor.store import Incident as StoredIncident
 from monitor.store import (
@@ -67,8 +76,62 @@ _TOGGLES: Final = {
     StoredKind.MAINTENANCE: (EventKind.PAUSED, EventKind.RESUMED),
     StoredKind.SILENCED: (EventKind.SILENCED, EventKind.UNSILENCED),
 }
-RESOLVED_SCAN: Final = 200
-"""How many of the newest resolved cases a tick looks at for recent resolutions."""
+
+
+PLANNER_MEMORY: Final = "planner"
+"""The `engine_memory` scope of the tick's own record (key `TICKS`)."""
+TICKS: Final = "ticks"
+DEFAULT_PERIOD: Final = timedelta(seconds=5)
+"""The tick's period when the caller does not say: the longest the daemon runs it at (1-5
+s), so a slower tick is never mistaken for downtime; pass the real `planner_every`."""
+KEEP_DOWNTIMES: Final = 100
+"""At most this many past gaps are remembered (the newest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    """What the planner tick keeps in the store: when it last ran (None: never), and the
+    gaps between its ticks that may still hold escalation slots of the cases it reads."""
+
+    last: datetime | None = None
+    downtimes: tuple[Downtime, ...] = ()
+
+    def at(self, now: datetime, period: timedelta) -> tuple[Downtime, ...]:
+        """The gaps a tick (or a flush) at `now` plans with: the stored ones and the one
+        since the last tick, if it is longer than two periods."""
+        gap = None if self.last is None else Downtime.between(self.last, now, period)
+        return self.downtimes if gap is None else (*self.downtimes, gap)
+
+    def after(self, now: datetime, period: timedelta, keep_since: datetime) -> TickRecord:
+        """The record after a tick at `now`; gaps that ended before `keep_since` (before
+        every case still read opened) are forgotten."""
+        kept = tuple(d for d in self.at(now, period) if d.end >= keep_since)
+        last = now if self.last is None else max(self.last, now)
+        return TickRecord(last, kept[-KEEP_DOWNTIMES:])
+
+
+async def read_ticks(tx: Transaction) -> TickRecord:
+    """The stored tick record (an empty one when there is none or it cannot be read)."""
+    text = (await tx.memory.load(PLANNER_MEMORY)).get(TICKS)
+    try:
+        data = json.loads(text or "{}")
+        last = None if data.get("last") is None else _aware(data["last"])
+        downtimes = tuple(
+            Downtime(_aware(start), _aware(end), timedelta(seconds=float(grace)))
+            for start, end, grace in data.get("downtimes", ())
+        )
+    except (ValueError, TypeError, AttributeError):
+        return TickRecord()
+    return TickRecord(last, downtimes)
+
+
+async def write_ticks(tx: Transaction, record: TickRecord, now: datetime) -> None:
+    downtimes = [
+        [d.start.isoformat(), d.end.isoformat(), d.grace.total_seconds()] for d in record.downtimes
+    ]
+    last = None if record.last is None else record.last.isoformat()
+    text = json.dumps({"last": last, "downtimes": downtimes}, separators=(",", ":"))
+    await tx.memory.save(PLANNER_MEMORY, {TICKS: text}, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +160,7 @@ async def planner_tick(
     now: datetime,
     *,
     lookback: timedelta = DEFAULT_LOOKBACK,
+    period: timedelta = DEFAULT_PERIOD,
 ) -> TickResult:
     """Re-plan at `now` and insert what is due, in one short transaction.
 
@@ -104,17 +168,24 @@ async def planner_tick(
     resolved emails go out even when the resolution came from a CLI command), or within
     `case_lookback` (flapping cases' held "resolved" emails). Windows:
     the config's and the store's that are announced, running or ended within `lookback`.
+    `period`: how often the tick runs; a tick more than two periods after the stored last
+    one plans across a gap (see the module docstring) and records it.
     """
     async with store.transaction() as tx:
-        cases = await with_facts(
-            tx, config, await read_cases(tx, now, case_lookback(config, lookback))
-        )
+        record = await read_ticks(tx)
+        cases_within = case_lookback(config, lookback)
+        cases = await with_facts(tx, config, await read_cases(tx, now, cases_within))
         windows = [
             *planner.config_windows(now, lookback),
             *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
         ]
-        planned = [*planner.plan(cases, now), *planner.plan_maintenance(windows, now)]
+        planned = [
+            *planner.plan(cases, now, record.at(now, period)),
+            *planner.plan_maintenance(windows, now),
+        ]
         inserted = await tx.outbox.add([to_notification(p, now) for p in planned])
+        keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
+        await write_ticks(tx, record.after(now, period, keep), now)
     sla = tuple(planner.sla_marks([c for c in cases if c.incident.is_open], now))
     return TickResult(planned=len(planned), inserted=inserted, sla=sla)
 
@@ -128,8 +199,7 @@ def case_lookback(config: Config, lookback: timedelta) -> timedelta:
 async def read_cases(tx: Transaction, now: datetime, lookback: timedelta) -> list[CaseView]:
     """Unresolved cases, and cases resolved within `lookback`, as the planner sees them."""
     rows = await tx.incidents.unresolved()
-    resolved = await tx.incidents.find(status=IncidentStatus.RESOLVED, limit=RESOLVED_SCAN)
-    rows += [r for r in resolved if r.resolved_at is not None and r.resolved_at >= now - lookback]
+    rows += await tx.incidents.resolved_since(now - lookback)
     return [case_view(row, await tx.incidents.events(row.id)) for row in rows]
 
 
@@ -257,6 +327,13 @@ def _data(text: str) -> dict[str, Any]:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _aware(value: object) -> datetime:
+    at = _time(value)
+    if at is None or at.tzinfo is None:
+        raise ValueError(f"not an aware time: {value!r}")
+    return at
 
 
 def _time(value: object) -> datetime | None:

@@ -12,7 +12,14 @@ from monitor.policy.describe import (
     describe_policy,
     describe_schedule,
 )
-from monitor.policy.escalation import PageDue, PageKind, next_page_at, pages_due
+from monitor.policy.escalation import (
+    Downtime,
+    PageDue,
+    PageKind,
+    collapse_missed,
+    next_page_at,
+    pages_due,
+)
 from monitor.policy.oncall import Shift, next_shifts, oncall_at
 from monitor.policy.sla import (
     Sla,
@@ -33,6 +40,7 @@ from monitor.policy.sla import (
 __all__ = [
     "BusinessClock",
     "BusinessClocks",
+    "Downtime",
     "NeverOpenError",
     "PageDue",
     "PageKind",
@@ -41,6 +49,7 @@ __all__ = [
     "SlaStatus",
     "Terms",
     "breached",
+    "collapse_missed",
     "deadline",
     "describe_calendar",
     "describe_escalation",

@@ -17,12 +17,19 @@ Rules (DESIGN.md section 4, "Incidents and contracts"; also in docs/contracts.md
 
 The output lists every slot due at or before `now`, already sent or not: the planner
 dedupes on the slot, so re-planning on every tick is idempotent.
+
+Downtime (`Downtime`, `collapse_missed`): when the planner did not tick for a while (the
+daemon was down), the slots that fell due more than two planner periods before the first
+tick after the gap were *missed*. They are not all sent at once: per recipient only the
+latest missed slot is paged, at the first tick after the gap and marked with the
+downtime; a missed team warning follows one `repeat_every` (or `TEAM_WARNING_AFTER`)
+after those pages, so people get a chance to answer first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -36,6 +43,36 @@ TEAM_WARNING_AFTER: Final = timedelta(minutes=15)
 """Wait after the last step before warning the team, when the escalation has no repeats."""
 
 
+MISSED_AFTER_PERIODS: Final = 2
+"""A slot is missed when it fell due more than this many planner periods before the first
+tick after a gap (one that fell due later is merely a little late)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Downtime:
+    """A gap in the planner's ticks: from the last tick before it (`start`) to the first
+    tick after it (`end`). `grace` is `MISSED_AFTER_PERIODS` planner periods."""
+
+    start: datetime
+    end: datetime
+    grace: timedelta
+
+    @classmethod
+    def between(cls, last_tick: datetime, now: datetime, period: timedelta) -> Downtime | None:
+        """The downtime between a tick at `last_tick` and one at `now`, if any slot can
+        have been missed in it."""
+        grace = MISSED_AFTER_PERIODS * period
+        return cls(last_tick, now, grace) if now - last_tick > grace else None
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def missed(self, due: datetime) -> bool:
+        """Whether a slot due at `due` was missed in this downtime."""
+        return self.start < due < self.end - self.grace
+
+
 class PageKind(StrEnum):
     PAGE = "page"
     TEAM_WARNING = "team_warning"  # the escalation ran out without an acknowledgement
@@ -46,7 +83,8 @@ class PageDue:
     """One notification slot of an escalation. `(step, repeat)` is its stable identity.
 
     `recipients` are person targets, or `TEAM` when nobody is on call. `channels` are the
-    step's channel names (`email` is the person's address).
+    step's channel names (`email` is the person's address). `missed`: the downtime this
+    slot stands for (`collapse_missed`; its `due` was moved past it), else None.
     """
 
     step: int
@@ -55,6 +93,7 @@ class PageDue:
     kind: PageKind
     recipients: tuple[Target, ...]
     channels: tuple[str, ...]
+    missed: Downtime | None = None
 
     @property
     def slot(self) -> tuple[int, int]:
@@ -161,3 +200,47 @@ def next_page_at(
         if p.due > now
     ]
     return min(later).astimezone(UTC) if later else None
+
+
+def collapse_missed(
+    escalation: Escalation,
+    pages: Sequence[PageDue],
+    downtimes: Sequence[Downtime],
+    now: datetime,
+    stop: datetime | None = None,
+) -> list[PageDue]:
+    """`pages` (slots due by `now`, as `pages_due` gives them) with those missed in
+    `downtimes` collapsed: per downtime and recipient only the latest missed page, due at
+    the downtime's end; a missed team warning one wait (`repeat_every`, else
+    `TEAM_WARNING_AFTER`) after that end when pages were collapsed with it, else at the
+    end. Collapsed slots due after `now` (not yet) or at or after `stop` (answered) are
+    left out. Each keeps its `(step, repeat)`, so planning again gives the same slots."""
+    now = require_aware(now, "now")
+    kept: list[PageDue] = []
+    latest: dict[tuple[Downtime, Target], PageDue] = {}
+    warnings: list[tuple[Downtime, PageDue]] = []
+    for page in sorted(pages, key=lambda p: (p.due, p.step, p.repeat)):
+        gap = next((d for d in downtimes if d.missed(page.due)), None)
+        if gap is None:
+            kept.append(page)
+        elif page.kind is PageKind.TEAM_WARNING:
+            warnings.append((gap, page))
+        else:
+            latest.update({(gap, target): page for target in page.recipients})
+    collapsed: dict[tuple[Downtime, tuple[int, int]], PageDue] = {}
+    for (gap, target), page in latest.items():
+        key = (gap, page.slot)
+        before = collapsed.get(key, replace(page, due=gap.end, recipients=(), missed=gap))
+        collapsed[key] = replace(before, recipients=(*before.recipients, target))
+    wait = escalation.repeat_every or TEAM_WARNING_AFTER
+    paged = {gap for gap, _ in collapsed}
+    moved = [
+        replace(page, due=gap.end + (wait if gap in paged else timedelta()), missed=gap)
+        for gap, page in warnings
+    ]
+    kept += [
+        page
+        for page in (*collapsed.values(), *moved)
+        if page.due <= now and (stop is None or page.due < stop)
+    ]
+    return sorted(kept, key=lambda p: (p.due, p.step, p.repeat))

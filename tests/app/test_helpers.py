@@ -195,3 +195,32 @@ async def test_incident_watch_reports_the_due_outbox_backlog_and_its_oldest_age(
     await IncidentWatch(store, metrics, FixedClock(now)).update()
     assert sample(metrics, "vakt_outbox_backlog") == 2  # the third is not due yet
     assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 600
+
+
+async def test_incident_watch_counts_a_long_case_resolved_after_many_younger_ones(
+    store: Store,
+) -> None:
+    """Resolutions are read by their time (problem 4): a two-week case resolved without an
+    acknowledgement after 201 younger cases were resolved is still counted."""
+    now = T0 + timedelta(days=14)
+    [long] = await insert(store, incident(1, opened_at=T0, respond_by=T0 + timedelta(hours=2)))
+    metrics, clock = hub(), FixedClock(now)
+    watch = IncidentWatch(store, metrics, clock)
+    await watch.update()
+    younger = (
+        incident(
+            n,
+            opened_at=T0 + timedelta(hours=n),
+            status=IncidentStatus.RESOLVED,
+            resolved_at=T0 + timedelta(hours=n, minutes=5),
+            respond_by=T0 + timedelta(hours=n + 2),
+        )
+        for n in range(2, 2 + 201)
+    )
+    await insert(store, *younger)
+    async with store.transaction() as tx:
+        resolved = replace(long, status=IncidentStatus.RESOLVED, resolved_at=now)
+        assert await tx.incidents.update(resolved) is not None
+    clock.advance(60)
+    await watch.update()
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="missed") == 1

@@ -17,7 +17,7 @@ from monitor.engine import (
     resolve,
 )
 from monitor.model import IncidentStatus, Level
-from monitor.store import EventKind, SiteStatus, Store
+from monitor.store import EventKind, SiteStatus, Store, Transaction
 from tests.engine.support import T0, stored_incident
 
 LATER = T0 + timedelta(minutes=3)
@@ -94,3 +94,47 @@ async def test_notes_are_added_even_after_resolution_and_keep_their_visibility(
     ]
     with pytest.raises(CommandError, match="a note needs text"):
         await add_note(store, "VAKT-2026-000001", "alice", "  ", False, LATER)
+
+
+async def test_work_within_an_acknowledgement_commits_with_it_or_not_at_all(
+    store: Store,
+) -> None:
+    """`within` runs in the acknowledging transaction: what it writes commits with the
+    acknowledgement, and what it raises rolls the acknowledgement back."""
+    await _insert(store)
+
+    async def spend(tx: Transaction) -> None:
+        assert await tx.web.use_ack_token("nonce-1", "alice", LATER)
+
+    async def refuse(tx: Transaction) -> None:
+        await spend(tx)
+        raise LookupError("refused inside the transaction")
+
+    with pytest.raises(LookupError):
+        await acknowledge(store, "VAKT-2026-000001", "alice", LATER, within=refuse)
+    async with store.transaction(read_only=True) as tx:
+        row = await tx.incidents.by_case("VAKT-2026-000001")
+        used = await tx.web.ack_token_used("nonce-1")
+    assert row is not None
+    assert (row.status, used) == (IncidentStatus.OPEN, False)
+
+    result = await acknowledge(store, "VAKT-2026-000001", "alice", LATER, within=spend)
+    async with store.transaction(read_only=True) as tx:
+        used = await tx.web.ack_token_used("nonce-1")
+    assert (result.incident.status, used) == (IncidentStatus.ACKNOWLEDGED, True)
+
+
+async def test_work_within_runs_for_an_acknowledged_case_but_not_a_resolved_one(
+    store: Store,
+) -> None:
+    await _insert(store, status=IncidentStatus.ACKNOWLEDGED)
+    await _insert(store, case="VAKT-2026-000002", status=IncidentStatus.RESOLVED)
+    ran: list[str] = []
+
+    async def note(case: str) -> None:
+        ran.append(case)
+
+    await acknowledge(store, "VAKT-2026-000001", "bob", LATER, within=lambda tx: note("first"))
+    with pytest.raises(AlreadyResolved):
+        await acknowledge(store, "VAKT-2026-000002", "bob", LATER, within=lambda tx: note("second"))
+    assert ran == ["first"]

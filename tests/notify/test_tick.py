@@ -10,15 +10,19 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from monitor.engine.notify import NotifyPlanner
+from monitor.engine.planner import Change
+from monitor.incidents import Decision
 from monitor.model import IncidentStatus, Level
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.planner import Planner
+from monitor.notify.render import Renderer
 from monitor.notify.tick import planner_tick
 from monitor.store import EventKind, Incident, IncidentEvent, MaintenanceWindow, OutboxStatus, Store
 from tests.notify.test_planner import MIN, T0, config
@@ -183,5 +187,141 @@ async def test_a_stored_maintenance_window_emails_its_customer_when_it_starts(
             f"mw-{stored.id}/maintenance_finished/0/contact:kari@c0.example/email",
             f"mw-{stored.id}/maintenance_started/0/contact:kari@c0.example/email",
         ]
+    finally:
+        await store.close()
+
+
+async def _add_resolved(
+    store: Store, case: str, opened_at: datetime, resolved_at: datetime
+) -> None:
+    row = Incident(
+        case_number=case,
+        site_id="c00/shop",
+        customer_id="c00",
+        level=Level.A,
+        status=IncidentStatus.RESOLVED,
+        opened_at=opened_at,
+        updated_at=resolved_at,
+        description="Home fails: HTTP 500",
+        respond_by=opened_at + timedelta(hours=2),
+        resolved_at=resolved_at,
+        resolved_by="vakt",
+        data=json.dumps({"v": 1, "kind": "site", "policy": "standard"}),
+    )
+    async with store.transaction() as tx:
+        stored = await tx.incidents.insert(row)
+        await tx.incidents.add_events(
+            [
+                IncidentEvent(stored.id, opened_at, "vakt", EventKind.OPENED),
+                IncidentEvent(stored.id, resolved_at, "vakt", EventKind.RESOLVED),
+            ]
+        )
+
+
+async def test_problem_4_a_long_case_resolved_last_gets_its_resolved_email(
+    backend: Backend,
+) -> None:
+    """A case open for two weeks and resolved a minute ago is read by its resolution
+    time, however many younger cases were resolved before it."""
+    store = await open_store(backend)
+    now = T0 + 14 * 24 * 60 * MIN
+    try:
+        await _add_resolved(store, "VAKT-2026-000001", T0, now - MIN)
+        younger = [
+            Incident(
+                case_number=f"VAKT-2026-{n:06d}",
+                site_id="c00/shop",
+                customer_id="c00",
+                level=Level.B,
+                status=IncidentStatus.RESOLVED,
+                opened_at=T0 + n * MIN,
+                updated_at=T0 + (n + 5) * MIN,
+                description="Checkout fails",
+                resolved_at=T0 + (n + 5) * MIN,
+                resolved_by="vakt",
+            )
+            for n in range(2, 2 + 201)  # more than the 200 the tick once read
+        ]
+        async with store.transaction() as tx:
+            for row in younger:
+                await tx.incidents.insert(row)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, now)
+        resolved = [k for k in await keys(store) if "/customer_resolved/" in k]
+        assert resolved == ["VAKT-2026-000001/customer_resolved/0/contact:kari@c0.example/email"]
+    finally:
+        await store.close()
+
+
+async def _rows(store: Store) -> list[tuple[str, Payload, datetime]]:
+    async with store.transaction(read_only=True) as tx:
+        items = await tx.outbox.find(limit=1000)
+    return sorted((str(i.key), Payload.from_json(i.payload), i.due_at) for i in items)
+
+
+async def test_problem_7_after_downtime_one_page_per_recipient_says_how_long_vakt_was_down(
+    backend: Backend,
+) -> None:
+    """The tick ran when the case opened, then not for an hour (steps at 0 and 15 min,
+    repeats every 10 min, the team warning at 55 min). The first tick after the gap sends
+    one page to each person, the latest slot of theirs, saying Vakt was down from T0 for
+    an hour, and no team warning; later ticks do not send the other missed slots."""
+    store = await open_store(backend)
+    back = T0 + 60 * MIN
+    try:
+        await add_case(store)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0)
+        before = {key for key, _, _ in await _rows(store)}
+        await planner_tick(store, planner.config, planner, back)
+        new = [row for row in await _rows(store) if row[0] not in before]
+        pages = [(key, p, due) for key, p, due in new if p.kind is MessageKind.PAGE]
+        assert sorted(key for key, _, _ in pages) == [
+            "VAKT-2026-000001/page/0:0:1/person:alice/email",
+            "VAKT-2026-000001/page/0:1:3/person:carol/email",
+        ]
+        for _, payload, due in pages:
+            assert due == back
+            assert (payload.down_since, payload.down_until) == (T0, back)
+            assert "1 hour" in Renderer().render(payload).text
+        assert not [key for key, p, _ in new if p.kind is MessageKind.TEAM_WARNING]
+
+        await planner_tick(store, planner.config, planner, back + MIN)
+        after = [row for row in await _rows(store) if row[0] not in before]
+        assert [key for key, p, _ in after if p.kind is MessageKind.PAGE] == [
+            key for key, _, _ in pages
+        ]
+        # The team hears that nobody answered one `repeat_every` after those pages.
+        await planner_tick(store, planner.config, planner, back + 10 * MIN)
+        warnings = [due for _, p, due in await _rows(store) if p.kind is MessageKind.TEAM_WARNING]
+        assert warnings == [back + 10 * MIN]
+    finally:
+        await store.close()
+
+
+async def test_after_downtime_an_engine_flush_before_the_first_tick_pages_the_same_way(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    back = T0 + 60 * MIN
+    try:
+        incident_id = await add_case(store)
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0)
+        async with store.transaction() as tx:
+            row = await tx.incidents.get(incident_id)
+            assert row is not None
+            change = Change(row, Decision(incident=None))
+            flushed = await NotifyPlanner(planner).plan(tx, [change], back, planner.config)
+            await tx.outbox.add(list(flushed))
+        pages = sorted(str(n.key) for n in flushed if "/page/" in str(n.key))
+        result = await planner_tick(store, planner.config, planner, back + MIN)
+        assert pages == [
+            "VAKT-2026-000001/page/0:0:0/person:alice/email",
+            "VAKT-2026-000001/page/0:0:1/person:alice/email",
+            "VAKT-2026-000001/page/0:1:3/person:carol/email",
+        ]
+        assert [k for k in await keys(store) if "/page/" in k] == pages
+        assert result.inserted == 0
     finally:
         await store.close()

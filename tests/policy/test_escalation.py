@@ -14,7 +14,15 @@ from monitor.config.records import (
     Target,
     TargetKind,
 )
-from monitor.policy.escalation import TEAM, PageDue, PageKind, next_page_at, pages_due
+from monitor.policy.escalation import (
+    TEAM,
+    Downtime,
+    PageDue,
+    PageKind,
+    collapse_missed,
+    next_page_at,
+    pages_due,
+)
 from tests.policy.support import OSLO, local
 
 
@@ -136,3 +144,67 @@ def test_after_the_jump_the_next_step_repeats_from_the_warning() -> None:
 def test_a_warning_before_a_deferred_page_moves_step_one_to_the_paging_start() -> None:
     pages = pages_due(DEFAULT, SCHEDULES, START, now=START, sla_warning_at=minutes(-60))
     assert slots(pages) == [(0, 0, 0), (1, 0, 0)]
+
+
+# ------------------------------------------------------------------ downtime (problem 7)
+
+PERIOD = timedelta(seconds=2)
+
+
+def after_gap(
+    last_tick: int, back: int, now: int | None = None, acknowledged: int | None = None
+) -> list[PageDue]:
+    """The slots due at `now` (default: `back`) when the planner did not tick between
+    `last_tick` and `back` (minutes after paging started)."""
+    at = minutes(back if now is None else now)
+    gap = Downtime.between(minutes(last_tick), minutes(back), PERIOD)
+    assert gap is not None
+    stop = None if acknowledged is None else minutes(acknowledged)
+    due = pages_due(DEFAULT, SCHEDULES, START, at, stop)
+    return collapse_missed(DEFAULT, due, (gap,), at, stop)
+
+
+def test_a_gap_shorter_than_two_periods_is_no_downtime() -> None:
+    assert Downtime.between(START, START + 2 * PERIOD, PERIOD) is None
+    gap = Downtime.between(START, START + 2 * PERIOD + timedelta(microseconds=1), PERIOD)
+    assert gap is not None
+    assert gap.length == 2 * PERIOD + timedelta(microseconds=1)
+
+
+def test_missed_slots_collapse_into_the_latest_page_per_recipient_at_the_gaps_end() -> None:
+    pages = after_gap(0, 60)
+    assert [(p.step, p.repeat, p.recipients, p.due) for p in pages] == [
+        (0, 0, (ALICE,), START),  # due at the last tick: sent then
+        (0, 1, (ALICE,), minutes(60)),
+        (1, 3, (CAROL,), minutes(60)),
+    ]
+    assert [p.missed is not None for p in pages] == [False, True, True]
+    assert not [p for p in pages if p.kind is PageKind.TEAM_WARNING]
+
+
+def test_a_missed_team_warning_comes_one_repeat_after_the_collapsed_pages() -> None:
+    assert [p.kind for p in after_gap(0, 60, now=69)].count(PageKind.TEAM_WARNING) == 0
+    [warning] = [p for p in after_gap(0, 60, now=70) if p.kind is PageKind.TEAM_WARNING]
+    assert (warning.due, warning.slot) == (minutes(70), (2, 0))
+
+
+def test_a_team_warning_alone_in_a_gap_goes_out_when_vakt_is_back() -> None:
+    # Every page went out before the gap (the last at 45); the warning fell due at 55.
+    [warning] = [p for p in after_gap(50, 60) if p.kind is PageKind.TEAM_WARNING]
+    assert warning.due == minutes(60)
+
+
+def test_slots_due_within_two_periods_of_the_first_tick_are_only_late() -> None:
+    back = minutes(25) + PERIOD  # the repeat at 25 fell due one period before the tick
+    gap = Downtime.between(minutes(16), back, PERIOD)
+    assert gap is not None
+    due = pages_due(DEFAULT, SCHEDULES, START, back)
+    pages = collapse_missed(DEFAULT, due, (gap,), back)
+    assert [(p.slot, p.due, p.missed) for p in pages if p.due > minutes(16)] == [
+        ((1, 1), minutes(25), None)
+    ]
+
+
+def test_nothing_collapsed_is_due_after_an_acknowledgement_during_the_gap() -> None:
+    pages = after_gap(0, 60, acknowledged=30)
+    assert [(p.slot, p.due) for p in pages] == [((0, 0), START)]

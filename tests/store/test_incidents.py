@@ -164,6 +164,34 @@ async def test_unresolved_and_listing(store: Store) -> None:
         assert [i.id for i in await tx.incidents.find(status=IncidentStatus.OPEN)] == [second.id]
 
 
+async def test_resolved_since_reads_by_resolution_time_not_opening_time(store: Store) -> None:
+    """A case open for weeks and resolved last comes back; so does one resolved exactly at
+    `since`; older resolutions and unresolved cases do not, however they were opened."""
+
+    def resolved(case: str, opened: timedelta, resolved_at: timedelta) -> Incident:
+        return dataclasses.replace(
+            draft(case),
+            status=IncidentStatus.RESOLVED,
+            opened_at=T0 + opened,
+            resolved_at=T0 + resolved_at,
+            resolved_by="vakt",
+        )
+
+    hour = timedelta(hours=1)
+    async with store.transaction() as tx:
+        long = await tx.incidents.insert(resolved("VAKT-2026-000001", -14 * 24 * hour, 5 * hour))
+        young = await tx.incidents.insert(resolved("VAKT-2026-000002", 3 * hour, 4 * hour))
+        edge = await tx.incidents.insert(resolved("VAKT-2026-000003", 2 * hour, 2 * hour))
+        await tx.incidents.insert(resolved("VAKT-2026-000004", 1 * hour, 1 * hour))  # too old
+        await tx.incidents.insert(draft("VAKT-2026-000005"))  # open
+        reopened = dataclasses.replace(draft("VAKT-2026-000006"), resolved_at=T0 + 3 * hour)
+        await tx.incidents.insert(reopened)  # a stale resolution time on an open case
+    async with store.transaction(read_only=True) as tx:
+        found = await tx.incidents.resolved_since(T0 + 2 * hour)
+    assert [i.id for i in found] == [edge.id, young.id, long.id]
+    assert found[2].resolved_at == T0 + 5 * hour
+
+
 async def test_timeline_keeps_order_actor_and_visibility(store: Store) -> None:
     async with store.transaction() as tx:
         incident = await tx.incidents.insert(draft())

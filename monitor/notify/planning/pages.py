@@ -30,7 +30,7 @@ from monitor.notify.planning.timeline import (
     quiet_intervals,
 )
 from monitor.notify.planning.values import TEAM, CaseView, Key, Planned, short_hash
-from monitor.policy import PageDue, PageKind, pages_due
+from monitor.policy import Downtime, PageDue, PageKind, collapse_missed, pages_due
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +71,11 @@ def _recipient(kind: TargetKind, name: str) -> str:
     return TEAM if kind is TargetKind.TEAM else f"person:{name}"
 
 
-def slots(ctx: Context, view: CaseView) -> tuple[list[PageItem], list[Exhausted]]:
-    """Every page slot of the case due at or before `now`, and exhausted escalations."""
+def slots(
+    ctx: Context, view: CaseView, downtimes: Sequence[Downtime] = ()
+) -> tuple[list[PageItem], list[Exhausted]]:
+    """Every page slot of the case due at or before `now`, and exhausted escalations;
+    slots missed in `downtimes` collapsed (`monitor.policy.collapse_missed`)."""
     incident = view.incident
     if incident.case is None:
         return [], []
@@ -87,8 +90,10 @@ def slots(ctx: Context, view: CaseView) -> tuple[list[PageItem], list[Exhausted]
         stop = page_stop(incident, era)
         warn = ctx.sla_warning_at(incident, era)
         schedules = ctx.config.schedules
-        for page in pages_due(escalation, schedules, started, ctx.now, stop, None, warn):
-            if is_quiet(quiet, page.due):
+        due = pages_due(escalation, schedules, started, ctx.now, stop, None, warn)
+        loud = [page for page in due if not is_quiet(quiet, page.due)]
+        for page in collapse_missed(escalation, loud, downtimes, ctx.now, stop):
+            if page.missed is not None and is_quiet(quiet, page.due):
                 continue
             if page.kind is PageKind.TEAM_WARNING:
                 exhausted.append(Exhausted(view, era, page.due))
@@ -168,6 +173,8 @@ def _page(ctx: Context, item: PageItem) -> Planned:
         to=to,
         to_name=name,
         timezone=ctx.config.settings.timezone_name,
+        down_since=None if item.page.missed is None else item.page.missed.start,
+        down_until=None if item.page.missed is None else item.page.missed.end,
     )
     return Planned(key, item.due, payload, item.view.incident_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -83,6 +84,20 @@ class IncidentQueries:
             select(incidents)
             .where(incidents.c.status != IncidentStatus.RESOLVED.value)
             .order_by(incidents.c.opened_at, incidents.c.id)
+        )
+        return [_incident(row) for row in await self.conn.execute(query)]
+
+    async def resolved_since(self, since: datetime) -> list[Incident]:
+        """Incidents resolved at or after `since`, in order of resolution (the index
+        `ix_incidents_resolved_at`): however long a case was open and however many were
+        resolved before it, a recent resolution is among them."""
+        query = (
+            select(incidents)
+            .where(
+                incidents.c.resolved_at >= since,
+                incidents.c.status == IncidentStatus.RESOLVED.value,
+            )
+            .order_by(incidents.c.resolved_at, incidents.c.id)
         )
         return [_incident(row) for row in await self.conn.execute(query)]
 

@@ -2,20 +2,25 @@
 
 GET shows what will be acknowledged, as whom, and a button; it never changes anything
 (mail scanners and link previews fetch GETs). POST (with the double-submit CSRF token)
-marks the token used, atomically, then acknowledges every incident it names as the
-token's person. A malformed, forged, expired or already used token gets a page saying
-so and changes nothing.
+acknowledges every incident the token names as the token's person, one transaction per
+incident, and spends the link (its nonce) in the transaction of the last one: a link is
+used up only once each of its incidents is acknowledged (now or before) or cannot be
+(resolved, unknown). A store error, or other writers winning every compare-and-set
+attempt, answers 503 "try again" and leaves the link usable: what was acknowledged stays
+so and is not acknowledged twice. A malformed, forged, expired or already used token gets
+a page saying so and changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
 from monitor.engine import commands
 from monitor.notify.tokens import TokenClaims, TokenError, TokenProblem, verify_token
-from monitor.store import Incident
+from monitor.store import Incident, StoreError, Transaction
 from monitor.web.security import (
     CSRF_FIELD,
     anonymous_csrf,
@@ -35,11 +40,34 @@ _PROBLEMS = {
 }
 
 
+USED = "This acknowledge link was already used. Nothing was changed."
+RETRY_AFTER = 5  # seconds: what a 503 asks a client to wait
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     case: str
     message: str
     ok: bool
+
+
+class LinkUsed(Exception):
+    """The link was spent by someone else meanwhile (a concurrent POST)."""
+
+
+@dataclass(slots=True)
+class Link:
+    """An acknowledge link about to be spent: `spend` records its nonce as used inside the
+    acknowledging transaction; `spent` is true once that ran (the commit is the caller's)."""
+
+    claims: TokenClaims
+    at: datetime
+    spent: bool = field(default=False)
+
+    async def spend(self, tx: Transaction) -> None:
+        if not await tx.web.use_ack_token(self.claims.nonce, self.claims.person, self.at):
+            raise LinkUsed(self.claims.nonce)
+        self.spent = True
 
 
 def _refuse(web_state: WebState, title: str, message: str, status: int) -> web.Response:
@@ -58,8 +86,7 @@ async def _claims(web_state: WebState, token: str) -> TokenClaims | web.Response
     async with web_state.deps.store.transaction(read_only=True) as tx:
         used = await tx.web.ack_token_used(claims.nonce)
     if used:
-        message = "This acknowledge link was already used. Nothing was changed."
-        return _refuse(web_state, "Link already used", message, 410)
+        return _refuse(web_state, "Link already used", USED, 410)
     return claims
 
 
@@ -99,27 +126,49 @@ def _secure(request: web.Request, web_state: WebState) -> bool:
 async def confirm(request: web.Request) -> web.StreamResponse:
     web_state = state(request)
     form = await request.post()
-    field = form.get(CSRF_FIELD)
-    check_anonymous_csrf(request, field if isinstance(field, str) else None)
+    field_ = form.get(CSRF_FIELD)
+    check_anonymous_csrf(request, field_ if isinstance(field_, str) else None)
     claims = await _claims(web_state, request.match_info["token"])
     if isinstance(claims, web.Response):
         return claims
-    now = web_state.deps.clock.now()
-    async with web_state.deps.store.transaction() as tx:
-        first_use = await tx.web.use_ack_token(claims.nonce, claims.person, now)
-    if not first_use:
-        message = "This acknowledge link was already used. Nothing was changed."
-        return _refuse(web_state, "Link already used", message, 410)
-    outcomes = [await _acknowledge(web_state, case, claims.person) for case in claims.incidents]
+    try:
+        outcomes = await _acknowledge_all(web_state, claims)
+    except LinkUsed:
+        return _refuse(web_state, "Link already used", USED, 410)
+    except (StoreError, commands.Conflict):
+        # Nothing that failed was committed, and the link is spent only with the last
+        # acknowledgement: the same link works again.
+        response = web_state.renderer.page("ack_retry.html", {"title": "Try again"}, status=503)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
     context = {"title": "Acknowledged", "outcomes": outcomes}
     return web_state.renderer.page("ack_done.html", context)
 
 
-async def _acknowledge(web_state: WebState, case: str, person: str) -> Outcome:
+async def _acknowledge_all(web_state: WebState, claims: TokenClaims) -> list[Outcome]:
+    """Acknowledge each incident of the link; the last one's transaction spends the link.
+
+    Raises StoreError or `commands.Conflict` (the link stays usable) or `LinkUsed`."""
+    link = Link(claims, web_state.deps.clock.now())
+    cases = claims.incidents
+    outcomes = [
+        await _acknowledge(web_state, case, claims.person, link if i == len(cases) - 1 else None)
+        for i, case in enumerate(cases)
+    ]
+    if not link.spent:  # the last incident could not be acknowledged (resolved, unknown)
+        async with web_state.deps.store.transaction() as tx:
+            await link.spend(tx)
+    return outcomes
+
+
+async def _acknowledge(web_state: WebState, case: str, person: str, link: Link | None) -> Outcome:
     now = web_state.deps.clock.now()
+    within = None if link is None else link.spend
     try:
-        result = await commands.acknowledge(web_state.deps.store, case, person, now)
-    except commands.CommandError as exc:
+        result = await commands.acknowledge(web_state.deps.store, case, person, now, within=within)
+    except commands.Conflict:
+        raise  # retryable: the whole request answers "try again"
+    except commands.CommandError as exc:  # resolved, unknown: nothing to acknowledge
         return Outcome(case, str(exc), ok=False)
     message = "acknowledged" if result.changed else "was already acknowledged"
     return Outcome(case, message, ok=True)
