@@ -10,7 +10,9 @@ Templates, per message kind: `<kind>.txt` is the plain-text body; `subject.txt` 
 subject line (one subject for a whole case: `[VAKT-2026-000042] shop.acme.example`);
 `layout.html` turns the text's paragraphs into the HTML body. A directory given as
 `overrides` (`settings.email.templates`) is searched first, so any of them can be
-replaced by a file of the same name.
+replaced by a file of the same name. Templates are read once: a `Renderer` keeps what it
+compiled (`auto_reload` off), so an edited override takes effect when the config is
+reloaded and `monitor.notify.templatecheck` has checked it, never half-way between.
 
 Catalogs: the `.po` files are the source and are compiled into memory when a `Renderer`
 is built (`babel.messages.pofile.read_po` + `mofile.write_mo`), so no compiled `.mo` can
@@ -30,7 +32,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from types import MappingProxyType
+from types import CodeType, MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,7 +42,15 @@ from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 
 from monitor.config.records import Language
 from monitor.notify.message import MessageKind, Outgoing, Payload, Rendered
@@ -137,38 +147,75 @@ class Formatter:
         return format_list(parts, locale=locale)
 
 
+class SharedCode(BytecodeCache):
+    """Jinja's compiled code kept in memory and shared by the environments of one
+    `Renderer`: they differ only in their catalogs, which a template looks up when it is
+    rendered, so each template is compiled once instead of once per language."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], CodeType] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[(bucket.key, bucket.checksum)] = bucket.code
+
+
 class Renderer:
     """Renders payloads; built once (catalogs compiled, templates cached) and reused.
 
     `overrides`: a directory whose templates replace the built-in ones of the same name.
     """
 
-    __slots__ = ("_envs", "_formats", "_translations")
+    __slots__ = ("_envs", "_formats", "_translations", "search_path")
 
     def __init__(self, *, overrides: str | Path | None = None, locales: Path = LOCALES) -> None:
-        loaders = [FileSystemLoader(str(overrides))] if overrides else []
-        loader = ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))])
+        self.search_path: tuple[Path, ...] = (
+            *([Path(overrides)] if overrides else []),
+            TEMPLATES,
+        )
+        loader = ChoiceLoader([FileSystemLoader(str(path)) for path in self.search_path])
         self._translations: Mapping[Language, Translations] = MappingProxyType(
             {language: load_translations(language, locales) for language in Language}
         )
         self._formats: Mapping[Language, LocaleFormats] = MappingProxyType(
             {language: LocaleFormats(language) for language in Language}
         )
+        code = SharedCode()
         self._envs: Mapping[Language, Environment] = MappingProxyType(
-            {language: self._environment(loader, language) for language in Language}
+            {language: self._environment(loader, code, language) for language in Language}
         )
 
-    def _environment(self, loader: ChoiceLoader, language: Language) -> Environment:
+    def _environment(
+        self, loader: ChoiceLoader, code: SharedCode, language: Language
+    ) -> Environment:
         env = Environment(
             loader=loader,
+            bytecode_cache=code,
             autoescape=select_autoescape(["html"]),
             extensions=["jinja2.ext.i18n"],
             undefined=StrictUndefined,
             keep_trailing_newline=False,
+            auto_reload=False,  # what was checked is what is sent (see the module docstring)
+            cache_size=-1,  # and no compiled template is dropped and read again later
         )
         env.policies["ext.i18n.trimmed"] = True
         env.install_gettext_translations(self._translations[language], newstyle=True)  # type: ignore[attr-defined]
         return env
+
+    def environment(self, language: Language) -> Environment:
+        """The Jinja environment of `language` (for `templatecheck`: list and compile)."""
+        return self._envs[language]
+
+    def adopt(self, other: Renderer) -> None:
+        """Render from now on with `other`'s templates and catalogs: a reload whose
+        templates passed the check swaps them into the renderer the dispatcher holds."""
+        self._envs, self._formats = other._envs, other._formats
+        self._translations, self.search_path = other._translations, other.search_path
 
     def render(self, payload: Payload) -> Rendered:
         """Subject, text and HTML for `payload`: customer kinds in the payload's language."""
