@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.config import Config, ConfigError, ConfigIssue, load_config_text
 from monitor.config.records import Language
+from monitor.model import Level
 from monitor.notify.message import MessageKind, Payload
+from monitor.notify.planner import Planner
 from monitor.notify.render import LOCALES, TEMPLATES, Renderer
 from monitor.notify.templatecheck import (
     ALWAYS_SET,
@@ -23,6 +28,9 @@ from monitor.notify.templatecheck import (
     kinds_and_languages,
     samples,
 )
+from tests.notify.test_planner import T0 as PLANNER_T0
+from tests.notify.test_planner import config as planner_config
+from tests.notify.test_planner_properties import build, cases
 
 CONFIG = """\
 vakt: 1
@@ -262,3 +270,22 @@ def test_a_checked_renderer_renders_like_a_plain_one() -> None:
     for kind, language in kinds_and_languages():
         payload = full_sample(kind, language)
         assert checked.render(payload) == plain.render(payload)
+
+
+# ------------------------------------------------------------------------ the planner
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases, st.integers(0, 20000))
+def test_what_the_planner_plans_sets_every_field_the_samples_always_set(
+    spec: list[tuple[int, Level, int | None, int | None]], offset: int
+) -> None:
+    """`ALWAYS_SET` says which fields samples never leave out; it must hold for what the
+    real planner writes, or a branch that runs in production would go unsampled."""
+    planned = Planner(planner_config(len(spec), mass_sites=50)).plan(
+        build(spec), PLANNER_T0 + timedelta(seconds=offset)
+    )
+    for p in planned:
+        payload = p.payload
+        unset = {n for n in ALWAYS_SET[payload.kind] if getattr(payload, n) in (None, "", ())}
+        assert not unset, (payload.kind, unset)
