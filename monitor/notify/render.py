@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import CodeType, MappingProxyType
@@ -171,7 +172,7 @@ class Renderer:
     `overrides`: a directory whose templates replace the built-in ones of the same name.
     """
 
-    __slots__ = ("_envs", "_formats", "_translations", "search_path")
+    __slots__ = ("_languages", "search_path")
 
     def __init__(self, *, overrides: str | Path | None = None, locales: Path = LOCALES) -> None:
         self.search_path: tuple[Path, ...] = (
@@ -179,54 +180,27 @@ class Renderer:
             TEMPLATES,
         )
         loader = ChoiceLoader([FileSystemLoader(str(path)) for path in self.search_path])
-        self._translations: Mapping[Language, Translations] = MappingProxyType(
-            {language: load_translations(language, locales) for language in Language}
-        )
-        self._formats: Mapping[Language, LocaleFormats] = MappingProxyType(
-            {language: LocaleFormats(language) for language in Language}
-        )
         code = SharedCode()
-        self._envs: Mapping[Language, Environment] = MappingProxyType(
-            {language: self._environment(loader, code, language) for language in Language}
+        self._languages: Mapping[Language, _Language] = MappingProxyType(
+            {language: _language(loader, code, language, locales) for language in Language}
         )
-
-    def _environment(
-        self, loader: ChoiceLoader, code: SharedCode, language: Language
-    ) -> Environment:
-        env = Environment(
-            loader=loader,
-            bytecode_cache=code,
-            autoescape=select_autoescape(["html"]),
-            extensions=["jinja2.ext.i18n"],
-            undefined=StrictUndefined,
-            keep_trailing_newline=False,
-            auto_reload=False,  # what was checked is what is sent (see the module docstring)
-            cache_size=-1,  # and no compiled template is dropped and read again later
-        )
-        env.policies["ext.i18n.trimmed"] = True
-        env.install_gettext_translations(self._translations[language], newstyle=True)  # type: ignore[attr-defined]
-        return env
 
     def environment(self, language: Language) -> Environment:
         """The Jinja environment of `language` (for `templatecheck`: list and compile)."""
-        return self._envs[language]
+        return self._languages[language].env
 
     def adopt(self, other: Renderer) -> None:
         """Render from now on with `other`'s templates and catalogs: a reload whose
-        templates passed the check swaps them into the renderer the dispatcher holds."""
-        self._envs, self._formats = other._envs, other._formats
-        self._translations, self.search_path = other._translations, other.search_path
+        templates passed the check swaps them into the renderer the dispatcher holds
+        (one assignment: a render reads either the old set or the new one)."""
+        self._languages, self.search_path = other._languages, other.search_path
 
     def render(self, payload: Payload) -> Rendered:
         """Subject, text and HTML for `payload`: customer kinds in the payload's language."""
         language = payload.language if payload.kind.for_customer else Language.EN
-        env = self._envs[language]
-        formatter = Formatter(
-            language,
-            zone(payload.timezone),
-            self._translations[language],
-            self._formats[language],
-        )
+        one = self._languages[language]
+        env = one.env
+        formatter = Formatter(language, zone(payload.timezone), one.translations, one.formats)
         context: dict[str, Any] = {
             "p": payload,
             "when": formatter.when,
@@ -243,6 +217,40 @@ class Renderer:
     def outgoing(self, key: str, payload: Payload) -> Outgoing:
         """The message a channel sends for the outbox row with dedupe key `key`."""
         return Outgoing(key=key, payload=payload, rendered=self.render(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """What rendering in one language needs: its environment, catalog and formats."""
+
+    env: Environment
+    translations: Translations
+    formats: LocaleFormats
+
+
+def _language(
+    loader: ChoiceLoader, code: SharedCode, language: Language, locales: Path
+) -> _Language:
+    translations = load_translations(language, locales)
+    return _Language(
+        _environment(loader, code, translations), translations, LocaleFormats(language)
+    )
+
+
+def _environment(loader: ChoiceLoader, code: SharedCode, translations: Translations) -> Environment:
+    env = Environment(
+        loader=loader,
+        bytecode_cache=code,
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+        auto_reload=False,  # what was checked is what is sent (see the module docstring)
+        cache_size=-1,  # and no compiled template is dropped and read again later
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def _tidy(text: str) -> str:

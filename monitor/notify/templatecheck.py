@@ -249,20 +249,24 @@ def _render_all(renderer: Renderer, compiled: _Compiled) -> list[ConfigIssue]:
             try:
                 renderer.render(sample.payload)
             except Exception as exc:  # any error of a template is the template's: report it
-                file, line = _template_frame(exc, compiled.files)
+                fallback = _file_of(renderer, f"{kind.value}.txt")
+                file, line = _template_frame(exc, compiled.files, fallback)
                 context = f"rendering {kind.value} in {language.value}, sample {sample.name}"
                 issues.append(_issue(file, line, f"{_describe(exc)} ({context})"))
     return issues
 
 
-def _template_frame(exc: BaseException, files: frozenset[str]) -> tuple[str, int | None]:
-    """The file and line of the innermost template frame of `exc`'s traceback."""
+def _template_frame(
+    exc: BaseException, files: frozenset[str], fallback: str
+) -> tuple[str, int | None]:
+    """The file and line of the innermost template frame of `exc`'s traceback (none:
+    `fallback`, the kind's template, without a line)."""
     if isinstance(exc, TemplateSyntaxError) and exc.filename:
         return exc.filename, exc.lineno
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename in files:
             return frame.filename, frame.lineno
-    return "", None
+    return fallback, None
 
 
 def _describe(exc: BaseException) -> str:
