@@ -23,15 +23,19 @@ Samples are built from `Payload`'s own fields and types (`full_sample`): every f
 cases), then one sample per optional field left at its default ("without note", "without
 next_update_at", "without ack_url", "without resolved_at"...), one per shape (a digest of
 one case, a maintenance window without a reason, each other level) and one with only the
-fields the planner always sets for that kind (`ALWAYS_SET`). A field added to `Payload`
-gets a sample value from its type (`_value`), so samples cannot fall behind the payload.
+fields the planner always sets for that kind (`ALWAYS_SET`). Only the fields the kind's
+templates read (`p.note`, `p["note"]`, in the kind's template, `subject.txt`, `layout.html`
+and what they include) are varied: a field no template reads cannot change a branch. A field
+added to `Payload` gets a sample value from its type (`_value`), so samples cannot fall
+behind the payload.
 
 What samples cannot reach: a field in `ALWAYS_SET` is never left out (the planner always
 sets it, and a sample without it is not a message Vakt sends); fields are left out one at
 a time, so a branch that needs two optional fields missing together (and one present) is
 not taken; a condition on a field's *value* rather than its presence (`p.note ==
 "x"`, `p.customer.startswith(...)`, a time of day) takes only the branch of the sample's
-values; a `{% include %}` of a computed name is followed only as far as samples go. An
+values; a field read only through a computed name (`p[name]`, `p|attr(name)`) is not
+varied; a `{% include %}` of a computed name is followed only as far as samples go. An
 error in such a branch is found at send time, where that one notification fails.
 """
 
@@ -47,7 +51,14 @@ from pathlib import Path
 from types import MappingProxyType, NoneType, UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from jinja2 import Environment, TemplateNotFound, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import (
+    Environment,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+    nodes,
+)
 
 from monitor.config.errors import ConfigError, ConfigIssue
 from monitor.config.records import Config, Language
@@ -157,8 +168,24 @@ def template_names(env: Environment) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     files: frozenset[str]  # the template files (to find template frames in tracebacks)
-    names: frozenset[str]  # every attribute or key a template reads
+    reads: Mapping[str, frozenset[str]]  # per template: the attributes and keys it reads
+    uses: Mapping[str, frozenset[str | None]]  # per template: what it includes (None: computed)
     issues: tuple[ConfigIssue, ...]
+
+    def read_by(self, kind: MessageKind) -> frozenset[str] | None:
+        """Every attribute or key the templates rendering `kind` read (None: unknown, as
+        one of them includes a computed name or failed to parse)."""
+        todo, seen = [f"{kind.value}.txt", "subject.txt", "layout.html"], set[str]()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            uses = self.uses.get(name)
+            if uses is None or None in uses:
+                return None
+            seen.add(name)
+            todo.extend(use for use in uses if use is not None)
+        return frozenset().union(*(self.reads[name] for name in seen))
 
 
 def _compile_all(renderer: Renderer) -> _Compiled:
@@ -168,7 +195,8 @@ def _compile_all(renderer: Renderer) -> _Compiled:
     names = template_names(first)
     compiled: list[str] = []
     files: set[str] = set()
-    read: set[str] = set()
+    reads: dict[str, frozenset[str]] = {}
+    uses: dict[str, frozenset[str | None]] = {}
     issues: list[ConfigIssue] = []
     for name in names:
         try:
@@ -183,13 +211,14 @@ def _compile_all(renderer: Renderer) -> _Compiled:
             continue
         compiled.append(name)
         files.add(filename or name)
-        read |= _names_read(tree)
+        reads[name] = _names_read(tree)
+        uses[name] = frozenset(meta.find_referenced_templates(tree))
         issues.extend(_missing_references(first, tree, filename or name))
     for language in Language:
         env = renderer.environment(language)
         for name in compiled:
             env.get_template(name)
-    return _Compiled(frozenset(files), frozenset(read), tuple(issues))
+    return _Compiled(frozenset(files), reads, uses, tuple(issues))
 
 
 def _keep(env: Environment, name: str, filename: str | None, source: str, code: Any) -> None:
@@ -201,13 +230,13 @@ def _keep(env: Environment, name: str, filename: str | None, source: str, code: 
         cache.set_bucket(bucket)
 
 
-def _names_read(tree: nodes.Template) -> set[str]:
+def _names_read(tree: nodes.Template) -> frozenset[str]:
     """The attributes (`p.note`) and constant keys (`p["note"]`) a template reads."""
     found = {node.attr for node in tree.find_all(nodes.Getattr)}
     for node in tree.find_all(nodes.Getitem):
         if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             found.add(node.arg.value)
-    return found
+    return frozenset(found)
 
 
 def _missing_references(env: Environment, tree: nodes.Template, file: str) -> Iterator[ConfigIssue]:
@@ -245,7 +274,7 @@ def kinds_and_languages() -> Iterator[tuple[MessageKind, Language]]:
 def _render_all(renderer: Renderer, compiled: _Compiled) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     for kind, language in kinds_and_languages():
-        for sample in samples(kind, language, compiled.names):
+        for sample in samples(kind, language, compiled.read_by(kind)):
             try:
                 renderer.render(sample.payload)
             except Exception as exc:  # any error of a template is the template's: report it
