@@ -217,7 +217,11 @@ def _compile_all(renderer: Renderer) -> _Compiled:
     for language in Language:
         env = renderer.environment(language)
         for name in compiled:
-            env.get_template(name)
+            try:
+                env.get_template(name)  # the parsed code, unless the file changed since
+            except (TemplateNotFound, TemplateSyntaxError, OSError, UnicodeDecodeError) as exc:
+                file = _file_of(renderer, name)
+                issues.append(_issue(file, None, f"changed while being checked: {exc}"))
     return _Compiled(frozenset(files), reads, uses, tuple(issues))
 
 
