@@ -1,12 +1,19 @@
-"""`vakt check-config`: validate the config and summarise it on one screen, or list every error."""
+"""`vakt check-config`: validate the config and summarise it on one screen, or list every error.
+
+The email templates are part of the config: every one (built-in and the overrides of
+`settings.email.templates`) is parsed and rendered for every message kind and language
+(`monitor.notify.templatecheck`), and each failure is listed as `file:line` of the template.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from typing import Any
 
 from monitor.cli._common import add_config_option, config_path, load_or_report
+from monitor.config import ConfigError
 from monitor.config.records import Config
 from monitor.model import CheckType
 
@@ -15,8 +22,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check-config",
         help="validate checks.yaml and summarise it",
-        description="Validate the configuration. Prints a summary and exits 0, or prints every "
-        "error (file:line: yaml.path: problem) and exits 1.",
+        description="Validate the configuration and the email templates (each rendered for "
+        "every message kind and language). Prints a summary and exits 0, or prints every "
+        "error (file:line: yaml.path: problem; for a template, the template's file:line) and "
+        "exits 1.",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -30,6 +39,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
+        return 1
+    from monitor.notify.templatecheck import check_templates
+
+    issues = check_templates(config)
+    if issues:
+        print(ConfigError(issues).render(), file=sys.stderr)
         return 1
     if args.heartbeat_urls:
         return print_heartbeat_urls(config)

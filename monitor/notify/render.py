@@ -10,7 +10,9 @@ Templates, per message kind: `<kind>.txt` is the plain-text body; `subject.txt` 
 subject line (one subject for a whole case: `[VAKT-2026-000042] shop.acme.example`);
 `layout.html` turns the text's paragraphs into the HTML body. A directory given as
 `overrides` (`settings.email.templates`) is searched first, so any of them can be
-replaced by a file of the same name.
+replaced by a file of the same name. Templates are read once: a `Renderer` keeps what it
+compiled (`auto_reload` off), so an edited override takes effect when the config is
+reloaded and `monitor.notify.templatecheck` has checked it, never half-way between.
 
 Catalogs: the `.po` files are the source and are compiled into memory when a `Renderer`
 is built (`babel.messages.pofile.read_po` + `mofile.write_mo`), so no compiled `.mo` can
@@ -28,9 +30,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from types import MappingProxyType
+from types import CodeType, MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,7 +43,15 @@ from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 
 from monitor.config.records import Language
 from monitor.notify.message import MessageKind, Outgoing, Payload, Rendered
@@ -137,49 +148,59 @@ class Formatter:
         return format_list(parts, locale=locale)
 
 
+class SharedCode(BytecodeCache):
+    """Jinja's compiled code kept in memory and shared by the environments of one
+    `Renderer`: they differ only in their catalogs, which a template looks up when it is
+    rendered, so each template is compiled once instead of once per language."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], CodeType] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if bucket.code is not None:
+            self._code[(bucket.key, bucket.checksum)] = bucket.code
+
+
 class Renderer:
     """Renders payloads; built once (catalogs compiled, templates cached) and reused.
 
     `overrides`: a directory whose templates replace the built-in ones of the same name.
     """
 
-    __slots__ = ("_envs", "_formats", "_translations")
+    __slots__ = ("_languages", "search_path")
 
     def __init__(self, *, overrides: str | Path | None = None, locales: Path = LOCALES) -> None:
-        loaders = [FileSystemLoader(str(overrides))] if overrides else []
-        loader = ChoiceLoader([*loaders, FileSystemLoader(str(TEMPLATES))])
-        self._translations: Mapping[Language, Translations] = MappingProxyType(
-            {language: load_translations(language, locales) for language in Language}
+        self.search_path: tuple[Path, ...] = (
+            *([Path(overrides)] if overrides else []),
+            TEMPLATES,
         )
-        self._formats: Mapping[Language, LocaleFormats] = MappingProxyType(
-            {language: LocaleFormats(language) for language in Language}
-        )
-        self._envs: Mapping[Language, Environment] = MappingProxyType(
-            {language: self._environment(loader, language) for language in Language}
+        loader = ChoiceLoader([FileSystemLoader(str(path)) for path in self.search_path])
+        code = SharedCode()
+        self._languages: Mapping[Language, _Language] = MappingProxyType(
+            {language: _language(loader, code, language, locales) for language in Language}
         )
 
-    def _environment(self, loader: ChoiceLoader, language: Language) -> Environment:
-        env = Environment(
-            loader=loader,
-            autoescape=select_autoescape(["html"]),
-            extensions=["jinja2.ext.i18n"],
-            undefined=StrictUndefined,
-            keep_trailing_newline=False,
-        )
-        env.policies["ext.i18n.trimmed"] = True
-        env.install_gettext_translations(self._translations[language], newstyle=True)  # type: ignore[attr-defined]
-        return env
+    def environment(self, language: Language) -> Environment:
+        """The Jinja environment of `language` (for `templatecheck`: list and compile)."""
+        return self._languages[language].env
+
+    def adopt(self, other: Renderer) -> None:
+        """Render from now on with `other`'s templates and catalogs: a reload whose
+        templates passed the check swaps them into the renderer the dispatcher holds
+        (one assignment: a render reads either the old set or the new one)."""
+        self._languages, self.search_path = other._languages, other.search_path
 
     def render(self, payload: Payload) -> Rendered:
         """Subject, text and HTML for `payload`: customer kinds in the payload's language."""
         language = payload.language if payload.kind.for_customer else Language.EN
-        env = self._envs[language]
-        formatter = Formatter(
-            language,
-            zone(payload.timezone),
-            self._translations[language],
-            self._formats[language],
-        )
+        one = self._languages[language]
+        env = one.env
+        formatter = Formatter(language, zone(payload.timezone), one.translations, one.formats)
         context: dict[str, Any] = {
             "p": payload,
             "when": formatter.when,
@@ -196,6 +217,40 @@ class Renderer:
     def outgoing(self, key: str, payload: Payload) -> Outgoing:
         """The message a channel sends for the outbox row with dedupe key `key`."""
         return Outgoing(key=key, payload=payload, rendered=self.render(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """What rendering in one language needs: its environment, catalog and formats."""
+
+    env: Environment
+    translations: Translations
+    formats: LocaleFormats
+
+
+def _language(
+    loader: ChoiceLoader, code: SharedCode, language: Language, locales: Path
+) -> _Language:
+    translations = load_translations(language, locales)
+    return _Language(
+        _environment(loader, code, translations), translations, LocaleFormats(language)
+    )
+
+
+def _environment(loader: ChoiceLoader, code: SharedCode, translations: Translations) -> Environment:
+    env = Environment(
+        loader=loader,
+        bytecode_cache=code,
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+        auto_reload=False,  # what was checked is what is sent (see the module docstring)
+        cache_size=-1,  # and no compiled template is dropped and read again later
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def _tidy(text: str) -> str:
