@@ -59,7 +59,7 @@ from monitor.engine.notify import NotifyPlanner
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
 from monitor.model import IncidentStatus, Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
-from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner, Outcome
+from monitor.notify.dispatcher import Backoff, Dispatcher, OutboxTeamWarner, Outcome
 from monitor.notify.message import Outgoing
 from monitor.notify.planner import Planner as CasePlanner
 from monitor.notify.planner import SlaMark
@@ -115,7 +115,8 @@ class Options:
     what running probes, the last flush and the last deliveries get at shutdown;
     `signals`: install SIGTERM/SIGINT/SIGHUP handlers (off when the caller owns them);
     `ca_file`: an extra trusted CA for probes (the demo's targets); `dispatch_poll`:
-    the dispatcher's idle wait.
+    the dispatcher's idle wait when set, instead of `settings.delivery.poll` (the demo's
+    quicker rounds).
     """
 
     tick_every: float = 2.0
@@ -125,7 +126,7 @@ class Options:
     planner_every: float = 2.0
     gauges_every: float = 5.0
     heartbeats_every: float = 5.0
-    dispatch_poll: float = 1.0
+    dispatch_poll: float | None = None
     signals: bool = True
     ca_file: str | None = None
     retention: Retention = field(default_factory=Retention)
@@ -464,6 +465,8 @@ class _Daemon:
 
     def _dispatcher(self, session: aiohttp.ClientSession) -> Dispatcher:
         email = self.config.settings.email
+        delivery = self.config.settings.delivery
+        retry = delivery.retry
         self.channels.swap(self._build_channels(session))
         return MeteredDispatcher(
             self.store,
@@ -471,10 +474,24 @@ class _Daemon:
             self.clock,
             owner_id(),
             renderer=Renderer(overrides=email.templates),
-            poll=timedelta(seconds=self.options.dispatch_poll),
+            backoff=Backoff(
+                base=retry.base,
+                cap=retry.cap,
+                max_attempts=retry.max_attempts,
+                max_age=retry.max_age,
+            ),
+            lease=delivery.lease,
+            timeout=delivery.timeout,
+            poll=self._poll(),
             warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
+            warn_after=delivery.warn_after,
             hub=self.hub,
         )
+
+    def _poll(self) -> timedelta:
+        """The dispatcher's idle wait: `Options.dispatch_poll` or `settings.delivery.poll`."""
+        seconds = self.options.dispatch_poll
+        return self.config.settings.delivery.poll if seconds is None else timedelta(seconds=seconds)
 
     async def _serve(
         self, ctx: ProbeContext, session: aiohttp.ClientSession, heartbeats: StoreHeartbeats
