@@ -195,3 +195,21 @@ async def test_incident_watch_reports_the_due_outbox_backlog_and_its_oldest_age(
     await IncidentWatch(store, metrics, FixedClock(now)).update()
     assert sample(metrics, "vakt_outbox_backlog") == 2  # the third is not due yet
     assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 600
+
+
+@pytest.mark.xfail(strict=True, reason="problem 8: outbox gauges read at most 10,000 rows")
+async def test_problem_8_outbox_gauges_count_every_due_row_and_the_true_oldest_age(
+    store: Store,
+) -> None:
+    def due(n: int, created: datetime) -> Notification:
+        key = OutboxKey(f"VAKT-2026-{n:06d}", "page", "0", "alice", "email")
+        return Notification(key, created, created)
+
+    now = T0 + timedelta(minutes=10)
+    oldest = due(0, T0 - timedelta(hours=1))  # created first: the last of "newest first"
+    async with store.transaction() as tx:
+        await tx.outbox.add([oldest, *(due(n, T0) for n in range(1, 10_001))])
+    metrics = hub()
+    await IncidentWatch(store, metrics, FixedClock(now)).update()
+    assert sample(metrics, "vakt_outbox_backlog") == 10_001
+    assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 70 * 60
