@@ -78,7 +78,6 @@ from monitor.scheduler import Scheduler
 from monitor.store import (
     Attempt,
     Incident,
-    OutboxStatus,
     Retained,
     SchemaOutdated,
     Store,
@@ -331,14 +330,12 @@ class IncidentWatch:
             resolved = await tx.incidents.find(
                 status=IncidentStatus.RESOLVED, limit=self.RESOLVED_SCAN
             )
-            pending = await tx.outbox.find(status=OutboxStatus.PENDING, limit=10_000)
+            backlog = await tx.outbox.due_backlog(now)
         counts: dict[Level, int] = {}
         for row in open_rows:
             counts[row.level] = counts.get(row.level, 0) + 1
         self._hub.set_incidents_open(counts)
-        due = [item.due_at for item in pending if item.due_at <= now]
-        oldest = (now - min(due)).total_seconds() if due else 0.0
-        self._hub.set_outbox(len(due), oldest)
+        self._hub.set_outbox(backlog.count, backlog.oldest_age(now).total_seconds())
         self._responses([*open_rows, *resolved], count=self._primed)
         self._primed = True
 

@@ -141,8 +141,11 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _counter("vakt_deadman_pings_total", "Dead-man's switch pings by outcome.", "outcome"),
     _gauge("vakt_incidents_open", "Open (unresolved) incidents, by level.", "level"),
-    _gauge("vakt_outbox_backlog", "Notifications waiting in the outbox."),
-    _gauge("vakt_outbox_oldest_age_seconds", "Age of the oldest undelivered notification."),
+    _gauge("vakt_outbox_backlog", "Notifications due in the outbox and not delivered yet."),
+    _gauge(
+        "vakt_outbox_oldest_age_seconds",
+        "How long the oldest due notification has waited (since created once retried).",
+    ),
     _gauge("vakt_probes_in_flight", "Probes running right now."),
     _gauge("vakt_checks", "Checks configured on this instance."),
     _gauge("vakt_config_reload_success", "1 when the last config (re)load succeeded, else 0."),

@@ -197,7 +197,6 @@ async def test_incident_watch_reports_the_due_outbox_backlog_and_its_oldest_age(
     assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 600
 
 
-@pytest.mark.xfail(strict=True, reason="problem 8: outbox gauges read at most 10,000 rows")
 async def test_problem_8_outbox_gauges_count_every_due_row_and_the_true_oldest_age(
     store: Store,
 ) -> None:
