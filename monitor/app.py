@@ -404,6 +404,7 @@ class _Daemon:
             checkpoint_every=self.options.checkpoint_every,
             observer=self.hub,
             on_notifications=self._wake_dispatcher,
+            on_shed=self.hub.engine_shed,
         )
         self.scheduler: Scheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from monitor.clock import FixedClock
 from monitor.config.records import Config, EmailSettings
 from monitor.engine.engine import Engine
@@ -28,10 +26,6 @@ def team_config() -> Config:
     return replace(cfg, settings=replace(cfg.settings, email=EmailSettings(team=TEAM)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="problem 8: pending engine writes grow without bound while the store is down",
-)
 async def test_problem_8_pending_writes_stay_bounded_while_the_store_is_down_and_the_case_arrives(
     store: Store,
 ) -> None:
