@@ -42,7 +42,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -56,6 +56,7 @@ from monitor.config.records import Check
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
+from monitor.health import Health, Limits
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
 from monitor.model import IncidentStatus, Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
@@ -84,6 +85,16 @@ from monitor.store import (
     StoreError,
     StoreLocked,
 )
+from monitor.supervisor import (
+    DISPATCHER,
+    ENGINE,
+    PLANNER,
+    HealthWatch,
+    Progress,
+    SettleProgress,
+    Supervisor,
+    store_error_only,
+)
 from monitor.web import StoreHeartbeats, WebDeps, create_private_app, create_public_app
 
 log = logging.getLogger("monitor.app")
@@ -93,6 +104,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 MAX_LATENESS = 60.0  # seconds of p99 scheduler lateness above which the dead-man stays silent
+FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +256,19 @@ class MeteredDispatcher(Dispatcher):
     error is `retry` while retries remain and `failed` once they ran out (the channel
     alone cannot tell the two apart)."""
 
-    def __init__(self, *args: Any, hub: MetricsHub, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, hub: MetricsHub, settled: SettleProgress | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._hub = hub
+        self._settled = settled
+
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        # Temporary, until the dispatcher's public observer hook tells `SettleProgress`
+        # after each settle commit: the supervisor's progress of the dispatcher.
+        await super()._settle(outcomes)
+        if outcomes and self._settled is not None:
+            self._settled.settled((), datetime.now(UTC))
 
     def _attempt_of(self, outcome: Outcome, now: datetime) -> tuple[Attempt, datetime | None]:
         attempt, retry_at = super()._attempt_of(outcome, now)
@@ -395,6 +417,8 @@ class _Daemon:
         self.planner = NotifyPlanner(self.case_planner)
         self.channels = ChannelSet({})
         self.dispatcher: Dispatcher | None = None
+        self.progress = Progress(self.clock, observer=self.hub)
+        self.supervisor = Supervisor(self.progress)
         self.engine = Engine(
             store,
             config,
@@ -405,11 +429,23 @@ class _Daemon:
             observer=self.hub,
             on_notifications=self._wake_dispatcher,
             on_shed=self.hub.engine_shed,
+            flush_every=FLUSH_EVERY,
+            on_flushed=self.progress.reporter(ENGINE),
         )
         self.scheduler: Scheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
         self.sla = SlaCounter(self.hub)
         self.running = False
+        self.config_ok = True  # False while the last reload was refused
+        self.watch = HealthWatch(
+            store,
+            self.progress,
+            self.clock,
+            limits=self._limits,
+            scheduler_running=lambda: self.running,
+            config_ok=lambda: self.config_ok,
+            observer=self.hub,
+        )
         self.hub.config_reloaded(success=True, at=self.clock.now())
 
     def _checks(self) -> list[Check]:
@@ -419,15 +455,26 @@ class _Daemon:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
-    def scheduler_running(self) -> bool:
-        """The `Readiness` protocol of `/readyz`."""
-        return self.running
+    async def health(self) -> Health:
+        """The `Readiness` protocol of `/readyz`: the health verdict now."""
+        return await self.watch.health()
 
-    def healthy(self) -> bool:
-        """For the dead-man's switch: probing, and not falling far behind."""
+    async def healthy(self) -> bool:
+        """For the dead-man's switch: probing, not falling far behind, and the same
+        verdict as `/readyz` all green."""
         if not self.running or self.scheduler is None:
             return False
-        return self.scheduler.stats.lateness_quantile(0.99) < MAX_LATENESS
+        if self.scheduler.stats.lateness_quantile(0.99) >= MAX_LATENESS:
+            return False
+        return (await self.watch.health()).ok
+
+    def _limits(self) -> Limits:
+        return Limits.of(
+            self.config.settings.health,
+            poll=self._poll(),
+            flush_every=timedelta(seconds=FLUSH_EVERY),
+            planner_every=timedelta(seconds=self.options.planner_every),
+        )
 
     async def run(self) -> int:
         settings = self.config.settings
@@ -484,6 +531,7 @@ class _Daemon:
             warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
             warn_after=delivery.warn_after,
             hub=self.hub,
+            settled=SettleProgress(self.progress),
         )
 
     def _poll(self) -> timedelta:
@@ -503,10 +551,13 @@ class _Daemon:
         self.hub.track_in_flight(lambda: scheduler.in_flight)
         # Listeners first: when a port is taken nothing else has started yet.
         runners = await self._start_web(heartbeats)
-        writer = asyncio.create_task(self.engine.run(), name="engine.writer")
+        engine = self.engine
+        writer = self.supervisor.start("engine.writer", engine.run, done=lambda: engine.stopping)
         dispatcher = self.dispatcher = self._dispatcher(session)
         dispatch_stop = asyncio.Event()
-        dispatching = asyncio.create_task(dispatcher.run(dispatch_stop), name="dispatcher")
+        dispatching = self.supervisor.start(
+            DISPATCHER, lambda: dispatcher.run(dispatch_stop), done=dispatch_stop.is_set
+        )
         jobs = self._jobs(heartbeats, session)
         try:
             if self.options.signals:
@@ -542,11 +593,14 @@ class _Daemon:
         jobs = AsyncIOScheduler()
         every = self.options
         watch = IncidentWatch(self.store, self.hub, self.clock)
-        self._interval(jobs, self.engine.tick, every.tick_every, "engine.tick")
-        self._interval(jobs, self._planner_tick, every.planner_every, "planner.tick")
-        self._interval(jobs, self._guard(watch.update), every.gauges_every, "gauges", soon=1.0)
-        self._interval(jobs, self._guard(heartbeats.refresh), every.heartbeats_every, "heartbeats")
-        self._interval(jobs, self._guard(self._housekeeping), 86_400.0, "housekeeping", soon=60.0)
+        job = self.supervisor.job
+        self._interval(jobs, job("engine.tick", self.engine.tick), every.tick_every, "engine.tick")
+        self._interval(jobs, job(PLANNER, self._planner_tick), every.planner_every, "planner.tick")
+        self._interval(jobs, job("gauges", watch.update), every.gauges_every, "gauges", soon=1.0)
+        refresh = job("heartbeats", heartbeats.refresh)
+        self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
+        housekeeping = job("housekeeping", self._housekeeping)
+        self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         deadman = self.config.settings.deadman
         if deadman.url:
             pinger = Deadman(
@@ -557,7 +611,8 @@ class _Daemon:
                 clock=self.clock,
                 observer=self.hub,
             )
-            self._interval(jobs, pinger.ping_once, deadman.every.total_seconds(), "deadman")
+            ping = job("deadman", pinger.ping_once)
+            self._interval(jobs, ping, deadman.every.total_seconds(), "deadman")
         self.hub.deadman_configured(deadman.every.total_seconds() if deadman.url else 0.0)
         return jobs
 
@@ -581,26 +636,9 @@ class _Daemon:
             next_run_time=start.astimezone(),
         )
 
-    @staticmethod
-    def _guard(job: Callable[[], Any]) -> Callable[[], Any]:
-        """A store error in a periodic job is logged; the next run tries again."""
-
-        async def guarded() -> None:
-            try:
-                await job()
-            except StoreError as exc:
-                log.warning("job.store_error", extra={"error": str(exc)})
-
-        return guarded
-
     async def _planner_tick(self) -> None:
-        try:
-            result = await planner_tick(
-                self.store, self.config, self.case_planner, self.clock.now()
-            )
-        except StoreError as exc:
-            log.warning("planner.tick_failed", extra={"error": str(exc)})
-            return
+        """One planner tick (a store error is the caller's: the supervised job logs it)."""
+        result = await planner_tick(self.store, self.config, self.case_planner, self.clock.now())
         if result.inserted:
             self._wake_dispatcher()
         self.sla.count(result.sla)
@@ -671,8 +709,12 @@ class _Daemon:
                 await self.engine.close()
         except TimeoutError:
             log.error("engine.drain_timeout", extra={"drain": drain})
-        await writer
+        except Exception:  # a bug: reported, and the drain goes on
+            log.exception("engine.drain_crashed")
+        self.supervisor.wake("engine.writer")
+        await writer  # supervised: it ends once the engine stops, and never raises
         dispatch_stop.set()
+        self.supervisor.wake(DISPATCHER)
         try:
             async with asyncio.timeout(drain):
                 await dispatching
@@ -681,8 +723,11 @@ class _Daemon:
                     pass
         except TimeoutError:
             log.warning("notify.drain_timeout", extra={"drain": drain})
-        except StoreError as exc:
-            log.warning("notify.drain_failed", extra={"error": str(exc)})
+        except Exception as exc:  # a store error (maybe in a TaskGroup's group) or a bug
+            if store_error_only(exc):
+                log.warning("notify.drain_failed", extra={"error": str(exc)})
+            else:
+                log.exception("notify.drain_crashed")
         for channel in self.channels.swap({}):
             await channel.close()
 
@@ -703,6 +748,7 @@ class _Daemon:
             config = load_config(self.path)
         except ConfigError as exc:
             log.error("config.reload_failed", extra={"errors": exc.render()})
+            self.config_ok = False
             self.hub.config_reloaded(success=False, at=self.clock.now())
             return False
         self.adopt(config, session)
@@ -711,6 +757,7 @@ class _Daemon:
     def adopt(self, config: Config, session: aiohttp.ClientSession) -> None:
         """Swap in `config`: engine, scheduler, metrics, planner, channels, web."""
         self.config = config  # the web apps read it through `deps.config`
+        self.config_ok = True
         self.engine.reload(config)
         if self.scheduler is not None:
             self.scheduler.reload(self._checks())

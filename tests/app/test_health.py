@@ -138,7 +138,6 @@ async def readyz(http: aiohttp.ClientSession, base: str) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
-@pytest.mark.xfail(strict=True, reason="problem 3: /readyz and the dead-man stay green")
 async def test_problem_3_a_relay_refusing_every_mail_turns_readyz_red_and_stops_the_deadman(
     tmp_path: Path, receiver: Receiver, refusing_relay: SmtpSink, events: Events
 ) -> None:

@@ -269,15 +269,17 @@ class OutboxQueries:
     async def due_backlog(self, now: datetime) -> DueBacklog:
         """The pending rows due at `now`, in one aggregate query whatever their number (the
         outbox gauges and `/readyz` read it): how many, the earliest `due_at` among them,
-        and since when the oldest has waited. A row never tried has waited since its
-        `due_at`; a row tried before since its `created_at`, because each retry moves its
-        `due_at` forward (so a channel that keeps failing shows as a growing wait)."""
+        and since when the oldest has waited. A row tried before counts as due while it
+        waits for its next attempt, and has waited since its `created_at`: each retry
+        moves its `due_at` forward, so a channel that keeps failing shows as a growing
+        wait, not as an outbox that empties between attempts. A row never tried has waited
+        since its `due_at`."""
         waiting = case((outbox.c.attempts == 0, outbox.c.due_at), else_=outbox.c.created_at)
         query = select(
             func.count(),
             func.min(outbox.c.due_at, type_=UTCDateTime()),
             func.min(waiting, type_=UTCDateTime()),
-        ).where(outbox.c.status == _PENDING, outbox.c.due_at <= now)
+        ).where(outbox.c.status == _PENDING, or_(outbox.c.due_at <= now, outbox.c.attempts > 0))
         count, due, since = (await self.conn.execute(query)).one()
         return DueBacklog(int(count), due, since) if count else DueBacklog(0, None, None)
 
@@ -355,7 +357,8 @@ def _attempt(row: Row[Any]) -> Attempt:
 
 @dataclass(frozen=True, slots=True)
 class DueBacklog:
-    """The due part of the outbox (`OutboxQueries.due_backlog`): `count` pending rows due,
+    """The due part of the outbox (`OutboxQueries.due_backlog`): `count` pending rows due
+    (or waiting for a retry),
     the earliest due time among them `earliest_due` (how long the oldest unsettled claim
     has waited for the dispatcher), and `waiting_since`, since when the oldest has waited
     for delivery (retries included). Both None when nothing is due."""
