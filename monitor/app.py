@@ -597,6 +597,10 @@ class _Daemon:
         self._interval(jobs, job("engine.tick", self.engine.tick), every.tick_every, "engine.tick")
         self._interval(jobs, job(PLANNER, self._planner_tick), every.planner_every, "planner.tick")
         self._interval(jobs, job("gauges", watch.update), every.gauges_every, "gauges", soon=1.0)
+        # judged on a timer too, so `vakt_health_ok` (the alerts) is fresh without a scrape
+        # of /readyz or a dead-man configured
+        judge = job("health", self.watch.health)
+        self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
         refresh = job("heartbeats", heartbeats.refresh)
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
         housekeeping = job("housekeeping", self._housekeeping)
