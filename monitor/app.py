@@ -21,14 +21,18 @@ What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), 
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
 a commit that planned something), the probe scheduler (customer checks and canaries), the
-`Dispatcher` task (owner `hostname:pid`, channels from `build_channels`, each metered),
-APScheduler jobs (engine tick, planner tick, outbox and incident gauges, heartbeat
+`Dispatcher` (owner `hostname:pid`, channels from `build_channels`, `settings.delivery`),
+APScheduler jobs (engine tick, planner tick, outbox and incident gauges, health, heartbeat
 refresh, dead-man's ping, daily retention), and the two web apps on `settings.listen`
 (private: UI, API, `/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status
-pages, `/ack`, `/heartbeat`). Runs until SIGTERM/SIGINT or `stop`; then stops the
-listeners, jobs and scheduler, drains the engine and delivers what is due, each within
-`Options.drain`. SIGHUP reloads the config; a bad file keeps the old config
-(`config.reload_failed`).
+pages, `/ack`, `/heartbeat`). The dispatcher and the engine's writer run under the
+`Supervisor` (restarted after a failure, never ending silently), every job under its
+`job` wrapper; their progress feeds `HealthWatch`, whose verdict (`settings.health`) is
+`/readyz`'s answer and holds back the dead-man's ping. Runs until SIGTERM/SIGINT or
+`stop`; then stops the listeners, jobs and scheduler, drains the engine and delivers what
+is due, each within `Options.drain`, and never raises past the drain. SIGHUP reloads the
+config; a bad file keeps the old config (`config.reload_failed`, `/readyz` config
+failing until a good one).
 """
 
 from __future__ import annotations
