@@ -568,6 +568,7 @@ class _Daemon:
                 self._signals(session)
             jobs.start()
             scheduler.start(self._checks())
+            self.watch.begin()
             self.running = True
             self.parts.ready.set()
             log.info("vakt.started", extra={"checks": len(self._checks()), "config": self.path})

@@ -193,10 +193,6 @@ class Supervisor:
 
         return supervised
 
-    def running(self) -> dict[str, bool]:
-        """Each started task's name and whether it is still running."""
-        return {name: not task.done() for name, task in self._tasks.items()}
-
 
 class SettleProgress:
     """A dispatcher observer reporting the dispatcher's progress after each settle."""
@@ -248,6 +244,12 @@ class HealthWatch:
         self._timeout = timeout
         self._red: list[str] = []
         self.started = clock.now()
+        """Progress not reported yet counts from here (`begin()` moves it)."""
+
+    def begin(self) -> None:
+        """The daemon is up now: tasks without progress yet count from this moment (not
+        from construction, before a long state load)."""
+        self.started = self._clock.now()
 
     async def snapshot(self) -> Snapshot:
         now = self._clock.now()
