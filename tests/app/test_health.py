@@ -107,6 +107,11 @@ class Events(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.names.append(record.getMessage())
 
+    def deadman(self) -> str | None:
+        """The dead-man's last change: `deadman.paused` or `deadman.resumed`."""
+        changes = [n for n in self.names if n in ("deadman.paused", "deadman.resumed")]
+        return changes[-1] if changes else None
+
 
 @pytest.fixture
 def events() -> AsyncIterator[Events]:
@@ -173,7 +178,7 @@ async def test_problem_3_a_relay_refusing_every_mail_turns_readyz_red_and_stops_
             await until("/readyz to report delivery failing", delivery_failing)
 
             async def paused() -> bool:
-                return "deadman.paused" in events.names
+                return events.deadman() == "deadman.paused"
 
             await until("the dead-man's ping to pause", paused)
             pings = receiver.pings
@@ -189,5 +194,5 @@ async def test_problem_3_a_relay_refusing_every_mail_turns_readyz_red_and_stops_
     assert body["checks"]["dispatcher"] == "ok"  # it settles attempts: the channel fails
     assert body["checks"]["store"] == "ok"
     assert receiver.pings == pings, "no ping after the pause"
-    assert "deadman.resumed" not in events.names
+    assert events.deadman() == "deadman.paused"  # still paused when the test ended
     assert refusing_relay.messages == []  # the relay never took a mail
