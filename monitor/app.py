@@ -21,14 +21,18 @@ What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), 
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
 a commit that planned something), the probe scheduler (customer checks and canaries), the
-`Dispatcher` task (owner `hostname:pid`, channels from `build_channels`, each metered),
-APScheduler jobs (engine tick, planner tick, outbox and incident gauges, heartbeat
+`Dispatcher` (owner `hostname:pid`, channels from `build_channels`, `settings.delivery`),
+APScheduler jobs (engine tick, planner tick, outbox and incident gauges, health, heartbeat
 refresh, dead-man's ping, daily retention), and the two web apps on `settings.listen`
 (private: UI, API, `/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status
-pages, `/ack`, `/heartbeat`). Runs until SIGTERM/SIGINT or `stop`; then stops the
-listeners, jobs and scheduler, drains the engine and delivers what is due, each within
-`Options.drain`. SIGHUP reloads the config; a bad file keeps the old config
-(`config.reload_failed`). At start and on every reload the email templates are checked
+pages, `/ack`, `/heartbeat`). The dispatcher and the engine's writer run under the
+`Supervisor` (restarted after a failure, never ending silently), every job under its
+`job` wrapper; their progress feeds `HealthWatch`, whose verdict (`settings.health`) is
+`/readyz`'s answer and holds back the dead-man's ping. Runs until SIGTERM/SIGINT or
+`stop`; then stops the listeners, jobs and scheduler, drains the engine and delivers what
+is due, each within `Options.drain`, and never raises past the drain. SIGHUP reloads the
+config; a bad file keeps the old config (`config.reload_failed`, `/readyz` config
+failing until a good one). At start and on every reload the email templates are checked
 (`monitor.notify.templatecheck`): a template that fails is a config error (exit
 `EXIT_CONFIG` at start, the old config and templates kept on reload), and the dispatcher
 renders with exactly the templates that were checked.
@@ -45,7 +49,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -59,10 +63,11 @@ from monitor.config.records import Check
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
+from monitor.health import Health, Limits
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
 from monitor.model import Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
-from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner, Outcome
+from monitor.notify.dispatcher import Backoff, Dispatcher, OutboxTeamWarner, Outcome
 from monitor.notify.message import Outgoing
 from monitor.notify.planner import Planner as CasePlanner
 from monitor.notify.planner import SlaMark
@@ -82,12 +87,21 @@ from monitor.scheduler import Scheduler
 from monitor.store import (
     Attempt,
     Incident,
-    OutboxStatus,
     Retained,
     SchemaOutdated,
     Store,
     StoreError,
     StoreLocked,
+)
+from monitor.supervisor import (
+    DISPATCHER,
+    ENGINE,
+    PLANNER,
+    HealthWatch,
+    Progress,
+    SettleProgress,
+    Supervisor,
+    store_error_only,
 )
 from monitor.web import StoreHeartbeats, WebDeps, create_private_app, create_public_app
 
@@ -98,6 +112,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 MAX_LATENESS = 60.0  # seconds of p99 scheduler lateness above which the dead-man stays silent
+FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +134,8 @@ class Options:
     what running probes, the last flush and the last deliveries get at shutdown;
     `signals`: install SIGTERM/SIGINT/SIGHUP handlers (off when the caller owns them);
     `ca_file`: an extra trusted CA for probes (the demo's targets); `dispatch_poll`:
-    the dispatcher's idle wait.
+    the dispatcher's idle wait when set, instead of `settings.delivery.poll` (the demo's
+    quicker rounds).
     """
 
     tick_every: float = 2.0
@@ -129,7 +145,7 @@ class Options:
     planner_every: float = 2.0
     gauges_every: float = 5.0
     heartbeats_every: float = 5.0
-    dispatch_poll: float = 1.0
+    dispatch_poll: float | None = None
     signals: bool = True
     ca_file: str | None = None
     retention: Retention = field(default_factory=Retention)
@@ -255,9 +271,19 @@ class MeteredDispatcher(Dispatcher):
     error is `retry` while retries remain and `failed` once they ran out (the channel
     alone cannot tell the two apart)."""
 
-    def __init__(self, *args: Any, hub: MetricsHub, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, hub: MetricsHub, settled: SettleProgress | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._hub = hub
+        self._settled = settled
+
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        # Temporary, until the dispatcher's public observer hook tells `SettleProgress`
+        # after each settle commit: the supervisor's progress of the dispatcher.
+        await super()._settle(outcomes)
+        if outcomes and self._settled is not None:
+            self._settled.settled((), datetime.now(UTC))
 
     def _attempt_of(self, outcome: Outcome, now: datetime) -> tuple[Attempt, datetime | None]:
         attempt, retry_at = super()._attempt_of(outcome, now)
@@ -339,14 +365,12 @@ class IncidentWatch:
         async with self._store.transaction(read_only=True) as tx:
             open_rows = await tx.incidents.unresolved()
             resolved = await tx.incidents.resolved_since(now - self.RESOLVED_WITHIN)
-            pending = await tx.outbox.find(status=OutboxStatus.PENDING, limit=10_000)
+            backlog = await tx.outbox.due_backlog(now)
         counts: dict[Level, int] = {}
         for row in open_rows:
             counts[row.level] = counts.get(row.level, 0) + 1
         self._hub.set_incidents_open(counts)
-        due = [item.due_at for item in pending if item.due_at <= now]
-        oldest = (now - min(due)).total_seconds() if due else 0.0
-        self._hub.set_outbox(len(due), oldest)
+        self._hub.set_outbox(backlog.count, backlog.oldest_age(now).total_seconds())
         self._responses([*open_rows, *resolved], count=self._primed)
         self._primed = True
 
@@ -403,9 +427,13 @@ class _Daemon:
             version=__version__, location=config.settings.location, checks=self._checks()
         )
         self.case_planner = CasePlanner(config)
-        self.planner = NotifyPlanner(self.case_planner)
+        # The tick's period tells a normal tick from one after downtime (missed slots).
+        self.planner_period = timedelta(seconds=self.options.planner_every)
+        self.planner = NotifyPlanner(self.case_planner, period=self.planner_period)
         self.channels = ChannelSet({})
         self.dispatcher: Dispatcher | None = None
+        self.progress = Progress(self.clock, observer=self.hub)
+        self.supervisor = Supervisor(self.progress)
         self.engine = Engine(
             store,
             config,
@@ -415,6 +443,9 @@ class _Daemon:
             checkpoint_every=self.options.checkpoint_every,
             observer=self.hub,
             on_notifications=self._wake_dispatcher,
+            on_shed=self.hub.engine_shed,
+            flush_every=FLUSH_EVERY,
+            on_flushed=self.progress.reporter(ENGINE),
         )
         self.scheduler: Scheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
@@ -422,6 +453,16 @@ class _Daemon:
         self._reloading = asyncio.Lock()
         self.sla = SlaCounter(self.hub)
         self.running = False
+        self.config_ok = True  # False while the last reload was refused
+        self.watch = HealthWatch(
+            store,
+            self.progress,
+            self.clock,
+            limits=self._limits,
+            scheduler_running=lambda: self.running,
+            config_ok=lambda: self.config_ok,
+            observer=self.hub,
+        )
         self.hub.config_reloaded(success=True, at=self.clock.now())
 
     def _checks(self) -> list[Check]:
@@ -431,15 +472,26 @@ class _Daemon:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
-    def scheduler_running(self) -> bool:
-        """The `Readiness` protocol of `/readyz`."""
-        return self.running
+    async def health(self) -> Health:
+        """The `Readiness` protocol of `/readyz`: the health verdict now."""
+        return await self.watch.health()
 
-    def healthy(self) -> bool:
-        """For the dead-man's switch: probing, and not falling far behind."""
+    async def healthy(self) -> bool:
+        """For the dead-man's switch: probing, not falling far behind, and the same
+        verdict as `/readyz` all green."""
         if not self.running or self.scheduler is None:
             return False
-        return self.scheduler.stats.lateness_quantile(0.99) < MAX_LATENESS
+        if self.scheduler.stats.lateness_quantile(0.99) >= MAX_LATENESS:
+            return False
+        return (await self.watch.health()).ok
+
+    def _limits(self) -> Limits:
+        return Limits.of(
+            self.config.settings.health,
+            poll=self._poll(),
+            flush_every=timedelta(seconds=FLUSH_EVERY),
+            planner_every=timedelta(seconds=self.options.planner_every),
+        )
 
     async def run(self) -> int:
         settings = self.config.settings
@@ -475,6 +527,8 @@ class _Daemon:
 
     def _dispatcher(self, session: aiohttp.ClientSession) -> Dispatcher:
         email = self.config.settings.email
+        delivery = self.config.settings.delivery
+        retry = delivery.retry
         self.channels.swap(self._build_channels(session))
         return MeteredDispatcher(
             self.store,
@@ -482,10 +536,25 @@ class _Daemon:
             self.clock,
             owner_id(),
             renderer=self.parts.renderer,
-            poll=timedelta(seconds=self.options.dispatch_poll),
+            backoff=Backoff(
+                base=retry.base,
+                cap=retry.cap,
+                max_attempts=retry.max_attempts,
+                max_age=retry.max_age,
+            ),
+            lease=delivery.lease,
+            timeout=delivery.timeout,
+            poll=self._poll(),
             warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
+            warn_after=delivery.warn_after,
             hub=self.hub,
+            settled=SettleProgress(self.progress),
         )
+
+    def _poll(self) -> timedelta:
+        """The dispatcher's idle wait: `Options.dispatch_poll` or `settings.delivery.poll`."""
+        seconds = self.options.dispatch_poll
+        return self.config.settings.delivery.poll if seconds is None else timedelta(seconds=seconds)
 
     async def _serve(
         self, ctx: ProbeContext, session: aiohttp.ClientSession, heartbeats: StoreHeartbeats
@@ -499,16 +568,20 @@ class _Daemon:
         self.hub.track_in_flight(lambda: scheduler.in_flight)
         # Listeners first: when a port is taken nothing else has started yet.
         runners = await self._start_web(heartbeats)
-        writer = asyncio.create_task(self.engine.run(), name="engine.writer")
+        engine = self.engine
+        writer = self.supervisor.start("engine.writer", engine.run, done=lambda: engine.stopping)
         dispatcher = self.dispatcher = self._dispatcher(session)
         dispatch_stop = asyncio.Event()
-        dispatching = asyncio.create_task(dispatcher.run(dispatch_stop), name="dispatcher")
+        dispatching = self.supervisor.start(
+            DISPATCHER, lambda: dispatcher.run(dispatch_stop), done=dispatch_stop.is_set
+        )
         jobs = self._jobs(heartbeats, session)
         try:
             if self.options.signals:
                 self._signals(session)
             jobs.start()
             scheduler.start(self._checks())
+            self.watch.begin()
             self.running = True
             self.parts.ready.set()
             log.info("vakt.started", extra={"checks": len(self._checks()), "config": self.path})
@@ -540,11 +613,18 @@ class _Daemon:
         jobs = AsyncIOScheduler()
         every = self.options
         watch = IncidentWatch(self.store, self.hub, self.clock)
-        self._interval(jobs, self.engine.tick, every.tick_every, "engine.tick")
-        self._interval(jobs, self._planner_tick, every.planner_every, "planner.tick")
-        self._interval(jobs, self._guard(watch.update), every.gauges_every, "gauges", soon=1.0)
-        self._interval(jobs, self._guard(heartbeats.refresh), every.heartbeats_every, "heartbeats")
-        self._interval(jobs, self._guard(self._housekeeping), 86_400.0, "housekeeping", soon=60.0)
+        job = self.supervisor.job
+        self._interval(jobs, job("engine.tick", self.engine.tick), every.tick_every, "engine.tick")
+        self._interval(jobs, job(PLANNER, self._planner_tick), every.planner_every, "planner.tick")
+        self._interval(jobs, job("gauges", watch.update), every.gauges_every, "gauges", soon=1.0)
+        # judged on a timer too, so `vakt_health_ok` (the alerts) is fresh without a scrape
+        # of /readyz or a dead-man configured
+        judge = job("health", self.watch.health)
+        self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
+        refresh = job("heartbeats", heartbeats.refresh)
+        self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
+        housekeeping = job("housekeeping", self._housekeeping)
+        self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         deadman = self.config.settings.deadman
         if deadman.url:
             pinger = Deadman(
@@ -555,7 +635,8 @@ class _Daemon:
                 clock=self.clock,
                 observer=self.hub,
             )
-            self._interval(jobs, pinger.ping_once, deadman.every.total_seconds(), "deadman")
+            ping = job("deadman", pinger.ping_once)
+            self._interval(jobs, ping, deadman.every.total_seconds(), "deadman")
         self.hub.deadman_configured(deadman.every.total_seconds() if deadman.url else 0.0)
         return jobs
 
@@ -579,26 +660,15 @@ class _Daemon:
             next_run_time=start.astimezone(),
         )
 
-    @staticmethod
-    def _guard(job: Callable[[], Any]) -> Callable[[], Any]:
-        """A store error in a periodic job is logged; the next run tries again."""
-
-        async def guarded() -> None:
-            try:
-                await job()
-            except StoreError as exc:
-                log.warning("job.store_error", extra={"error": str(exc)})
-
-        return guarded
-
     async def _planner_tick(self) -> None:
-        try:
-            result = await planner_tick(
-                self.store, self.config, self.case_planner, self.clock.now()
-            )
-        except StoreError as exc:
-            log.warning("planner.tick_failed", extra={"error": str(exc)})
-            return
+        """One planner tick (a store error is the caller's: the supervised job logs it)."""
+        result = await planner_tick(
+            self.store,
+            self.config,
+            self.case_planner,
+            self.clock.now(),
+            period=self.planner_period,
+        )
         if result.inserted:
             self._wake_dispatcher()
         self.sla.count(result.sla)
@@ -669,8 +739,12 @@ class _Daemon:
                 await self.engine.close()
         except TimeoutError:
             log.error("engine.drain_timeout", extra={"drain": drain})
-        await writer
+        except Exception:  # a bug: reported, and the drain goes on
+            log.exception("engine.drain_crashed")
+        self.supervisor.wake("engine.writer")
+        await writer  # supervised: it ends once the engine stops, and never raises
         dispatch_stop.set()
+        self.supervisor.wake(DISPATCHER)
         try:
             async with asyncio.timeout(drain):
                 await dispatching
@@ -679,8 +753,11 @@ class _Daemon:
                     pass
         except TimeoutError:
             log.warning("notify.drain_timeout", extra={"drain": drain})
-        except StoreError as exc:
-            log.warning("notify.drain_failed", extra={"error": str(exc)})
+        except Exception as exc:  # a store error (maybe in a TaskGroup's group) or a bug
+            if store_error_only(exc):
+                log.warning("notify.drain_failed", extra={"error": str(exc)})
+            else:
+                log.exception("notify.drain_crashed")
         for channel in self.channels.swap({}):
             await channel.close()
 
@@ -711,6 +788,7 @@ class _Daemon:
                 config, renderer = await asyncio.to_thread(_load_checked, path)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
+                self.config_ok = False
                 self.hub.config_reloaded(success=False, at=self.clock.now())
                 return False
             self.parts.renderer.adopt(renderer)
@@ -720,6 +798,7 @@ class _Daemon:
     def adopt(self, config: Config, session: aiohttp.ClientSession) -> None:
         """Swap in `config`: engine, scheduler, metrics, planner, channels, web."""
         self.config = config  # the web apps read it through `deps.config`
+        self.config_ok = True
         self.engine.reload(config)
         if self.scheduler is not None:
             self.scheduler.reload(self._checks())

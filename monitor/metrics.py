@@ -59,6 +59,7 @@ PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ACK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0)
 PHASES = ("dns", "connect", "tls", "first_byte")
+SHED_KINDS = ("evidence", "aggregates")  # `what` of vakt_engine_shed_total
 CHECK_LABELS = ("customer", "site", "check")
 LEVEL_VALUE: Mapping[Level | None, float] = {None: 0.0, Level.B: 1.0, Level.A: 2.0}
 
@@ -140,9 +141,20 @@ METRICS: tuple[MetricSpec, ...] = (
         "channel", "outcome",
     ),
     _counter("vakt_deadman_pings_total", "Dead-man's switch pings by outcome.", "outcome"),
+    _counter(
+        "vakt_task_restarts_total", "Restarts of a supervised task after it failed.", "task"
+    ),
+    _counter(
+        "vakt_engine_shed_total",
+        "Pending rows the engine dropped while the store was down (evidence, aggregates).",
+        "what",
+    ),
     _gauge("vakt_incidents_open", "Open (unresolved) incidents, by level.", "level"),
-    _gauge("vakt_outbox_backlog", "Notifications waiting in the outbox."),
-    _gauge("vakt_outbox_oldest_age_seconds", "Age of the oldest undelivered notification."),
+    _gauge("vakt_outbox_backlog", "Notifications due in the outbox and not delivered yet."),
+    _gauge(
+        "vakt_outbox_oldest_age_seconds",
+        "How long the oldest due notification has waited (since created once retried).",
+    ),
     _gauge("vakt_probes_in_flight", "Probes running right now."),
     _gauge("vakt_checks", "Checks configured on this instance."),
     _gauge("vakt_config_reload_success", "1 when the last config (re)load succeeded, else 0."),
@@ -152,6 +164,16 @@ METRICS: tuple[MetricSpec, ...] = (
         "vakt_deadman_last_success_timestamp_seconds", "When the dead-man's ping last succeeded."
     ),
     _gauge("vakt_deadman_interval_seconds", "The dead-man's ping interval; 0 when switched off."),
+    _gauge(
+        "vakt_task_last_progress_timestamp_seconds",
+        "When a supervised task last made progress (Unix time).",
+        "task",
+    ),
+    _gauge(
+        "vakt_health_ok",
+        "1 when the component is healthy as /readyz judges it, else 0.",
+        "component",
+    ),
     _histogram(
         "vakt_probe_duration_seconds", "Total probe duration.", PROBE_BUCKETS, "type",
         "location", "outcome",
@@ -328,6 +350,8 @@ class MetricsHub:
             self._c.counter("vakt_incidents_opened_total", level.value)
             self._c.counter("vakt_incidents_resolved_total", level.value)
             self._c.gauge("vakt_incidents_open", level.value)
+        for what in SHED_KINDS:
+            self._c.counter("vakt_engine_shed_total", what)
         self.set_checks(checks)
 
     # -- config -----------------------------------------------------------------------
@@ -432,6 +456,25 @@ class MetricsHub:
         self._c.counter("vakt_deadman_pings_total", "ok" if ok else "failed").inc()
         if ok:
             self._c.gauge("vakt_deadman_last_success_timestamp_seconds").set(at)
+
+    # -- supervised tasks, health, engine ---------------------------------------------
+
+    def task_progress(self, task: str, at: datetime) -> None:
+        """A supervised task made progress at `at` (`task` is a fixed task name)."""
+        self._c.gauge("vakt_task_last_progress_timestamp_seconds", task).set(at.timestamp())
+
+    def task_restarted(self, task: str) -> None:
+        """A supervised task failed and is started again."""
+        self._c.counter("vakt_task_restarts_total", task).inc()
+
+    def health_judged(self, verdicts: Mapping[str, bool]) -> None:
+        """The last health verdict per component (`/readyz`'s and the dead-man's)."""
+        for component, ok in verdicts.items():
+            self._c.gauge("vakt_health_ok", component).set(1 if ok else 0)
+
+    def engine_shed(self, what: str, rows: int) -> None:
+        """The engine dropped `rows` pending rows of kind `what` (the store was down)."""
+        self._c.counter("vakt_engine_shed_total", what).inc(rows)
 
     # -- exposition -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import sys
@@ -237,6 +238,10 @@ class DeadmanObserver(Protocol):
     def deadman_pinged(self, ok: bool, at: float) -> None: ...
 
 
+HealthCheck = Callable[[], bool | Awaitable[bool]]
+"""Whether Vakt is healthy now; may be a coroutine function (the daemon asks its store)."""
+
+
 class Deadman:
     """Pings `url` every `every` while `health_check()` is true; silent while it is false.
 
@@ -248,7 +253,7 @@ class Deadman:
         url: str,
         every: timedelta,
         session: aiohttp.ClientSession,
-        health_check: Callable[[], bool],
+        health_check: HealthCheck,
         *,
         clock: Clock,
         observer: DeadmanObserver | None = None,
@@ -266,7 +271,10 @@ class Deadman:
     async def ping_once(self) -> bool | None:
         """Ping if healthy: True when the receiver answered 2xx, False on failure, None
         when skipped because Vakt is unhealthy."""
-        if not self._healthy():
+        healthy = self._healthy()
+        if inspect.isawaitable(healthy):
+            healthy = await healthy
+        if not healthy:
             if not self._paused:
                 log.warning("deadman.paused", extra={"reason": "unhealthy"})
             self._paused = True

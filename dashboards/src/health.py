@@ -41,6 +41,26 @@ def build() -> dashboard.Dashboard:
                 "sum(vakt_checks)",
             )
         )
+        .with_row(row("Health"))
+        .with_panel(
+            series_panel(
+                "Health verdict",
+                "Which components does /readyz judge red (0) right now, and since when?",
+                ("min by (component) (vakt_health_ok)", "{{component}}"),
+            )
+        )
+        .with_panel(
+            series_panel(
+                "Task progress",
+                "How long ago did each supervised task last make progress?",
+                (
+                    "max by (task) (time() - vakt_task_last_progress_timestamp_seconds)",
+                    "{{task}}",
+                ),
+                ("sum by (task) (increase(vakt_task_restarts_total[1h]))", "restarts {{task}}"),
+                unit="s",
+            )
+        )
         .with_row(row("Probing"))
         .with_panel(
             series_panel(

@@ -33,12 +33,14 @@ from monitor.config.records import (
     Customer,
     CustomerEmails,
     DeadmanSettings,
+    DeliverySettings,
     DnsRecord,
     DnsSpec,
     EmailSettings,
     Escalation,
     EscalationStep,
     FlappingSettings,
+    HealthSettings,
     HeartbeatSpec,
     HolidaySource,
     HostPort,
@@ -56,6 +58,7 @@ from monitor.config.records import (
     PriorityTarget,
     ProbeSpec,
     Recurrence,
+    RetrySettings,
     Rotation,
     RotationKind,
     Schedule,
@@ -215,6 +218,33 @@ class _Compiler:
                 m.defaults.recover,
             ),
             log_level=m.log_level,
+            delivery=self.compile_delivery(m.delivery),
+            health=HealthSettings(
+                m.health.delivery_after, m.health.engine_periods, m.health.planner_periods
+            ),
+        )
+
+    def compile_delivery(self, m: s.DeliveryModel) -> DeliverySettings:
+        where = ("settings", "delivery")
+        if m.lease <= m.timeout:
+            self.error(
+                (*where, "lease"),
+                f"the lease ({_human(m.lease)}) must be longer than the send timeout "
+                f"({_human(m.timeout)}), or a live send loses its claim",
+            )
+        retry = m.retry
+        if retry.cap < retry.base:
+            self.error(
+                (*where, "retry", "cap"),
+                f"the cap ({_human(retry.cap)}) must be at least the base delay "
+                f"({_human(retry.base)})",
+            )
+        return DeliverySettings(
+            poll=m.poll,
+            lease=m.lease,
+            timeout=m.timeout,
+            retry=RetrySettings(retry.base, retry.cap, retry.max_attempts, retry.max_age),
+            warn_after=m.warn_after,
         )
 
     def optional_url(self, text: str | None, key: str) -> str | None:

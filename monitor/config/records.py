@@ -162,6 +162,41 @@ class DeadmanSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """The dispatcher's back-off: exponential from `base` to `cap` with full jitter; a
+    notification fails for good after `max_attempts` attempts or at `max_age` old."""
+
+    base: timedelta = timedelta(seconds=10)
+    cap: timedelta = timedelta(minutes=10)
+    max_attempts: int = 20
+    max_age: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """The dispatcher: `poll` idle wait, `lease` of a claim (outlasts `timeout`, one
+    send's bound), `retry` back-off, `warn_after` failures in a row warn the team."""
+
+    poll: timedelta = timedelta(seconds=1)
+    lease: timedelta = timedelta(minutes=2)
+    timeout: timedelta = timedelta(seconds=30)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    warn_after: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """When `/readyz` and the dead-man's ping turn red: delivery failing or the
+    dispatcher stalled after max(3 x delivery.poll, `delivery_after`); the engine stalled
+    after `engine_periods` flush periods without a flush; the planner late after
+    `planner_periods` tick periods."""
+
+    delivery_after: timedelta = timedelta(seconds=60)
+    engine_periods: int = 3
+    planner_periods: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: tzinfo
     timezone_name: str
@@ -183,6 +218,8 @@ class Settings:
     flapping: FlappingSettings = field(default_factory=FlappingSettings)
     defaults: CheckDefaults = field(default_factory=CheckDefaults)
     log_level: str = "info"
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 # ----------------------------------------------------------------------------- calendars

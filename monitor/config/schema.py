@@ -247,6 +247,27 @@ class ResolverModel(Strict):
     address: Resolver
 
 
+class RetryModel(Strict):
+    base: Duration = timedelta(seconds=10)
+    cap: Duration = timedelta(minutes=10)
+    max_attempts: Count = 20
+    max_age: Duration = timedelta(hours=24)
+
+
+class DeliveryModel(Strict):
+    poll: Duration = timedelta(seconds=1)
+    lease: Duration = timedelta(minutes=2)
+    timeout: Duration = timedelta(seconds=30)
+    retry: RetryModel = RetryModel()
+    warn_after: Count = 5
+
+
+class HealthModel(Strict):
+    delivery_after: Duration = timedelta(seconds=60)
+    engine_periods: Count = 3
+    planner_periods: Count = 3
+
+
 class SettingsModel(Strict):
     timezone: Zone = (UTC, "UTC")
     store: Annotated[str, PlainValidator(v.store_url)] = "sqlite:///vakt.db"
@@ -266,6 +287,8 @@ class SettingsModel(Strict):
     paging: PagingModel = PagingModel()
     flapping: FlappingModel = FlappingModel()
     defaults: DefaultsModel = DefaultsModel()
+    delivery: DeliveryModel = DeliveryModel()
+    health: HealthModel = HealthModel()
     log_level: Annotated[str, PlainValidator(lambda x: _log_level(x))] = "info"
 
 
@@ -597,6 +620,9 @@ ALL_MODELS: tuple[type[Strict], ...] = (
     SentryModel,
     DeadmanModel,
     ResolverModel,
+    RetryModel,
+    DeliveryModel,
+    HealthModel,
     HolidaysModel,
     CalendarModel,
     LevelModel,

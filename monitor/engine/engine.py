@@ -90,6 +90,28 @@ class _Pending:
     aggregates: list[Aggregate] = field(default_factory=list)
     sites: set[str] = field(default_factory=set)
 
+    @property
+    def rows(self) -> int:
+        """Rows waiting to be written (sites are re-evaluated, not written as rows)."""
+        return len(self.statuses) + len(self.changes) + len(self.evidence) + len(self.aggregates)
+
+    def shed(self, limit: int) -> dict[str, int]:
+        """Drop the oldest evidence, then the oldest aggregates, until at most `limit` rows
+        are left (or none of those two is left); returns what was dropped, by kind. Check
+        statuses and state changes are never dropped: incidents are decided from them."""
+        dropped: dict[str, int] = {}
+        for what, rows in (("evidence", self.evidence), ("aggregates", self.aggregates)):
+            excess = min(self.rows - limit, len(rows))
+            if excess > 0:
+                del rows[:excess]
+                dropped[what] = excess
+        return dropped
+
+
+DEFAULT_MAX_PENDING = 100_000
+"""Rows the engine keeps for the next flush while the store is down (about 100,000 failed
+results' evidence): beyond it the oldest evidence and aggregates are shed."""
+
 
 class Engine:
     """Consumes results (`submit`, never blocks), commits them in batches (`flush`)."""
@@ -108,12 +130,18 @@ class Engine:
         ring_size: int = 60,
         observer: EngineObserver | None = None,
         on_notifications: Callable[[], None] | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        on_shed: Callable[[str, int], None] | None = None,
+        on_flushed: Callable[[], None] | None = None,
     ) -> None:
         """`deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
         `checkpoint_every` seconds between bulk writes of baselines, site memory and rings;
         `observer` is told about every result, check level and incident (the metrics hub);
         `on_notifications()` is called after a commit that planned notifications (the
-        dispatcher's `wake`)."""
+        dispatcher's `wake`); `max_pending` rows are kept across failed flushes at most
+        (the oldest evidence and aggregates beyond it are dropped, and `on_shed(what,
+        rows)` is told: `what` is `evidence` or `aggregates`); `on_flushed()` is called
+        after each committed flush (the supervisor's progress)."""
         self._store = store
         self._clock = clock
         self._planner: Planner = planner if planner is not None else NullPlanner()
@@ -124,6 +152,10 @@ class Engine:
         self._ring_size = ring_size
         self._observer: EngineObserver = observer if observer is not None else NullObserver()
         self._on_notifications = on_notifications
+        self._max_pending = max_pending
+        self._on_shed = on_shed
+        self._on_flushed = on_flushed
+        self._shed_since_commit = 0
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
         self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
@@ -239,8 +271,37 @@ class Engine:
             except StoreError as exc:
                 self.flush_failures += 1
                 log.error("engine.flush_failed", extra={"error": str(exc), "results": len(batch)})
+                self._bound()
                 return FlushReport(results=len(batch), failed=True)
+            self._committed()
             return replace(report, results=len(batch))
+
+    @property
+    def pending_rows(self) -> int:
+        """Rows kept for the next flush (at most `max_pending` after a failed flush)."""
+        return self._pending.rows
+
+    def _bound(self) -> None:
+        """After a failed flush: keep at most `max_pending` rows for the next one."""
+        dropped = self._pending.shed(self._max_pending)
+        if not dropped:
+            return
+        if not self._shed_since_commit:
+            log.warning(
+                "engine.shedding",
+                extra={"max_pending": self._max_pending, "dropped": dropped},
+            )
+        self._shed_since_commit += sum(dropped.values())
+        if self._on_shed is not None:
+            for what, rows in dropped.items():
+                self._on_shed(what, rows)
+
+    def _committed(self) -> None:
+        if self._shed_since_commit:
+            log.warning("engine.shed_ended", extra={"dropped": self._shed_since_commit})
+            self._shed_since_commit = 0
+        if self._on_flushed is not None:
+            self._on_flushed()
 
     async def tick(self) -> FlushReport:
         """Re-evaluate sites for time-based transitions with no new results (maintenance
@@ -514,4 +575,4 @@ def _new_baseline() -> LatencyBaseline:
     return LatencyBaseline()
 
 
-__all__ = ["Change", "Deadlines", "Engine", "FlushReport"]
+__all__ = ["DEFAULT_MAX_PENDING", "Change", "Deadlines", "Engine", "FlushReport"]

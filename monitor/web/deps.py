@@ -11,6 +11,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from monitor.clock import Clock
 from monitor.config.records import Config
+from monitor.health import Health
 from monitor.store import Store
 from monitor.web.auth import PasswordHasher
 from monitor.web.security import Rate
@@ -20,9 +21,10 @@ HEARTBEAT_RATE = Rate(burst=30, per_second=1.0)  # per token (and per address fo
 
 
 class Readiness(Protocol):
-    """What `/readyz` asks the scheduler (injected by `monitor.app`)."""
+    """What `/readyz` asks the daemon (injected by `monitor.app`): its health verdict,
+    judged by `monitor.health.judge` like the dead-man's ping."""
 
-    def scheduler_running(self) -> bool: ...
+    async def health(self) -> Health: ...
 
 
 class HeartbeatRecorder(Protocol):

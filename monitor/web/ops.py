@@ -2,10 +2,15 @@
 
 - `/healthz`: the process is alive and its event loop answers. Nothing else is asked,
   so a slow database never gets a healthy process restarted.
-- `/readyz`: ready for traffic: the store answers a query (within `STORE_TIMEOUT`), the
-  scheduler is running (asked through the `Readiness` protocol that `monitor.app`
-  injects) and a config is loaded. 503 names what is not ready, never why in detail
-  (no URLs, no error text: those go to the log).
+- `/readyz`: Vakt is doing its job: the daemon's health verdict (asked through the
+  `Readiness` protocol that `monitor.app` injects; `monitor.health.judge` decides, the
+  same verdict that holds back the dead-man's ping), one status per component:
+  `{"status": "ready" | "not ready", "checks": {"store": "ok" | "failing", "scheduler":
+  ..., "config": ..., "delivery": "ok" | "failing", "dispatcher": "ok" | "stalled",
+  "engine": "ok" | "stalled", "planner": "ok" | "late"}}`, 200 when all are ok, else 503.
+  Without a daemon wired in only the store is asked (within `STORE_TIMEOUT`) and the rest
+  is not ready. The body names what is not ready, never why in detail (no URLs, no error
+  text: those go to the log).
 - `/metrics`: the observability layer's handler, mounted only when one is given.
 """
 
@@ -19,6 +24,7 @@ from typing import Final, Protocol
 from aiohttp import web
 
 from monitor.config.records import Config
+from monitor.health import unready
 from monitor.store import Store, StoreError
 from monitor.web.api.deps import Handler, Readiness
 
@@ -61,23 +67,15 @@ async def _store_ok(store: Store) -> bool:
     return True
 
 
-def _scheduler_ok(readiness: Readiness | None) -> bool:
-    return readiness is not None and readiness.scheduler_running()
-
-
 def readyz_handler(deps: OpsDeps) -> Handler:
     async def readyz(request: web.Request) -> web.StreamResponse:
-        checks = {
-            "store": await _store_ok(deps.store),
-            "scheduler": _scheduler_ok(deps.readiness),
-            "config": deps.config() is not None,
-        }
-        ready = all(checks.values())
-        body = {
-            "status": "ready" if ready else "not ready",
-            "checks": {name: "ok" if ok else "failing" for name, ok in checks.items()},
-        }
-        return web.json_response(body, status=200 if ready else 503, headers=_NO_CACHE)
+        readiness = deps.readiness
+        if readiness is None:
+            health = unready(store=await _store_ok(deps.store))
+        else:
+            health = await readiness.health()
+        status = 200 if health.ok else 503
+        return web.json_response(health.as_json(), status=status, headers=_NO_CACHE)
 
     return readyz
 

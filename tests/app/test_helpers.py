@@ -224,3 +224,20 @@ async def test_incident_watch_counts_a_long_case_resolved_after_many_younger_one
     clock.advance(60)
     await watch.update()
     assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="missed") == 1
+
+
+async def test_problem_8_outbox_gauges_count_every_due_row_and_the_true_oldest_age(
+    store: Store,
+) -> None:
+    def due(n: int, created: datetime) -> Notification:
+        key = OutboxKey(f"VAKT-2026-{n:06d}", "page", "0", "alice", "email")
+        return Notification(key, created, created)
+
+    now = T0 + timedelta(minutes=10)
+    oldest = due(0, T0 - timedelta(hours=1))  # created first: the last of "newest first"
+    async with store.transaction() as tx:
+        await tx.outbox.add([oldest, *(due(n, T0) for n in range(1, 10_001))])
+    metrics = hub()
+    await IncidentWatch(store, metrics, FixedClock(now)).update()
+    assert sample(metrics, "vakt_outbox_backlog") == 10_001
+    assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 70 * 60

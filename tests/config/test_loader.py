@@ -18,9 +18,12 @@ from monitor.config.records import (
     BusinessDuration,
     BusinessUnit,
     ClockKind,
+    DeliverySettings,
+    HealthSettings,
     HttpSpec,
     JsonExpectation,
     PageWhen,
+    RetrySettings,
     RotationKind,
     SmtpSettings,
 )
@@ -134,6 +137,43 @@ def test_a_ten_line_config_loads_with_sensible_defaults() -> None:
     )
     assert http_spec(config).url == "https://shop.acme.example/"
     assert http_spec(config).method == "GET"
+
+
+def test_delivery_and_health_settings_default_to_the_documented_production_values() -> None:
+    settings = load(MINIMAL).settings
+
+    assert settings.delivery == DeliverySettings(
+        poll=timedelta(seconds=1),
+        lease=timedelta(minutes=2),
+        timeout=timedelta(seconds=30),
+        retry=RetrySettings(timedelta(seconds=10), timedelta(minutes=10), 20, timedelta(hours=24)),
+        warn_after=5,
+    )
+    assert settings.health == HealthSettings(timedelta(seconds=60), 3, 3)
+
+
+def test_delivery_and_health_settings_take_what_the_file_says() -> None:
+    config = with_customer(
+        """\
+        settings:
+          delivery: {poll: 200ms, lease: 5s, timeout: 2s, retry: {base: 1s, cap: 2s}, warn_after: 2}
+          health: {delivery_after: 3s, engine_periods: 5, planner_periods: 4}
+        """
+    )
+
+    delivery, health = config.settings.delivery, config.settings.health
+    assert (delivery.poll, delivery.lease, delivery.timeout, delivery.warn_after) == (
+        timedelta(milliseconds=200),
+        timedelta(seconds=5),
+        timedelta(seconds=2),
+        2,
+    )
+    assert (delivery.retry.base, delivery.retry.cap, delivery.retry.max_attempts) == (
+        timedelta(seconds=1),
+        timedelta(seconds=2),
+        20,
+    )
+    assert health == HealthSettings(timedelta(seconds=3), 5, 4)
 
 
 def test_the_builtin_default_policy_is_dekodes_agreement() -> None:

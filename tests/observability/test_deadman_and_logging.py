@@ -124,6 +124,24 @@ async def test_ping_once_reports_success_failure_and_skips(receiver: Receiver) -
     assert receiver.pings == 2
 
 
+async def test_an_asynchronous_health_check_is_awaited_before_each_ping(
+    receiver: Receiver,
+) -> None:
+    verdicts = [True, False, True]
+    asked = 0
+
+    async def health() -> bool:  # as the daemon asks its store
+        nonlocal asked
+        asked += 1
+        return verdicts[asked - 1]
+
+    async with aiohttp.ClientSession() as session:
+        deadman = Deadman(receiver.url, timedelta(minutes=1), session, health, clock=SystemClock())
+        results = [await deadman.ping_once() for _ in verdicts]
+    assert results == [True, None, True]
+    assert (asked, receiver.pings) == (3, 2)
+
+
 @pytest.fixture
 def restore_monitor_logger() -> Iterator[None]:
     logger = logging.getLogger("monitor")

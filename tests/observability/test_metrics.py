@@ -219,3 +219,19 @@ def test_the_per_check_section_grows_with_checks_but_skips_unknown_values(checks
         hub.observe_probe(result(check.id), 0.0)
     up = [s for s in samples(hub) if s.name == "vakt_check_up"]
     assert len(up) == math.ceil(checks / 2)
+
+
+def test_engine_shedding_is_counted_by_kind_from_zero() -> None:
+    hub = MetricsHub(version="test", location="oslo")
+    try:
+        assert hub.registry.get_sample_value("vakt_engine_shed_total", {"what": "evidence"}) == 0
+        hub.engine_shed("evidence", 40)
+        hub.engine_shed("evidence", 2)
+        hub.engine_shed("aggregates", 3)
+        values = {
+            what: hub.registry.get_sample_value("vakt_engine_shed_total", {"what": what})
+            for what in ("evidence", "aggregates")
+        }
+    finally:
+        hub.close()
+    assert values == {"evidence": 42, "aggregates": 3}

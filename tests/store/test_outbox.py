@@ -154,3 +154,55 @@ async def test_a_claim_never_leases_more_than_its_limit(store: Store) -> None:
     assert len(await claim(store, "w", limit=1)) == 1
     assert len(await claim(store, "w", limit=3)) == 3
     assert len(await claim(store, "w", limit=3)) == 1
+
+
+async def test_due_backlog_counts_due_pending_rows_and_the_oldest_wait_in_one_query(
+    store: Store,
+) -> None:
+    await add(
+        store,
+        [
+            note("early", due=-timedelta(minutes=5)),
+            note("now"),
+            note("later", due=timedelta(minutes=5)),  # not due yet
+            note("sent"),
+            note("retried"),
+        ],
+    )
+    async with store.transaction(read_only=True) as tx:
+        nothing = await tx.outbox.due_backlog(T0 - timedelta(hours=1))  # nothing due yet
+    async with store.transaction() as tx:
+        items = {i.key.recipient: i.id for i in await tx.outbox.claim("w", T0, LEASE, 10)}
+        sent = Attempt(items["sent"], T0, timedelta(0), AttemptOutcome.SENT, "w")
+        retried = Attempt(items["retried"], T0, timedelta(0), AttemptOutcome.RETRY, "w", "421")
+        await tx.outbox.settle(items["sent"], "w", sent)
+        await tx.outbox.settle(items["retried"], "w", retried, retry_at=T0 + timedelta(minutes=1))
+        await tx.outbox.release_leases("w")
+    at = T0 + timedelta(minutes=2)
+    async with store.transaction(read_only=True) as tx:
+        backlog = await tx.outbox.due_backlog(at)
+    # due: early, now and the retried row (its due time moved on; it waits since created)
+    assert backlog.count == 3
+    assert backlog.waiting_since == T0 - timedelta(minutes=5)
+    assert backlog.oldest_age(at) == timedelta(minutes=7)
+    assert backlog.earliest_due == T0 - timedelta(minutes=5)
+    assert (nothing.count, nothing.earliest_due, nothing.waiting_since) == (0, None, None)
+    assert (nothing.oldest_age(T0), nothing.due_age(T0)) == (timedelta(0), timedelta(0))
+
+
+async def test_a_retried_row_counts_and_waits_since_it_was_created_not_since_its_due_time(
+    store: Store,
+) -> None:
+    await add(store, [note("alice")])
+    async with store.transaction() as tx:
+        (item,) = await tx.outbox.claim("w", T0, LEASE)
+        failed = Attempt(item.id, T0, timedelta(0), AttemptOutcome.RETRY, "w", "421")
+        await tx.outbox.settle(item.id, "w", failed, retry_at=T0 + timedelta(seconds=10))
+    at, between = T0 + timedelta(seconds=30), T0 + timedelta(seconds=5)
+    async with store.transaction(read_only=True) as tx:
+        backlog = await tx.outbox.due_backlog(at)
+        waiting = await tx.outbox.due_backlog(between)  # before its next attempt
+    assert (backlog.count, backlog.oldest_age(at)) == (1, timedelta(seconds=30))
+    assert backlog.due_age(at) == timedelta(seconds=20)  # due again at T0 + 10 s
+    assert (waiting.count, waiting.oldest_age(between)) == (1, timedelta(seconds=5))
+    assert waiting.due_age(between) == timedelta(0)  # not claimable yet

@@ -40,10 +40,11 @@ from monitor.config.records import (
     StatusPage,
     WebSettings,
 )
+from monitor.health import RED, Component, Health, Status
 from monitor.model import CheckType, Impact, IncidentStatus, Level
 from monitor.store import Incident, Store
 from monitor.web.api import api_routes, token_digest
-from monitor.web.api.deps import Handler
+from monitor.web.api.deps import Handler, Readiness
 from monitor.web.ops import ops_routes
 from monitor.web.pagerduty import pagerduty_routes
 
@@ -200,13 +201,17 @@ async def add_incidents(store: Store, *rows: Incident) -> list[Incident]:
 
 
 class Scheduler:
-    """A `Readiness` whose answer the test sets."""
+    """A `Readiness` whose verdict the test sets: every component ok but the scheduler,
+    which is as `running` says."""
 
     def __init__(self, running: bool = True) -> None:
         self.running = running
 
-    def scheduler_running(self) -> bool:
-        return self.running
+    async def health(self) -> Health:
+        checks = {component: Status.OK for component in Component}
+        if not self.running:
+            checks[Component.SCHEDULER] = RED[Component.SCHEDULER]
+        return Health(checks)
 
 
 @dataclass
@@ -216,7 +221,7 @@ class Deps:
     store: Store
     config: Callable[[], Config]
     clock: FixedClock
-    readiness: Scheduler | None = field(default_factory=Scheduler)
+    readiness: Readiness | None = field(default_factory=Scheduler)
     metrics: Handler | None = None
     pagerduty_webhook_secret: str | None = None
 

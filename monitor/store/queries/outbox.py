@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select
+from sqlalchemy import Row, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -266,6 +266,23 @@ class OutboxQueries:
         stmt = outbox.update().where(_leased_by(item_id, owner)).values(**values)
         return (await self.conn.execute(stmt)).rowcount == 1
 
+    async def due_backlog(self, now: datetime) -> DueBacklog:
+        """The pending rows due at `now`, in one aggregate query whatever their number (the
+        outbox gauges and `/readyz` read it): how many, the earliest `due_at` among them,
+        and since when the oldest has waited. A row tried before counts as due while it
+        waits for its next attempt, and has waited since its `created_at`: each retry
+        moves its `due_at` forward, so a channel that keeps failing shows as a growing
+        wait, not as an outbox that empties between attempts. A row never tried has waited
+        since its `due_at`."""
+        waiting = case((outbox.c.attempts == 0, outbox.c.due_at), else_=outbox.c.created_at)
+        query = select(
+            func.count(),
+            func.min(outbox.c.due_at, type_=UTCDateTime()),
+            func.min(waiting, type_=UTCDateTime()),
+        ).where(outbox.c.status == _PENDING, or_(outbox.c.due_at <= now, outbox.c.attempts > 0))
+        count, due, since = (await self.conn.execute(query)).one()
+        return DueBacklog(int(count), due, since) if count else DueBacklog(0, None, None)
+
 
 def _validate(settlements: Sequence[Settlement]) -> None:
     seen: set[int] = set()
@@ -336,3 +353,28 @@ def _attempt(row: Row[Any]) -> Attempt:
         error=row.error,
         id=row.id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DueBacklog:
+    """The due part of the outbox (`OutboxQueries.due_backlog`): `count` pending rows due
+    (or waiting for a retry),
+    the earliest due time among them `earliest_due` (how long the oldest unsettled claim
+    has waited for the dispatcher), and `waiting_since`, since when the oldest has waited
+    for delivery (retries included). Both None when nothing is due."""
+
+    count: int
+    earliest_due: datetime | None
+    waiting_since: datetime | None
+
+    def oldest_age(self, now: datetime) -> timedelta:
+        """How long the oldest due row has waited at `now` (zero when none is due)."""
+        if self.waiting_since is None:
+            return timedelta(0)
+        return max(now - self.waiting_since, timedelta(0))
+
+    def due_age(self, now: datetime) -> timedelta:
+        """How long ago the earliest due row fell due at `now` (zero when none is due)."""
+        if self.earliest_due is None:
+            return timedelta(0)
+        return max(now - self.earliest_due, timedelta(0))

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.config.records import Config
+from monitor.health import Health
 from monitor.store import Store
 
 ConfigProvider = Callable[[], Config]
@@ -23,9 +24,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Readiness(Protocol):
-    """Asks the scheduler (a sibling layer the web may not import) how it is doing."""
+    """What `/readyz` asks the daemon (injected by `monitor.app`): its health verdict,
+    judged by `monitor.health.judge` like the dead-man's ping."""
 
-    def scheduler_running(self) -> bool: ...
+    async def health(self) -> Health: ...
 
 
 class ApiDeps(Protocol):
