@@ -1,0 +1,227 @@
+"""The dispatcher keeps running whatever one round meets: a store that is locked while
+sends are settled (the outcomes are kept and settled once the store answers, never sent
+again), and a template that fails for one notification (that one fails for good with the
+template's name and line, the team is warned, the others are delivered)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from monitor.clock import FixedClock
+from monitor.config.records import EmailSettings, Language, SmtpSettings
+from monitor.notify.channels import Channel, ChannelContext, build_channels
+from monitor.notify.dispatcher import Dispatcher
+from monitor.notify.message import MessageKind
+from monitor.notify.render import TEMPLATES, Renderer
+from monitor.store import (
+    AttemptOutcome,
+    Notification,
+    OutboxItem,
+    OutboxKey,
+    OutboxStatus,
+    Store,
+)
+from tests.notify.support import T0, SinkHandler, SmtpSink, customer_payload, page_payload
+
+POLL = timedelta(seconds=0.02)
+WAIT = 20.0  # seconds: the bound of every poll below (never reached when things work)
+
+
+class LockingHandler(SinkHandler):
+    """An SMTP sink that, before it answers the first message's DATA with 250, takes
+    SQLite's write lock on its own connection (`BEGIN IMMEDIATE`) and holds it for
+    `hold` seconds: longer than the dispatcher's `busy_timeout`, so the lock falls exactly
+    between the send and its settle."""
+
+    def __init__(self, database: Path, hold: float) -> None:
+        super().__init__()
+        self.database = database
+        self.hold = hold
+        self.locked = threading.Event()
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self.locked.is_set():
+            conn = sqlite3.connect(self.database, isolation_level=None, check_same_thread=False)
+            conn.execute("BEGIN IMMEDIATE")
+            self.locked.set()
+            threading.Timer(self.hold, self._release, args=(conn,)).start()
+        return await super().handle_DATA(server, session, envelope)
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+        conn.close()
+        self.released.set()
+
+
+async def email_channels(smtp: SmtpSink, session: aiohttp.ClientSession) -> dict[str, Channel]:
+    settings = EmailSettings(
+        sender="Support <support@agency.example>",
+        smtp=SmtpSettings(port=smtp.port, timeout=timedelta(seconds=3)),
+    )
+    ctx = ChannelContext(session=session, clock=FixedClock(T0), email=settings)
+    return dict(build_channels({}, ctx))
+
+
+async def rows(store: Store) -> list[OutboxItem]:
+    async with store.transaction(read_only=True) as tx:
+        return await tx.outbox.find(limit=1000)
+
+
+async def all_settled(store: Store) -> bool:
+    return all(item.status is not OutboxStatus.PENDING for item in await rows(store))
+
+
+async def poll_settled(store: Store, task: asyncio.Task[None]) -> None:
+    async with asyncio.timeout(WAIT):
+        while not await all_settled(store):
+            assert not task.done(), "the dispatcher task ended"
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+# ---------------------------------------------------------------------- problem 1
+
+
+@pytest.mark.xfail(strict=True, reason="problem 1: a StoreError while settling ends the task")
+async def test_problem_1_a_store_locked_while_settling_does_not_end_the_dispatcher(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    database = tmp_path / "vakt.db"
+    handler = LockingHandler(database, hold=1.0)
+    smtp = SmtpSink(handler=handler)
+    smtp.start()
+    store = Store(f"sqlite:///{database}", busy_timeout=timedelta(seconds=0.2))
+    await store.open()
+    await store.upgrade()
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        key = OutboxKey("VAKT-2026-000042", "customer_update", "1", "c1@acme.example", "email")
+        body = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.EN, to="c1@acme.example")
+        async with store.transaction() as tx:
+            await tx.outbox.add([Notification(key, T0, T0, body.to_json())])
+        worker = Dispatcher(
+            store,
+            await email_channels(smtp, session),
+            FixedClock(T0),
+            "w1",
+            renderer=Renderer(),
+            timeout=timedelta(seconds=5),
+            poll=POLL,
+        )
+        task = asyncio.create_task(worker.run(stop))
+        await poll_settled(store, task)
+        assert handler.locked.is_set()  # the fault really happened
+        assert not task.done()
+        [item] = await rows(store)
+        async with store.transaction(read_only=True) as tx:
+            attempts = await tx.outbox.attempts(item.id)
+        assert item.status is OutboxStatus.SENT
+        assert [a.outcome for a in attempts] == [AttemptOutcome.SENT]
+        assert item.attempts == 1
+        assert len(smtp.messages) == 1  # never sent again while its lease held
+        assert worker.store_errors >= 1  # counted
+    finally:
+        stop.set()
+        if task is not None:
+            async with asyncio.timeout(5):
+                await asyncio.gather(task, return_exceptions=True)
+        await store.close()
+        smtp.stop()
+
+
+# ---------------------------------------------------------------------- problem 2
+
+
+class TeamWarnings:
+    def __init__(self) -> None:
+        self.channels: list[tuple[str, int, str, bool]] = []
+        self.templates: list[tuple[str, str]] = []
+
+    async def channel_failing(
+        self, channel: str, failures: int, error: str, at: datetime, *, permanent: bool = False
+    ) -> None:
+        self.channels.append((channel, failures, error, permanent))
+
+    async def template_failing(self, template: str, error: str, at: datetime) -> None:
+        self.templates.append((template, error))
+
+
+def page(n: int, **changes: object) -> Notification:
+    key = OutboxKey(f"VAKT-2026-00004{n}", "page", "0:1:0", "person:alice", "email")
+    body = page_payload(case=f"VAKT-2026-00004{n}", **changes)
+    return Notification(key, created_at=T0, due_at=T0, payload=body.to_json())
+
+
+@pytest.mark.xfail(strict=True, reason="problem 2: a template error ends the dispatcher")
+async def test_problem_2_a_template_error_in_a_branch_fails_that_notification_only(
+    store: Store, tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    original = (TEMPLATES / "page.txt").read_text()
+    broken = "{% if p.note %}{{ nonexistent.x }}{% endif %}\n"
+    (overrides / "page.txt").write_text("Line one\n" + broken + original)
+    smtp = SmtpSink()
+    smtp.start()
+    stop = asyncio.Event()
+    warnings = TeamWarnings()
+    task: asyncio.Task[None] | None = None
+    try:
+        async with store.transaction() as tx:
+            customer = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.NB).to_json()
+            email_key = OutboxKey("VAKT-2026-000041", "customer_update", "1", "c@a", "email")
+            await tx.outbox.add(
+                [
+                    page(1),
+                    page(2, note="Kari says the checkout hangs"),
+                    page(3),
+                    Notification(email_key, T0, T0, customer),
+                ]
+            )
+        worker = Dispatcher(
+            store,
+            await email_channels(smtp, session),
+            FixedClock(T0),
+            "w1",
+            renderer=Renderer(overrides=overrides),
+            timeout=timedelta(seconds=5),
+            poll=POLL,
+            warner=warnings,  # type: ignore[arg-type]
+        )
+        task = asyncio.create_task(worker.run(stop))
+        await poll_settled(store, task)
+        assert not task.done()
+        by_case = {item.key.subject: item for item in await rows(store)}
+        failed = by_case.pop("VAKT-2026-000042")
+        assert failed.status is OutboxStatus.FAILED
+        assert "page.txt" in failed.last_error
+        assert "line 2" in failed.last_error  # where the error is in the override
+        assert "nonexistent" in failed.last_error
+        assert {item.status for item in by_case.values()} == {OutboxStatus.SENT}
+        assert len(smtp.messages) == 3
+        assert [t for t, _ in warnings.templates] == ["page.txt"]
+        async with store.transaction(read_only=True) as tx:
+            attempts = await tx.outbox.attempts(failed.id)
+        assert [a.outcome for a in attempts] == [AttemptOutcome.FAILED]
+    finally:
+        stop.set()
+        if task is not None:
+            async with asyncio.timeout(5):
+                await asyncio.gather(task, return_exceptions=True)
+        smtp.stop()
