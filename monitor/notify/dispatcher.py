@@ -4,7 +4,9 @@ while its lease runs.
 One round (`run_once`):
 
 1. in one short transaction, claim up to `batch` due rows under a lease (`claim`: compare-
-   and-set on SQLite, `FOR UPDATE SKIP LOCKED` on PostgreSQL);
+   and-set on SQLite, `FOR UPDATE SKIP LOCKED` on PostgreSQL), and re-check each claimed
+   page and digest against its case(s) (`monitor.notify.recheck`): a row no longer wanted
+   is cancelled with the reason, a held one deferred, a digest narrowed;
 2. render and send each one outside any transaction, at most `concurrency` at a time, each
    under `asyncio.timeout`;
 3. settle them in short group-commit transactions (`settle_many`: a few statements per
@@ -44,7 +46,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +57,7 @@ from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 from monitor.clock import Clock
 from monitor.notify.channels.base import Channel, DeliveryError
 from monitor.notify.message import MessageKind, Payload, PayloadError
+from monitor.notify.recheck import RECHECKED, Action, ConfigSource, Decision, Recheck
 from monitor.notify.render import Renderer
 from monitor.store import (
     Attempt,
@@ -64,6 +67,7 @@ from monitor.store import (
     OutboxKey,
     Store,
     StoreError,
+    Transaction,
 )
 from monitor.store.queries.outbox import Settlement
 
@@ -192,7 +196,10 @@ class Dispatcher:
     - `draw`: the jitter source (a seeded `random.Random().random` in tests);
     - `observer`: told of settled attempts and cancelled rows, after each commit;
     - `pause_cap`: the longest back-off after a store error or a bug (it starts at `poll`
-      and doubles).
+      and doubles);
+    - `config`: the current config, for the re-check (config maintenance windows, each
+      site's checks); `hold_fallback`: how soon a case flagged silenced or paused, whose
+      silence or window is not found, is looked at again.
     """
 
     def __init__(
@@ -214,6 +221,8 @@ class Dispatcher:
         draw: Callable[[], float] = random.random,
         observer: DispatchObserver | None = None,
         pause_cap: timedelta = timedelta(seconds=30),
+        config: ConfigSource | None = None,
+        hold_fallback: timedelta = timedelta(minutes=1),
     ) -> None:
         if lease <= timeout:
             raise ValueError("the lease must outlast the send timeout")
@@ -234,6 +243,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._observer = observer
         self._pause_cap = pause_cap
+        self._config = config
+        self._hold_fallback = hold_fallback
         self._failures: dict[str, int] = {}  # consecutive failed attempts per channel
         self._warned: set[str] = set()
         self._templates_warned: set[str] = set()
@@ -262,9 +273,15 @@ class Dispatcher:
             raise _Unsettled(f"{len(self._unsettled)} finished sends wait to be settled")
         now = self._clock.now()
         async with self._store.transaction() as tx:
-            items = await tx.outbox.claim(self._owner, now, self._lease, limit=self._batch)
+            claimed = await tx.outbox.claim(self._owner, now, self._lease, limit=self._batch)
+            items, cancelled = await self._recheck(tx, claimed, now)
+        if cancelled and self._observer is not None:
+            try:
+                self._observer.cancelled(cancelled, now)
+            except Exception:
+                log.exception("notify.observer_failed")
         if not items:
-            return 0
+            return len(claimed)
         outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._settler(outcomes))
@@ -274,7 +291,7 @@ class Dispatcher:
             outcomes.put_nowait(None)
         if self._unsettled:
             raise _Unsettled(f"{len(self._unsettled)} finished sends wait to be settled")
-        return len(items)
+        return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set; waits `poll` (or a `wake()`) when nothing was due.
@@ -328,6 +345,47 @@ class Dispatcher:
             ids = [outcome.item.id for outcome in self._unsettled]
             # Their leases expire and another round sends them again, with the same key.
             log.error("notify.unsettled_at_stop", extra={"outbox_ids": ids})
+
+    async def _recheck(
+        self, tx: Transaction, claimed: list[OutboxItem], now: datetime
+    ) -> tuple[list[OutboxItem], int]:
+        """Re-check the claimed rows in the claim's transaction; returns the rows to send
+        (a narrowed digest with its new payload) and how many were cancelled."""
+        if not any(item.key.kind in RECHECKED for item in claimed):
+            return claimed, 0
+        check = Recheck(tx, now, self._config() if self._config else None, self._hold_fallback)
+        send: list[OutboxItem] = []
+        cancelled = 0
+        for item in claimed:
+            try:
+                decision = await check.decide(item)
+            except StoreError:
+                raise
+            except Exception:  # a bug: send as planned rather than stall the queue
+                log.exception("notify.recheck_failed", extra={"outbox_id": item.id})
+                decision = Decision(Action.SEND)
+            kept = await self._apply(tx, item, decision)
+            cancelled += decision.action is Action.CANCEL
+            send.extend([kept] if kept else [])
+        return send, cancelled
+
+    async def _apply(
+        self, tx: Transaction, item: OutboxItem, decision: Decision
+    ) -> OutboxItem | None:
+        extra = {"outbox_id": item.id, "key": str(item.key), "reason": decision.reason}
+        if decision.action is Action.CANCEL:
+            await tx.outbox.cancel(item.id, self._owner, decision.reason)
+            log.info("notify.cancelled", extra=extra)
+            return None
+        if decision.action is Action.DEFER and decision.until is not None:
+            await tx.outbox.defer(item.id, self._owner, decision.until)
+            log.info("notify.deferred", extra={**extra, "until": decision.until.isoformat()})
+            return None
+        if decision.payload is not None:
+            await tx.outbox.rewrite(item.id, self._owner, decision.payload)
+            log.info("notify.digest_narrowed", extra=extra)
+            return replace(item, payload=decision.payload)
+        return item
 
     async def release_orphans(self) -> list[str]:
         """Free the leases of dead dispatchers on this host; returns their owners.

@@ -10,13 +10,13 @@ import json
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import aiohttp
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.config.records import EmailSettings, Language, SmtpSettings
+from monitor.config.records import EmailSettings, Language, Maintenance, SmtpSettings
 from monitor.engine import commands
 from monitor.model import IncidentStatus, Level
 from monitor.notify.channels import Channel, ChannelContext, build_channels
@@ -117,7 +117,6 @@ async def only(store: Store) -> OutboxItem:
     return item
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: pages are retried after the case's ack")
 async def test_problem_5_a_page_retried_after_the_ack_is_cancelled_not_sent(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -139,7 +138,6 @@ async def test_problem_5_a_page_retried_after_the_ack_is_cancelled_not_sent(
     assert smtp.messages == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: a page planned after the ack is sent")
 async def test_problem_5_a_page_inserted_after_the_ack_committed_is_cancelled_at_send_time(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -155,7 +153,6 @@ async def test_problem_5_a_page_inserted_after_the_ack_committed_is_cancelled_at
     assert smtp.messages == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: pages of a resolved case are sent")
 async def test_problem_5_a_page_of_a_resolved_case_is_cancelled_and_its_customer_email_sent(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -176,7 +173,6 @@ async def test_problem_5_a_page_of_a_resolved_case_is_cancelled_and_its_customer
     assert len(smtp.messages) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: a digest lists acknowledged cases")
 async def test_problem_5_a_digest_drops_the_acknowledged_case_and_is_sent_with_the_other(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -196,7 +192,6 @@ async def test_problem_5_a_digest_drops_the_acknowledged_case_and_is_sent_with_t
     assert [e.case for e in Payload.from_json(item.payload).incidents] == [CASE_2]
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: a digest of handled cases is sent")
 async def test_problem_5_a_digest_whose_cases_are_all_acknowledged_is_cancelled(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -213,7 +208,6 @@ async def test_problem_5_a_digest_whose_cases_are_all_acknowledged_is_cancelled(
     assert smtp.messages == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: a silenced case's page is sent")
 async def test_problem_5_a_page_of_a_silenced_case_waits_until_the_silence_ends(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -235,7 +229,6 @@ async def test_problem_5_a_page_of_a_silenced_case_waits_until_the_silence_ends(
     assert await worker.run_once() == 0  # not due yet
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: a paused case's page is sent")
 async def test_problem_5_a_page_of_a_case_in_maintenance_waits_until_the_window_ends(
     store: Store, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
@@ -252,7 +245,6 @@ async def test_problem_5_a_page_of_a_case_in_maintenance_waits_until_the_window_
     assert smtp.messages == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: ack and resolve leave pages pending")
 async def test_problem_5_acknowledge_and_resolve_cancel_pending_pages_in_their_transaction(
     store: Store,
 ) -> None:
@@ -280,3 +272,45 @@ async def test_problem_5_acknowledge_and_resolve_cancel_pending_pages_in_their_t
     assert by_key[(CASE_2, "page", "0:1:0")].status is OutboxStatus.CANCELLED
     assert "resolved by bob" in by_key[(CASE_2, "page", "0:1:0")].cancel_reason
     assert by_key[(CASE_1, "customer_opened", "0")].status is OutboxStatus.PENDING
+
+
+async def test_a_check_silence_and_a_config_window_are_found_through_the_config(
+    store: Store, smtp: SmtpSink, channels: dict[str, Channel]
+) -> None:
+    from tests.engine.support import config
+
+    window = Maintenance(
+        "patching", ("acme/blog",), UTC, "UTC", "patching", start=T0, end=T0 + 3 * HOUR
+    )
+    current = replace(config(), maintenance=(window,))
+    silenced = await open_case(store, CASE_1, silenced=True)
+    paused = await open_case(store, CASE_2, site_id="acme/blog", paused=True)
+    async with store.transaction() as tx:
+        await tx.silences.add(
+            Silence(SilenceScope.CHECK, "acme/shop/checkout", T0, T0 + HOUR, "flaky", "bob", T0)
+        )
+    await add(store, page_row(silenced), page_row(paused))
+    worker = Dispatcher(
+        store, channels, FixedClock(T0), "w1", timeout=timedelta(seconds=5),
+        config=lambda: current,
+    )  # fmt: skip
+    await worker.run_once()
+    async with store.transaction(read_only=True) as tx:
+        due = {item.key.subject: item.due_at for item in await tx.outbox.find()}
+    assert due == {CASE_1: T0 + HOUR, CASE_2: T0 + 3 * HOUR}
+    assert smtp.messages == []
+
+
+async def test_a_flagged_case_without_a_silence_found_is_looked_at_again_soon(
+    store: Store, smtp: SmtpSink, channels: dict[str, Channel]
+) -> None:
+    case = await open_case(store, CASE_1, silenced=True)  # e.g. a check silence, no config
+    await add(store, page_row(case))
+    worker = Dispatcher(
+        store, channels, FixedClock(T0), "w1", timeout=timedelta(seconds=5),
+        hold_fallback=timedelta(minutes=2),
+    )  # fmt: skip
+    await worker.run_once()
+    item = await only(store)
+    assert (item.status, item.due_at) == (OutboxStatus.PENDING, T0 + timedelta(minutes=2))
+    assert smtp.messages == []
