@@ -21,7 +21,7 @@ What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), 
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
 a commit that planned something), the probe scheduler (customer checks and canaries), the
-`Dispatcher` task (owner `hostname:pid`, channels from `build_channels`, each metered),
+`Dispatcher` task (owner `hostname:pid`, channels from `build_channels`, the hub observing),
 APScheduler jobs (engine tick, planner tick, outbox and incident gauges, heartbeat
 refresh, dead-man's ping, daily retention), and the two web apps on `settings.listen`
 (private: UI, API, `/metrics`, `/healthz`, `/readyz`) and `settings.public_listen` (status
@@ -42,7 +42,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -59,7 +59,7 @@ from monitor.engine.notify import NotifyPlanner
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
 from monitor.model import IncidentStatus, Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
-from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner, Outcome
+from monitor.notify.dispatcher import Dispatcher, OutboxTeamWarner
 from monitor.notify.message import Outgoing
 from monitor.notify.planner import Planner as CasePlanner
 from monitor.notify.planner import SlaMark
@@ -76,7 +76,6 @@ from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
 from monitor.scheduler import Scheduler
 from monitor.store import (
-    Attempt,
     Incident,
     OutboxStatus,
     Retained,
@@ -238,28 +237,12 @@ def owner_id() -> str:
 # ----------------------------------------------------------------------------- channels
 
 
-class MeteredDispatcher(Dispatcher):
-    """The dispatcher that counts every settled delivery attempt in the hub
-    (`vakt_notifications_total`) with the outcome the dispatcher decided: a transient
-    error is `retry` while retries remain and `failed` once they ran out (the channel
-    alone cannot tell the two apart)."""
-
-    def __init__(self, *args: Any, hub: MetricsHub, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._hub = hub
-
-    def _attempt_of(self, outcome: Outcome, now: datetime) -> tuple[Attempt, datetime | None]:
-        attempt, retry_at = super()._attempt_of(outcome, now)
-        self._hub.notification(outcome.item.key.channel, NotificationOutcome(attempt.outcome.value))
-        return attempt, retry_at
-
-
 class MeteredChannel:
     """A channel that counts its delivery attempts in the hub (`vakt_notifications_total`).
 
-    Not used by the daemon any more (`MeteredDispatcher` counts what the dispatcher
-    decided, so exhausted retries count as `failed`); kept for callers that send
-    through a channel without a dispatcher."""
+    Not used by the daemon any more (the dispatcher tells the hub what it decided, so
+    exhausted retries count as `failed`); kept for callers that send through a channel
+    without a dispatcher."""
 
     __slots__ = ("_hub", "_inner")
 
@@ -465,7 +448,7 @@ class _Daemon:
     def _dispatcher(self, session: aiohttp.ClientSession) -> Dispatcher:
         email = self.config.settings.email
         self.channels.swap(self._build_channels(session))
-        return MeteredDispatcher(
+        return Dispatcher(
             self.store,
             self.channels,
             self.clock,
@@ -473,7 +456,8 @@ class _Daemon:
             renderer=Renderer(overrides=email.templates),
             poll=timedelta(seconds=self.options.dispatch_poll),
             warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
-            hub=self.hub,
+            observer=self.hub,
+            config=lambda: self.config,
         )
 
     async def _serve(
@@ -738,7 +722,6 @@ __all__ = [
     "ChannelSet",
     "IncidentWatch",
     "MeteredChannel",
-    "MeteredDispatcher",
     "Options",
     "Retention",
     "SlaCounter",
