@@ -303,3 +303,93 @@ def test_a_missing_included_template_is_named(tmp_path: Path) -> None:
     failed = failure_of(Renderer(overrides=tmp_path))
     assert failed.template == "nowhere.txt"
     assert failed.permanent
+
+
+class HoldingHandler(SinkHandler):
+    """An SMTP sink that, on the first message, says it got it (`received`) and answers
+    250 only once the test says so (`go`): the test takes its lock in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received = threading.Event()
+        self.go = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self.received.is_set():
+            self.received.set()
+            await asyncio.to_thread(self.go.wait, WAIT)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_postgresql_settle_whose_connection_is_killed_while_waiting_is_retried(
+    pg_available: None, session: aiohttp.ClientSession
+) -> None:
+    import asyncpg
+
+    from tests.store.conftest import PG_DSN, _drop_pg_schema, _pg_schema
+
+    schema = await _pg_schema()
+    handler = HoldingHandler()
+    smtp = SmtpSink(handler=handler)
+    smtp.start()
+    store = Store(PG_DSN, schema=schema)
+    await store.open()
+    await store.upgrade()
+    locker = await asyncpg.connect(PG_DSN)
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    try:
+        key = OutboxKey("VAKT-2026-000042", "customer_update", "1", "c1@acme.example", "email")
+        body = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.EN, to="c1@acme.example")
+        async with store.transaction() as tx:
+            await tx.outbox.add([Notification(key, T0, T0, body.to_json())])
+        worker = Dispatcher(
+            store,
+            await email_channels(smtp, session),
+            FixedClock(T0),
+            "w1",
+            timeout=timedelta(seconds=5),
+            poll=POLL,
+        )
+        task = asyncio.create_task(worker.run(stop))
+        async with asyncio.timeout(WAIT):
+            while not handler.received.is_set():  # noqa: ASYNC110 - set on aiosmtpd's thread
+                await asyncio.sleep(0.02)
+        # The send is in flight: lock the table its settle writes, then let SMTP answer.
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute(f'LOCK TABLE "{schema}".outbox IN ACCESS EXCLUSIVE MODE')
+        handler.go.set()
+        waiting: list[int] = []
+        async with asyncio.timeout(WAIT):
+            while not waiting:
+                waiting = [
+                    r["pid"]
+                    for r in await locker.fetch(
+                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND pid <> pg_backend_pid() AND datname = current_database()"
+                    )
+                ]
+                await asyncio.sleep(0.02)
+        for pid in waiting:  # the settle's connection dies while it waits
+            await locker.execute("SELECT pg_terminate_backend($1)", pid)
+        await transaction.commit()
+        await poll_settled(store, task)
+        assert not task.done()
+        [item] = await rows(store)
+        async with store.transaction(read_only=True) as tx:
+            attempts = await tx.outbox.attempts(item.id)
+        assert item.status is OutboxStatus.SENT
+        assert [a.outcome for a in attempts] == [AttemptOutcome.SENT]
+        assert len(smtp.messages) == 1
+        assert worker.store_errors >= 1
+    finally:
+        stop.set()
+        handler.go.set()
+        if task is not None:
+            async with asyncio.timeout(5):
+                await asyncio.gather(task, return_exceptions=True)
+        await locker.close()
+        await store.close()
+        smtp.stop()
+        await _drop_pg_schema(schema)
