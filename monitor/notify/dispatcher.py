@@ -53,8 +53,10 @@ from types import TracebackType
 from typing import Protocol
 
 from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.clock import Clock
+from monitor.config.records import Config
 from monitor.notify.channels.base import Channel, DeliveryError
 from monitor.notify.message import MessageKind, Payload, PayloadError
 from monitor.notify.recheck import RECHECKED, Action, ConfigSource, Decision, Recheck
@@ -353,14 +355,14 @@ class Dispatcher:
         (a narrowed digest with its new payload) and how many were cancelled."""
         if not any(item.key.kind in RECHECKED for item in claimed):
             return claimed, 0
-        check = Recheck(tx, now, self._config() if self._config else None, self._hold_fallback)
+        check = Recheck(tx, now, self._current_config(), self._hold_fallback)
         send: list[OutboxItem] = []
         cancelled = 0
         for item in claimed:
             try:
                 decision = await check.decide(item)
-            except StoreError:
-                raise
+            except (StoreError, SQLAlchemyError, OSError):
+                raise  # the database's (raw inside the transaction): the round is retried
             except Exception:  # a bug: send as planned rather than stall the queue
                 log.exception("notify.recheck_failed", extra={"outbox_id": item.id})
                 decision = Decision(Action.SEND)
@@ -368,6 +370,15 @@ class Dispatcher:
             cancelled += decision.action is Action.CANCEL
             send.extend([kept] if kept else [])
         return send, cancelled
+
+    def _current_config(self) -> Config | None:
+        if self._config is None:
+            return None
+        try:
+            return self._config()
+        except Exception:  # a bug: re-check with the store's silences and windows only
+            log.exception("notify.recheck_failed")
+            return None
 
     async def _apply(
         self, tx: Transaction, item: OutboxItem, decision: Decision

@@ -314,3 +314,32 @@ async def test_a_flagged_case_without_a_silence_found_is_looked_at_again_soon(
     item = await only(store)
     assert (item.status, item.due_at) == (OutboxStatus.PENDING, T0 + timedelta(minutes=2))
     assert smtp.messages == []
+
+
+class BrokenConfig:
+    """A config whose site look-up raises: a bug inside the re-check."""
+
+    maintenance = ()
+
+    def site(self, site_id: str) -> None:
+        raise RuntimeError("bug in the config")
+
+
+async def test_a_bug_in_the_recheck_sends_the_page_as_planned_and_is_logged(
+    store: Store,
+    smtp: SmtpSink,
+    channels: dict[str, Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    case = await open_case(store, CASE_1)
+    await add(store, page_row(case))
+    worker = Dispatcher(
+        store, channels, FixedClock(T0), "w1", timeout=timedelta(seconds=5),
+        config=lambda: BrokenConfig(),  # type: ignore[arg-type,return-value]
+    )  # fmt: skip
+    assert await worker.run_once() == 1
+    item = await only(store)
+    assert item.status is OutboxStatus.SENT
+    assert len(smtp.messages) == 1
+    [record] = [r for r in caplog.records if r.getMessage() == "notify.recheck_failed"]
+    assert record.exc_info is not None
