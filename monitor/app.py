@@ -49,7 +49,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -67,7 +67,7 @@ from monitor.health import Health, Limits
 from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
 from monitor.model import Level, ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
-from monitor.notify.dispatcher import Backoff, Dispatcher, OutboxTeamWarner, Outcome
+from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTeamWarner
 from monitor.notify.message import Outgoing
 from monitor.notify.planner import Planner as CasePlanner
 from monitor.notify.planner import SlaMark
@@ -85,7 +85,6 @@ from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
 from monitor.scheduler import Scheduler
 from monitor.store import (
-    Attempt,
     Incident,
     Retained,
     SchemaOutdated,
@@ -265,38 +264,12 @@ def owner_id() -> str:
 # ----------------------------------------------------------------------------- channels
 
 
-class MeteredDispatcher(Dispatcher):
-    """The dispatcher that counts every settled delivery attempt in the hub
-    (`vakt_notifications_total`) with the outcome the dispatcher decided: a transient
-    error is `retry` while retries remain and `failed` once they ran out (the channel
-    alone cannot tell the two apart)."""
-
-    def __init__(
-        self, *args: Any, hub: MetricsHub, settled: SettleProgress | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._hub = hub
-        self._settled = settled
-
-    async def _settle(self, outcomes: list[Outcome]) -> None:
-        # Temporary, until the dispatcher's public observer hook tells `SettleProgress`
-        # after each settle commit: the supervisor's progress of the dispatcher.
-        await super()._settle(outcomes)
-        if outcomes and self._settled is not None:
-            self._settled.settled((), datetime.now(UTC))
-
-    def _attempt_of(self, outcome: Outcome, now: datetime) -> tuple[Attempt, datetime | None]:
-        attempt, retry_at = super()._attempt_of(outcome, now)
-        self._hub.notification(outcome.item.key.channel, NotificationOutcome(attempt.outcome.value))
-        return attempt, retry_at
-
-
 class MeteredChannel:
     """A channel that counts its delivery attempts in the hub (`vakt_notifications_total`).
 
-    Not used by the daemon any more (`MeteredDispatcher` counts what the dispatcher
-    decided, so exhausted retries count as `failed`); kept for callers that send
-    through a channel without a dispatcher."""
+    Not used by the daemon any more (the dispatcher tells the hub what it decided, so
+    exhausted retries count as `failed`); kept for callers that send through a channel
+    without a dispatcher."""
 
     __slots__ = ("_hub", "_inner")
 
@@ -530,7 +503,7 @@ class _Daemon:
         delivery = self.config.settings.delivery
         retry = delivery.retry
         self.channels.swap(self._build_channels(session))
-        return MeteredDispatcher(
+        return Dispatcher(
             self.store,
             self.channels,
             self.clock,
@@ -547,8 +520,8 @@ class _Daemon:
             poll=self._poll(),
             warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
             warn_after=delivery.warn_after,
-            hub=self.hub,
-            settled=SettleProgress(self.progress),
+            observer=ObserverSet(self.hub, SettleProgress(self.progress)),
+            config=lambda: self.config,
         )
 
     def _poll(self) -> timedelta:
@@ -846,7 +819,6 @@ __all__ = [
     "ChannelSet",
     "IncidentWatch",
     "MeteredChannel",
-    "MeteredDispatcher",
     "Options",
     "Retention",
     "SlaCounter",

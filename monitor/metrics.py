@@ -20,8 +20,9 @@ from array import array
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -58,6 +59,10 @@ class SlaOutcome(StrEnum):
 PROBE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ACK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0)
+DELIVERY_BUCKETS = (
+    0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+    10800.0, 21600.0, 43200.0, 86400.0,
+)  # fmt: skip
 PHASES = ("dns", "connect", "tls", "first_byte")
 SHED_KINDS = ("evidence", "aggregates")  # `what` of vakt_engine_shed_total
 CHECK_LABELS = ("customer", "site", "check")
@@ -140,6 +145,10 @@ METRICS: tuple[MetricSpec, ...] = (
         "vakt_notifications_total", "Notification delivery attempts by channel and outcome.",
         "channel", "outcome",
     ),
+    _counter(
+        "vakt_notifications_cancelled_total",
+        "Notifications cancelled before sending: their case was acknowledged or resolved.",
+    ),
     _counter("vakt_deadman_pings_total", "Dead-man's switch pings by outcome.", "outcome"),
     _counter(
         "vakt_task_restarts_total", "Restarts of a supervised task after it failed.", "task"
@@ -189,6 +198,11 @@ METRICS: tuple[MetricSpec, ...] = (
     _histogram(
         "vakt_time_to_acknowledge_seconds", "From opening to the first acknowledgement.",
         ACK_BUCKETS, "level",
+    ),
+    _histogram(
+        "vakt_notification_delivery_delay_seconds",
+        "From a notification's due time to its delivery (kind: page, digest, customer_update...).",
+        DELIVERY_BUCKETS, "channel", "kind",
     ),
 )  # fmt: skip
 
@@ -279,6 +293,24 @@ class CheckTable:
 # ----------------------------------------------------------------------------- the hub
 
 
+class Settled(Protocol):
+    """What the hub reads of a settled delivery attempt (the dispatcher's
+    `SettledAttempt`; this layer cannot import it, so it names what it needs)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...  # "sent", "retry" or "failed"
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def duration(self) -> timedelta: ...
+
+
 class _Children:
     """Pre-bound children of one registry's metrics, bound on first use and then cached."""
 
@@ -352,6 +384,7 @@ class MetricsHub:
             self._c.gauge("vakt_incidents_open", level.value)
         for what in SHED_KINDS:
             self._c.counter("vakt_engine_shed_total", what)
+        self._c.counter("vakt_notifications_cancelled_total")
         self.set_checks(checks)
 
     # -- config -----------------------------------------------------------------------
@@ -442,6 +475,23 @@ class MetricsHub:
     def notification(self, channel: str, outcome: NotificationOutcome) -> None:
         """One delivery attempt; `channel` is a configured channel name (bounded)."""
         self._c.counter("vakt_notifications_total", channel, outcome.value).inc()
+
+    def settled(self, attempts: Sequence[Settled], now: datetime) -> None:
+        """Delivery attempts the dispatcher settled (its `DispatchObserver` hook, called
+        after the commit): each counts with the outcome the dispatcher decided (a
+        transient error is `retry` while retries remain, `failed` once they ran out), and
+        each delivered one observes the time from its due time to its delivery."""
+        for a in attempts:
+            self._c.counter("vakt_notifications_total", a.channel, a.outcome).inc()
+            if a.outcome == NotificationOutcome.SENT:
+                delay = (a.at + a.duration - a.due_at).total_seconds()
+                self._c.histogram(
+                    "vakt_notification_delivery_delay_seconds", a.channel, a.kind
+                ).observe(max(delay, 0.0))
+
+    def cancelled(self, count: int, now: datetime) -> None:
+        """Rows the dispatcher's send-time re-check cancelled (`DispatchObserver`)."""
+        self._c.counter("vakt_notifications_cancelled_total").inc(count)
 
     def set_outbox(self, backlog: int, oldest_age: float) -> None:
         self._c.gauge("vakt_outbox_backlog").set(backlog)

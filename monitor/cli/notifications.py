@@ -1,9 +1,10 @@
-"""`vakt notifications list [--failed] [--json]` and `vakt notifications retry ID`.
+"""`vakt notifications list [--failed | --cancelled] [--json]` and `vakt notifications retry ID`.
 
 `list` shows the newest notifications of the outbox with their status, attempts and last
-error (`--json`: one object per row, with every attempt). `retry` makes a failed
-notification due again now. Exit codes: 0 done, 1 nothing to retry / store error, 2 bad
-config.
+error, or, for a cancelled one, why it was no longer wanted ("case VAKT-2026-000042 was
+acknowledged by alice"; `--json`: one object per row, with every attempt and the
+`cancel_reason`). `retry` makes a failed notification due again now. Exit codes: 0 done,
+1 nothing to retry / store error, 2 bad config.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from monitor.cli._common import add_config_option, load_or_report
 from monitor.clock import SystemClock
 from monitor.store import Attempt, OutboxItem, OutboxStatus, Store, StoreError
 
-_COLUMNS = ("ID", "STATUS", "DUE", "TRIES", "CHANNEL", "RECIPIENT", "KIND", "CASE", "LAST ERROR")
+_COLUMNS = (
+    "ID", "STATUS", "DUE", "TRIES", "CHANNEL", "RECIPIENT", "KIND", "CASE", "LAST ERROR / REASON"
+)  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +33,11 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="notifications_action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show notifications, newest first")
-    listing.add_argument("--failed", action="store_true", help="only permanently failed ones")
+    only = listing.add_mutually_exclusive_group()
+    only.add_argument("--failed", action="store_true", help="only permanently failed ones")
+    only.add_argument(
+        "--cancelled", action="store_true", help="only cancelled ones (with the reason)"
+    )
     listing.add_argument("--json", action="store_true", help="JSON for scripts")
     listing.add_argument("--limit", type=int, default=50, metavar="N", help="rows (default 50)")
     listing.set_defaults(handler=run_list)
@@ -87,11 +94,13 @@ def as_json(item: OutboxItem, attempts: list[Attempt]) -> dict[str, Any]:
             for a in attempts
         ],
         "last_error": item.last_error,
+        "cancel_reason": item.cancel_reason,
     }
 
 
 def _row(item: OutboxItem) -> tuple[str, ...]:
-    error = " ".join(item.last_error.split())
+    cancelled = item.status is OutboxStatus.CANCELLED
+    error = " ".join((item.cancel_reason if cancelled else item.last_error).split())
     return (
         str(item.id),
         item.status.value,
@@ -118,7 +127,9 @@ def run_list(args: argparse.Namespace) -> int:
     url = _store_url(args)
     if url is None:
         return 2
-    status = OutboxStatus.FAILED if args.failed else None
+    status = (
+        OutboxStatus.FAILED if args.failed else OutboxStatus.CANCELLED if args.cancelled else None
+    )
     try:
         rows = asyncio.run(_list(url, status, args.limit))
     except StoreError as exc:
@@ -128,7 +139,7 @@ def run_list(args: argparse.Namespace) -> int:
         json.dump([as_json(item, attempts) for item, attempts in rows], sys.stdout, indent=2)
         print()
     elif not rows:
-        print("no failed notifications" if args.failed else "no notifications")
+        print(f"no {status.value} notifications" if status else "no notifications")
     else:
         print_table([_row(item) for item, _ in rows])
     return 0

@@ -4,7 +4,9 @@ Used by the CLI (`vakt incidents ack|resolve|note`) and later the web UI and API
 the daemon runs. Each action is one short transaction on the store, which is the truth:
 read the row, decide with the pure `monitor.incidents` actions, write it back with
 compare-and-set on its version. When another writer (the daemon, another command) won
-the race, the action re-reads and re-decides, up to `attempts` times.
+the race, the action re-reads and re-decides, up to `attempts` times. Acknowledging or
+resolving cancels the case's pending pages in the same transaction, with the reason
+(`monitor.notify.recheck.cancel_answered_pages`).
 
     result = await acknowledge(store, "VAKT-2026-000042", "alice", clock.now())
 """
@@ -19,6 +21,7 @@ from monitor import incidents
 from monitor.engine.mapping import event_records, from_record, to_record
 from monitor.evaluate import SiteAssessment
 from monitor.model import IncidentStatus
+from monitor.notify.recheck import cancel_answered_pages
 from monitor.store import Incident as StoredIncident
 from monitor.store import IncidentEvent, Store, Transaction
 
@@ -176,4 +179,6 @@ async def _write(
         return None
     events = event_records(row.id, decision.events, public=public)
     await tx.incidents.add_events(events)
+    if written.status is not row.status:
+        await cancel_answered_pages(tx, written, now)
     return CommandResult(written, changed=True, events=tuple(events))

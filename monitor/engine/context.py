@@ -11,21 +11,15 @@ from monitor.engine.state import SiteMemory
 from monitor.evaluate import in_maintenance
 from monitor.incidents import DependencyStatus, RespondBy, SiteContext
 from monitor.model import Level
+from monitor.notify.recheck import silence_covers
 from monitor.policy import BusinessClocks, open_sla
-from monitor.store import MaintenanceWindow, Silence, SilenceScope
+from monitor.store import MaintenanceWindow, Silence
 
 
 def silenced(silences: Sequence[Silence], site: Site) -> bool:
     """A silence in effect covers the site, its customer, or one of its checks."""
-    checks = {c.id for c in site.checks}
-    for s in silences:
-        if s.scope is SilenceScope.SITE and s.target == site.id:
-            return True
-        if s.scope is SilenceScope.CUSTOMER and s.target == site.customer:
-            return True
-        if s.scope is SilenceScope.CHECK and s.target in checks:
-            return True
-    return False
+    checks = frozenset(c.id for c in site.checks)
+    return any(silence_covers(s, site.id, site.customer, checks) for s in silences)
 
 
 def site_context(

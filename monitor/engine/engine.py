@@ -39,6 +39,7 @@ from monitor.engine.state import BASELINE, SITE, Memory, load, to_status
 from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, step
 from monitor.incidents import RespondBy, Rules, no_deadline
 from monitor.model import CheckState, ProbeResult, Verdict
+from monitor.notify.recheck import cancel_answered_pages
 from monitor.probes.canary import canary_checks
 from monitor.store import (
     Aggregate,
@@ -420,6 +421,8 @@ class Engine:
             ]
             if planned:
                 await tx.outbox.add(planned)
+            for change in changes:  # a resolved case's pending pages are cancelled now
+                await cancel_answered_pages(tx, change.incident, now)
         report_changes(self._observer, changes)
         if planned and self._on_notifications is not None:
             self._on_notifications()

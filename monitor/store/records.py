@@ -244,7 +244,8 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A stored notification with its delivery state."""
+    """A stored notification with its delivery state (`cancel_reason`: why a CANCELLED row
+    was no longer wanted, e.g. "case VAKT-2026-000042 was acknowledged by alice")."""
 
     id: int
     key: OutboxKey
@@ -258,6 +259,7 @@ class OutboxItem:
     lease_until: datetime | None
     sent_at: datetime | None
     last_error: str
+    cancel_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,4 +285,4 @@ class Retained(StrEnum):
     CHECK_CHANGES = "check_changes"  # by at
     SITE_CHANGES = "site_changes"  # by at
     AGGREGATES = "aggregates"  # by bucket start
-    OUTBOX = "outbox"  # sent or failed notifications (and their attempts), by created_at
+    OUTBOX = "outbox"  # sent, failed or cancelled notifications (and attempts), by created_at

@@ -1,16 +1,17 @@
 """`vakt_notifications_total` counts what the daemon's dispatcher decided: a transient
-error is `retry` while retries remain and `failed` once they ran out; the SLA counters
-count each case's warning and breach once."""
+error is `retry` while retries remain and `failed` once they ran out (the hub is the
+dispatcher's observer); delivered notifications observe their delay from due time to
+delivery; the SLA counters count each case's warning and breach once."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.app import MeteredDispatcher, SlaCounter
+from monitor.app import SlaCounter
 from monitor.clock import FixedClock
 from monitor.metrics import MetricsHub
 from monitor.notify.channels import DeliveryError
-from monitor.notify.dispatcher import Backoff
+from monitor.notify.dispatcher import Backoff, Dispatcher
 from monitor.notify.message import MessageKind, Outgoing, Payload
 from monitor.notify.planner import SlaMark
 from monitor.store import Notification, OutboxKey, OutboxStatus, Store
@@ -42,14 +43,14 @@ async def test_exhausted_retries_count_as_failed_not_retry(store_url: str) -> No
             key = OutboxKey("VAKT-2026-000001", "page", "0:0:0", "person:alice", "hook")
             payload = Payload(MessageKind.PAGE, case="VAKT-2026-000001").to_json()
             await tx.outbox.add([Notification(key, T0, T0, payload)])
-        dispatcher = MeteredDispatcher(
+        dispatcher = Dispatcher(
             store,
             {"hook": Refusing()},
             clock,
             "e2e:1",
             backoff=Backoff(max_attempts=2, floor=timedelta(seconds=1)),
             draw=lambda: 0.0,
-            hub=hub,
+            observer=hub,
         )
         await dispatcher.run_once()
         labels = {"channel": "hook"}
@@ -61,6 +62,45 @@ async def test_exhausted_retries_count_as_failed_not_retry(store_url: str) -> No
         async with store.transaction(read_only=True) as tx:
             [item] = await tx.outbox.find()
         assert item.status is OutboxStatus.FAILED
+
+
+class Accepting:
+    """A channel whose receiver takes everything."""
+
+    name = "hook"
+
+    async def send(self, message: Outgoing) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_delivery_observes_its_delay_from_due_time_by_channel_and_kind(
+    store_url: str,
+) -> None:
+    hub = MetricsHub(version="test", location="e2e")
+    clock = FixedClock(T0 + timedelta(seconds=90))  # the page was due 90 s ago
+    async with Store(store_url) as store:
+        async with store.transaction() as tx:
+            key = OutboxKey("VAKT-2026-000001", "page", "0:0:0", "person:alice", "hook")
+            payload = Payload(MessageKind.PAGE, case="VAKT-2026-000001").to_json()
+            await tx.outbox.add([Notification(key, T0, T0, payload)])
+        await Dispatcher(store, {"hook": Accepting()}, clock, "e2e:1", observer=hub).run_once()
+    labels = {"channel": "hook", "kind": "page"}
+    name = "vakt_notification_delivery_delay_seconds"
+    assert count(hub, f"{name}_count", **labels) == 1
+    assert count(hub, f"{name}_sum", **labels) == 90.0
+    assert count(hub, f"{name}_bucket", le="60.0", **labels) == 0
+    assert count(hub, f"{name}_bucket", le="120.0", **labels) == 1
+    assert count(hub, "vakt_notifications_total", outcome="sent", channel="hook") == 1
+
+
+def test_cancelled_notifications_are_counted() -> None:
+    hub = MetricsHub(version="test", location="e2e")
+    assert count(hub, "vakt_notifications_cancelled_total") == 0
+    hub.cancelled(2, T0)
+    assert count(hub, "vakt_notifications_cancelled_total") == 2
 
 
 def test_sla_warnings_and_breaches_are_counted_once_per_case_and_era() -> None:

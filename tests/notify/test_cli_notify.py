@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,34 @@ async def test_notifications_list_shows_failures_and_retry_requeues_them(
     capsys.readouterr()
     assert await asyncio.to_thread(main, argv) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+async def test_notifications_list_shows_cancelled_rows_with_their_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/vakt.db"
+    reason = "case VAKT-2026-000042 was acknowledged by alice"
+    async with Store(url) as store:
+        await store.upgrade()
+        async with store.transaction() as tx:
+            await tx.outbox.add(
+                [
+                    Notification(
+                        OutboxKey("VAKT-2026-000042", "page", f"0:{n}:0", "person:alice", "email"),
+                        T0, T0, page_payload().to_json(),
+                    )
+                    for n in (1, 2)
+                ]
+            )  # fmt: skip
+            [item, _] = await tx.outbox.claim("w1", T0, timedelta(minutes=1), limit=2)
+            assert await tx.outbox.cancel(item.id, "w1", reason)
+
+    assert await asyncio.to_thread(main, ["notifications", "list", "--store", url]) == 0
+    table = capsys.readouterr().out
+    [line] = [line for line in table.splitlines() if "cancelled" in line]
+    assert line.endswith(reason)
+
+    argv = ["notifications", "list", "--cancelled", "--json", "--store", url]
+    assert await asyncio.to_thread(main, argv) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["status"], row["cancel_reason"]) == (item.id, "cancelled", reason)

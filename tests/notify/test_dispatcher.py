@@ -64,9 +64,16 @@ def renderer() -> Renderer:
 class Warnings:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, str]] = []
+        self.permanent: list[bool] = []
 
-    async def channel_failing(self, channel: str, failures: int, error: str, at: datetime) -> None:
+    async def channel_failing(
+        self, channel: str, failures: int, error: str, at: datetime, *, permanent: bool
+    ) -> None:
         self.calls.append((channel, failures, error))
+        self.permanent.append(permanent)
+
+    async def template_failing(self, template: str, error: str, at: datetime) -> None:
+        raise AssertionError("no template fails in these tests")
 
 
 def dispatcher(
@@ -205,20 +212,66 @@ async def test_the_team_is_warned_once_when_a_channel_keeps_failing(
     assert channel == "email"
     assert failures == 3
     assert "451" in error
+    assert warnings.permanent == [False]
 
 
 async def test_the_outbox_team_warner_queues_one_warning_per_channel_and_hour(
     store: Store,
 ) -> None:
     warner = OutboxTeamWarner(store, "ops@agency.example")
-    await warner.channel_failing("slack-ops", 5, "HTTP 503", T0)
-    await warner.channel_failing("slack-ops", 6, "HTTP 503", T0 + timedelta(minutes=5))
+    await warner.channel_failing("slack-ops", 5, "HTTP 503", T0, permanent=False)
+    await warner.channel_failing(
+        "slack-ops", 6, "HTTP 503", T0 + timedelta(minutes=5), permanent=False
+    )
     async with store.transaction(read_only=True) as tx:
         [item] = await tx.outbox.find()
     payload = Payload.from_json(item.payload)
     assert payload.kind is MessageKind.TEAM_WARNING
     assert payload.to == "ops@agency.example"
     assert "slack-ops" in payload.title
+
+
+async def test_the_delivery_warning_tells_a_refusal_for_good_from_a_temporary_failure(
+    store: Store,
+) -> None:
+    warner = OutboxTeamWarner(store, "ops@agency.example")
+    await warner.channel_failing("email", 5, "451 try later", T0, permanent=False)
+    await warner.channel_failing("slack-ops", 5, "HTTP 404", T0, permanent=True)
+    async with store.transaction(read_only=True) as tx:
+        notes = {
+            item.key.subject: Payload.from_json(item.payload).note
+            for item in await tx.outbox.find()
+        }
+    assert "temporary" in notes["channel:email"]
+    assert "not retried" not in notes["channel:email"]
+    assert "not retried" in notes["channel:slack-ops"]
+    assert "temporary" not in notes["channel:slack-ops"]
+
+
+async def test_a_permanent_refusal_warns_the_team_as_permanent(
+    store: Store, smtp: SmtpSink, channels: dict[str, Channel], renderer: Renderer
+) -> None:
+    warnings = Warnings()
+    worker = dispatcher(store, channels, FixedClock(T0), renderer, warner=warnings, warn_after=2)
+    smtp.handler.reply = "550 5.1.1 no such mailbox"
+    await add(store, [notification(n) for n in range(2)])
+    await worker.run_once()
+    assert warnings.permanent == [True]
+
+
+async def test_the_outbox_team_warner_queues_one_template_warning_per_template_and_hour(
+    store: Store,
+) -> None:
+    warner = OutboxTeamWarner(store, "ops@agency.example")
+    error = "cannot render the message (/etc/vakt/templates/page.txt, line 2): boom"
+    await warner.template_failing("/etc/vakt/templates/page.txt", error, T0)
+    await warner.template_failing("/etc/vakt/templates/page.txt", error, T0)
+    async with store.transaction(read_only=True) as tx:
+        [item] = await tx.outbox.find()
+    payload = Payload.from_json(item.payload)
+    assert payload.warning == "template_failing"
+    assert "page.txt" in payload.title
+    assert "line 2" in payload.note
 
 
 async def test_two_dispatchers_never_send_the_same_row_while_leases_hold(

@@ -53,8 +53,9 @@ def test_every_metric_is_prefixed_and_carries_a_unit_suffix_where_it_has_a_unit(
             assert spec.name.endswith("_seconds"), spec.name
 
 
-def test_histograms_are_labelled_only_by_type_location_and_outcome_or_phase() -> None:
-    allowed = {"type", "location", "outcome", "phase", "level"}
+def test_histograms_are_labelled_only_by_bounded_labels_never_by_a_check() -> None:
+    # channel: a configured channel name; kind: an outbox kind (page, digest, ...).
+    allowed = {"type", "location", "outcome", "phase", "level", "channel", "kind"}
     for spec in METRICS:
         if spec.kind == "histogram":
             assert set(spec.labels) <= allowed, spec.name

@@ -277,3 +277,20 @@ async def test_no_page_holds_the_secret(env: Env, private: Client) -> None:
         assert str(env.config.settings.secret) not in html
         assert "acme-status-token" not in html
         assert "backup-token" not in html
+
+
+async def test_a_page_cancelled_by_the_acknowledgement_shows_in_the_timeline_with_its_reason(
+    env: Env, private: Client
+) -> None:
+    from monitor.store import Notification, OutboxKey
+
+    incident = await add_incident(env.store)
+    later = T0 + timedelta(minutes=10)
+    key = OutboxKey(CASE, "page", "0:2:0", "person:alice", "email")
+    async with env.store.transaction() as tx:
+        await tx.outbox.add([Notification(key, T0, later, "{}", incident_id=incident.id)])
+    csrf = await signed_in(env, private)
+    await private.post(f"/incidents/{CASE}/ack", data={"csrf": csrf})
+    html = await (await private.get(f"/incidents/{CASE}")).text()
+    assert "page cancelled" in html
+    assert f"case {CASE} was acknowledged by alice" in html

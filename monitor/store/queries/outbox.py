@@ -12,6 +12,12 @@ Protocol for a dispatcher (no transaction is held open while sending):
 
 A row whose lease expired (its dispatcher crashed mid-send) is claimed again, with the same
 dedupe key, so a receiver can drop the repeat.
+
+Between claim and send the dispatcher may, in the claim's transaction, `cancel` a row
+(no longer wanted: its case was acknowledged), `defer` it (its case is silenced) or
+`rewrite` its payload (a digest that lost cases). `cancel_pages` cancels the pending
+pages of one incident in the acknowledging (or resolving) transaction, leaving rows
+under a live lease to the dispatcher that sends them.
 """
 
 from __future__ import annotations
@@ -234,6 +240,51 @@ class OutboxQueries:
         )
         return (await self.conn.execute(stmt)).rowcount == 1
 
+    async def cancel_pages(
+        self, incident_id: int, reason: str, kinds: Sequence[str], now: datetime
+    ) -> int:
+        """Cancel the pending rows of `incident_id` whose key kind is one of `kinds`, with
+        `reason`; rows under a live lease are being sent and are left to their dispatcher
+        (its next claim re-checks them). Returns how many were cancelled."""
+        lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
+        stmt = (
+            outbox.update()
+            .where(
+                outbox.c.incident_id == incident_id,
+                outbox.c.status == _PENDING,
+                outbox.c.kind.in_(list(kinds)),
+                lease_free,
+            )
+            .values(
+                status=OutboxStatus.CANCELLED.value,
+                cancel_reason=reason,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return (await self.conn.execute(stmt)).rowcount or 0
+
+    async def cancel(self, item_id: int, owner: str, reason: str) -> bool:
+        """Cancel a row `owner` leases, with `reason`; False if the lease was lost."""
+        return await self._settle(
+            item_id,
+            owner,
+            status=OutboxStatus.CANCELLED.value,
+            cancel_reason=reason,
+            lease_owner=None,
+            lease_until=None,
+        )
+
+    async def defer(self, item_id: int, owner: str, until: datetime) -> bool:
+        """Release a row `owner` leases to be due at `until` (no attempt is counted);
+        False if the lease was lost."""
+        return await self._settle(item_id, owner, due_at=until, lease_owner=None, lease_until=None)
+
+    async def rewrite(self, item_id: int, owner: str, payload: str) -> bool:
+        """Replace the payload of a row `owner` leases (a digest narrowed to the cases
+        that still want it); the dedupe key stays. False if the lease was lost."""
+        return await self._settle(item_id, owner, payload=payload)
+
     async def get(self, item_id: int) -> OutboxItem | None:
         row = (await self.conn.execute(select(outbox).where(outbox.c.id == item_id))).first()
         return None if row is None else _item(row)
@@ -329,6 +380,7 @@ def _item(row: Row[Any]) -> OutboxItem:
         lease_until=row.lease_until,
         sent_at=row.sent_at,
         last_error=row.last_error,
+        cancel_reason=row.cancel_reason or "",
     )
 
 

@@ -26,7 +26,11 @@ def _expired(what: Retained, before: datetime) -> ColumnElement[bool]:
     condition = table.c[column] < before
     if what is Retained.OUTBOX:
         # Pending notifications are never purged, however old: they are still owed.
-        settled = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
+        settled = (
+            OutboxStatus.SENT.value,
+            OutboxStatus.FAILED.value,
+            OutboxStatus.CANCELLED.value,
+        )
         condition = condition & table.c.status.in_(settled)
     return condition
 

@@ -1,5 +1,6 @@
 """`/incidents/{case}`: evidence, timeline, SLA clock; forms to acknowledge, resolve,
-approve the customer email and add a note (public or internal)."""
+approve the customer email and add a note (public or internal). The timeline ends with
+the case's cancelled notifications and why (acknowledged, resolved)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aiohttp import web
 from monitor.config.records import Config, CustomerEmails
 from monitor.engine import commands
 from monitor.engine.mapping import from_record
-from monitor.store import Evidence, Incident, Transaction
+from monitor.store import Evidence, Incident, OutboxStatus, Transaction
 from monitor.web.state import state
 from monitor.web.ui.approval import approve_customer_email
 from monitor.web.ui.common import SESSION, back, form_text, login_required, render
@@ -19,6 +20,7 @@ from monitor.web.ui.common import SESSION, back, form_text, login_required, rend
 CASE = "{case:[A-Za-z0-9_-]{1,64}}"
 EVIDENCE_BEFORE = timedelta(hours=1)
 EVIDENCE_PER_CHECK = 5
+CANCELLED_SHOWN = 50
 
 
 def needs_approval(config: Config, incident: Incident) -> bool:
@@ -55,6 +57,9 @@ async def show(request: web.Request) -> web.StreamResponse:
         events = await tx.incidents.events(incident.id)
         evidence = await _evidence(tx, incident, config)
         approval = (await tx.web.approvals([incident.id])).get(incident.id)
+        cancelled = await tx.outbox.find(
+            status=OutboxStatus.CANCELLED, incident_id=incident.id, limit=CANCELLED_SHOWN
+        )
     site = config.site(incident.site_id)
     customer = config.customers.get(incident.customer_id)
     context = {
@@ -63,6 +68,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         "site": site,
         "customer": customer,
         "events": events,
+        "cancelled": sorted(cancelled, key=lambda item: (item.due_at, item.id)),
         "evidence": evidence,
         "checks": {c.id: c for c in site.checks} if site else {},
         "people": config.people,

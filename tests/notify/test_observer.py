@@ -1,0 +1,85 @@
+"""The dispatcher's observer hook: told of each settled attempt only after the settle
+transaction committed (another connection already sees the row settled), and of rows the
+send-time re-check cancelled."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from monitor.clock import FixedClock
+from monitor.model import IncidentStatus, Level
+from monitor.notify.channels import DeliveryError
+from monitor.notify.dispatcher import Dispatcher, SettledAttempt
+from monitor.notify.message import MessageKind, Outgoing, Payload
+from monitor.store import AttemptOutcome, Incident, Notification, OutboxKey, Store
+from tests.notify.support import T0
+
+
+class Hook:
+    name = "hook"
+
+    async def send(self, message: Outgoing) -> None:
+        if message.payload.case == "VAKT-2026-000002":
+            raise DeliveryError("HTTP 503", permanent=False)
+
+
+class Recorder:
+    """Records what it is told, and what another connection sees at that moment."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.attempts: list[SettledAttempt] = []
+        self.seen: dict[int, str] = {}
+        self.cancels: list[int] = []
+
+    def settled(self, attempts: Sequence[SettledAttempt], now: datetime) -> None:
+        self.attempts.extend(attempts)
+        with sqlite3.connect(self.database) as conn:
+            for a in attempts:
+                [(status,)] = conn.execute("SELECT status FROM outbox WHERE id = ?", (a.outbox_id,))
+                self.seen[a.outbox_id] = status
+
+    def cancelled(self, count: int, now: datetime) -> None:
+        self.cancels.append(count)
+
+
+def page(case: str, incident_id: int | None = None) -> Notification:
+    key = OutboxKey(case, "page", "0:1:0", "person:alice", "hook")
+    payload = Payload(MessageKind.PAGE, case=case).to_json()
+    return Notification(key, T0, T0, payload, incident_id=incident_id)
+
+
+async def test_observers_hear_settled_attempts_after_the_commit_and_cancelled_rows(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "vakt.db"
+    async with Store(f"sqlite:///{database}") as store:
+        await store.upgrade()
+        answered = Incident(
+            "VAKT-2026-000003", "acme/shop", "acme", Level.A, IncidentStatus.ACKNOWLEDGED,
+            T0, T0, acknowledged_at=T0, acknowledged_by="alice",
+        )  # fmt: skip
+        async with store.transaction() as tx:
+            case = await tx.incidents.insert(answered)
+            await tx.outbox.add(
+                [
+                    page("VAKT-2026-000001"),
+                    page("VAKT-2026-000002"),
+                    page(case.case_number, case.id),
+                ]
+            )
+        recorder = Recorder(database)
+        clock = FixedClock(T0 + timedelta(seconds=5))
+        worker = Dispatcher(store, {"hook": Hook()}, clock, "w1", observer=recorder)
+        assert await worker.run_once() == 3
+    outcomes = {a.outcome for a in recorder.attempts}
+    assert outcomes == {AttemptOutcome.SENT, AttemptOutcome.RETRY}
+    sent = next(a for a in recorder.attempts if a.outcome is AttemptOutcome.SENT)
+    assert (sent.channel, sent.kind, sent.due_at, sent.error) == ("hook", "page", T0, "")
+    retry = next(a for a in recorder.attempts if a.outcome is AttemptOutcome.RETRY)
+    assert "503" in retry.error
+    assert recorder.seen == {sent.outbox_id: "sent", retry.outbox_id: "pending"}
+    assert recorder.cancels == [1]
