@@ -97,3 +97,39 @@ def test_signed_garbage_claims_are_malformed() -> None:
 @given(st.text(max_size=80))
 def test_any_text_is_refused_without_raising(token: str) -> None:
     assert isinstance(verify_token(SECRET, token, NOW), TokenError)
+
+
+def signed(claims: bytes, secret: str = SECRET) -> str:
+    """A token over raw `claims` JSON, signed as `issue_token` signs (for hostile claims)."""
+    import base64
+    import hashlib
+    import hmac
+
+    body = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
+    sig = base64.urlsafe_b64encode(
+        hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    )
+    return f"{body}.{sig.rstrip(b'=').decode()}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 7: an absurd expiry raises OverflowError")
+@pytest.mark.parametrize("expiry", [10**19, -(10**19), 10**40, 10**12, -(10**12)])
+def test_issue16_7_a_genuine_token_with_an_absurd_expiry_is_malformed(expiry: int) -> None:
+    claims = f'{{"e":{expiry},"i":["VAKT-2026-000001"],"n":"n1","p":"alice","v":1}}'
+    assert problem(verify_token(SECRET, signed(claims.encode()), NOW)) is TokenProblem.MALFORMED
+
+
+# Made by the token code of December 2026 (before any change of signing library):
+# issue_token(SECRET, ["VAKT-2026-000001"], "alice", LATER, nonce="n1"). Links already in
+# mailboxes must keep verifying until they expire, whatever signs new ones.
+MAILED = (
+    "eyJlIjoxNzcyNjE0ODAwLCJpIjpbIlZBS1QtMjAyNi0wMDAwMDEiXSwibiI6Im4xIiwicCI6ImFsaWNlIiwidiI6MX0"
+    ".LRPAnVlM2geK-cO01Urz05Nlue0SrEN5mgfVyMqbZAw"
+)
+
+
+def test_a_link_already_in_a_mailbox_verifies_until_it_expires() -> None:
+    assert verify_token(SECRET, MAILED, NOW) == TokenClaims(
+        ("VAKT-2026-000001",), "alice", LATER, "n1"
+    )
+    assert problem(verify_token(SECRET, MAILED, LATER)) is TokenProblem.EXPIRED

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from monitor.model import IncidentStatus
 from monitor.notify.tokens import issue_token
+from tests.notify.test_tokens import signed
 from tests.web.conftest import Client
 from tests.web.support import SECRET, T0, XSS, Env, add_incident, csrf_of
 
@@ -129,3 +132,33 @@ async def test_a_resolved_incident_is_reported_not_acknowledged(env: Env, public
     csrf = csrf_of(await (await public.get(link)).text())
     html = await (await public.post(link, data={"csrf": csrf})).text()
     assert "already resolved" in html
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 7: an absurd expiry answers 500")
+async def test_issue16_7_a_genuine_token_with_an_absurd_expiry_is_refused_cleanly(
+    env: Env, public: Client
+) -> None:
+    await add_incident(env.store)
+    claims = f'{{"e":{10**19},"i":["{CASE}"],"n":"n1","p":"alice","v":1}}'
+    link = f"/ack/{signed(claims.encode(), SECRET)}"
+    for response in (
+        await public.get(link),
+        await public.post(link, data={"csrf": "x" * 32}, cookies={"vakt_csrf": "x" * 32}),
+    ):
+        assert response.status == 400
+        assert "Nothing was acknowledged" in await response.text()
+    assert await status_of(env) is IncidentStatus.OPEN
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 item 7: links of removed people still work")
+async def test_issue16_7_the_link_of_a_person_no_longer_configured_is_refused(
+    env: Env, public: Client
+) -> None:
+    await add_incident(env.store)
+    link = f"/ack/{token(person='carol')}"  # carol was paged, then removed from `people`
+    shown = await public.get(link)
+    assert shown.status == 403
+    assert "no longer" in await shown.text()
+    posted = await public.post(link, data={"csrf": "x" * 32}, cookies={"vakt_csrf": "x" * 32})
+    assert posted.status == 403
+    assert await status_of(env) is IncidentStatus.OPEN
