@@ -42,6 +42,7 @@ class TokenProblem(StrEnum):
     FORGED = "forged"
     EXPIRED = "expired"
     WRONG_PERSON = "wrong_person"
+    UNKNOWN_PERSON = "unknown_person"  # the person is no longer configured (web layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,10 @@ def _parse(body: str) -> TokenClaims | TokenError:
         return TokenError(TokenProblem.MALFORMED, f"unreadable claims: {exc}")
     if not ok:
         return TokenError(TokenProblem.MALFORMED, "claims of the wrong shape")
-    expires = datetime.fromtimestamp(data["e"], UTC)
+    try:
+        expires = datetime.fromtimestamp(data["e"], UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime can hold
+        return TokenError(TokenProblem.MALFORMED, "an expiry out of range")
     return TokenClaims(tuple(incidents), data["p"], expires, data["n"])
 
 

@@ -7,8 +7,8 @@ incident, and spends the link (its nonce) in the transaction of the last one: a 
 used up only once each of its incidents is acknowledged (now or before) or cannot be
 (resolved, unknown). A store error, or other writers winning every compare-and-set
 attempt, answers 503 "try again" and leaves the link usable: what was acknowledged stays
-so and is not acknowledged twice. A malformed, forged, expired or already used token gets
-a page saying so and changes nothing.
+so and is not acknowledged twice. A malformed, forged, expired or already used token, or
+one whose person is no longer in the config, gets a page saying so and changes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ _PROBLEMS = {
     TokenProblem.FORGED: "This acknowledge link is not valid.",
     TokenProblem.EXPIRED: "This acknowledge link has expired.",
     TokenProblem.WRONG_PERSON: "This acknowledge link belongs to someone else.",
+    TokenProblem.UNKNOWN_PERSON: "This acknowledge link belongs to someone no longer on the team.",
 }
+_STATUS = {TokenProblem.EXPIRED: 410, TokenProblem.UNKNOWN_PERSON: 403}
 
 
 USED = "This acknowledge link was already used. Nothing was changed."
@@ -75,14 +77,20 @@ def _refuse(web_state: WebState, title: str, message: str, status: int) -> web.R
     return web_state.renderer.page("ack_refused.html", context, status=status)
 
 
+def _refused(web_state: WebState, problem: TokenProblem) -> web.Response:
+    status = _STATUS.get(problem, 400)
+    return _refuse(web_state, "Link not valid", _PROBLEMS[problem], status)
+
+
 async def _claims(web_state: WebState, token: str) -> TokenClaims | web.Response:
     secret = web_state.deps.signing_secret()
     if not secret or len(token) > MAX_TOKEN:
         return _refuse(web_state, "Link not valid", _PROBLEMS[TokenProblem.FORGED], 400)
     claims = verify_token(secret, token, web_state.deps.clock.now())
     if isinstance(claims, TokenError):
-        status = 410 if claims.problem is TokenProblem.EXPIRED else 400
-        return _refuse(web_state, "Link not valid", _PROBLEMS[claims.problem], status)
+        return _refused(web_state, claims.problem)
+    if claims.person not in web_state.config().people:  # removed since the link was sent
+        return _refused(web_state, TokenProblem.UNKNOWN_PERSON)
     async with web_state.deps.store.transaction(read_only=True) as tx:
         used = await tx.web.ack_token_used(claims.nonce)
     if used:
