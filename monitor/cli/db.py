@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from monitor.cli._common import add_config_option, load_or_report
+from monitor.cli._output import working
 from monitor.store import Store, StoreError
 from monitor.store.migrate import head_revision
 
@@ -56,7 +57,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
         return 2
     try:
         store = Store(url)
-        before, after = asyncio.run(_upgrade(store))
+        with working(f"Migrating {store.display_url}"):
+            before, after = asyncio.run(_upgrade(store))
     except StoreError as exc:
         print(f"vakt db upgrade: {exc}", file=sys.stderr)
         return 1

@@ -16,20 +16,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from monitor.cli._table import (
-    Cell,
-    Painter,
+from monitor.cli._output import Cell, Painter, iso, local, print_json, span, table
+from monitor.cli._session import (
     add_by_option,
     add_store_options,
     fail,
-    iso,
-    local,
     person_acting,
     person_label,
-    print_json,
     run_with_store,
-    span,
-    table,
 )
 from monitor.clock import SystemClock
 from monitor.config.records import Config
@@ -371,7 +365,7 @@ def timeline_text(events: Sequence[IncidentEvent], zone: tzinfo, painter: Painte
     """One line per event: time, actor, kind, [public] or [internal], text."""
     rows: list[list[Cell]] = [
         [
-            f"  {local(e.at, zone)}",
+            local(e.at, zone),
             e.actor,
             e.kind.value,
             "[public]" if e.public else "[internal]",
@@ -379,4 +373,5 @@ def timeline_text(events: Sequence[IncidentEvent], zone: tzinfo, painter: Painte
         ]
         for e in events
     ]
-    return table(("  TIME", "ACTOR", "EVENT", "SHOWN", "TEXT"), rows, painter) if rows else []
+    headers = ("TIME", "ACTOR", "EVENT", "SHOWN", "TEXT")
+    return table(headers, rows, painter, indent=2) if rows else []

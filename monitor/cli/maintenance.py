@@ -16,20 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from monitor.cli._table import (
-    Cell,
-    Painter,
+from monitor.cli._output import Cell, Painter, iso, local, print_json, span, table
+from monitor.cli._session import (
     actor,
     add_by_option,
     add_store_options,
     duration_arg,
     fail,
-    iso,
-    local,
-    print_json,
     run_with_store,
-    span,
-    table,
 )
 from monitor.clock import SystemClock
 from monitor.config.records import Config, Maintenance

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from monitor.cli._common import add_config_option, load_or_report
+from monitor.cli._output import Cell, Painter, table
 from monitor.clock import SystemClock
 from monitor.store import Attempt, OutboxItem, OutboxStatus, Store, StoreError
 
@@ -98,12 +99,12 @@ def as_json(item: OutboxItem, attempts: list[Attempt]) -> dict[str, Any]:
     }
 
 
-def _row(item: OutboxItem) -> tuple[str, ...]:
+def _row(item: OutboxItem) -> list[Cell]:
     cancelled = item.status is OutboxStatus.CANCELLED
     error = " ".join((item.cancel_reason if cancelled else item.last_error).split())
-    return (
+    return [
         str(item.id),
-        item.status.value,
+        (item.status.value, item.status.value),
         item.due_at.strftime("%Y-%m-%d %H:%M:%SZ"),
         str(item.attempts),
         item.key.channel,
@@ -111,16 +112,12 @@ def _row(item: OutboxItem) -> tuple[str, ...]:
         item.key.kind,
         item.key.subject,
         error[:60] + ("…" if len(error) > 60 else ""),
-    )
+    ]
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    table = [_COLUMNS, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(_COLUMNS))]
-    for row in table:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+def print_table(rows: list[list[Cell]]) -> None:
+    for line in table(_COLUMNS, rows, Painter.for_stdout()):
+        print(line)
 
 
 def run_list(args: argparse.Namespace) -> int:

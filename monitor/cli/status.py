@@ -13,18 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from monitor.cli._table import (
-    Cell,
-    Painter,
-    add_store_options,
-    fail,
-    iso,
-    latency,
-    print_json,
-    run_with_store,
-    span,
-    table,
-)
+from monitor.cli._output import Cell, Painter, iso, latency, print_json, span, table
+from monitor.cli._session import add_store_options, fail, run_with_store
 from monitor.clock import SystemClock
 from monitor.config.records import Check, Config, Site, covers
 from monitor.engine.context import silenced

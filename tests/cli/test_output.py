@@ -1,17 +1,25 @@
-"""The operator commands' output helpers: tables, colour, durations, who is acting."""
+"""The operator commands' output: tables and colour (drawn by rich), times, spinners."""
 
 from __future__ import annotations
 
-import argparse
 import io
+import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from monitor.cli._table import Cell, Painter, actor, colour_wanted, iso, latency, span, table
-from monitor.config import load_config
-from tests.cli.support import write_config
+from monitor.cli._output import (
+    Cell,
+    Painter,
+    colour_wanted,
+    iso,
+    latency,
+    span,
+    table,
+    working,
+)
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class Terminal(io.StringIO):
@@ -21,20 +29,51 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_columns_line_up_by_their_visible_text_even_when_coloured() -> None:
-    rows: list[list[Cell]] = [
-        ["acme/shop", ("Level A", "A"), "1"],
-        ["globex/web", ("ok", "ok"), "22"],
-    ]
-    plain = table(("SITE", "STATE", "N"), rows, Painter(False))
-    assert plain == [
+ROWS: list[list[Cell]] = [
+    ["acme/shop", ("Level A", "A"), "1"],
+    ["globex/web", ("ok", "ok"), "22"],
+]
+
+
+def test_piped_tables_are_plain_columns_two_spaces_apart() -> None:
+    assert table(("SITE", "STATE", "N"), ROWS, Painter(False)) == [
         "SITE        STATE    N",
         "acme/shop   Level A  1",
         "globex/web  ok       22",
     ]
-    coloured = table(("SITE", "STATE", "N"), rows, Painter(True))
-    assert coloured[1] == "acme/shop   \x1b[31mLevel A\x1b[0m  1"
-    assert coloured[2] == "globex/web  \x1b[32mok\x1b[0m       22"
+
+
+def test_coloured_tables_line_up_like_plain_ones_and_colour_the_states() -> None:
+    coloured = table(("SITE", "STATE", "N"), ROWS, Painter(True, 80))
+    assert [ANSI.sub("", line).rstrip() for line in coloured] == table(
+        ("SITE", "STATE", "N"), ROWS, Painter(False)
+    )
+    assert re.search(r"\x1b\[31mLevel A\s*\x1b\[0m", coloured[1])  # Level A in red
+    assert re.search(r"\x1b\[32mok\s*\x1b\[0m", coloured[2])  # ok in green
+    assert "\x1b[1m" in coloured[0]  # bold headers
+
+
+def test_a_piped_row_is_never_wrapped_however_long() -> None:
+    long = "word " * 400
+    [_header, row] = table(("CASE", "TEXT"), [["VAKT-1", long]], Painter(False))
+    assert row == f"VAKT-1  {long.rstrip()}"
+
+
+def test_on_a_terminal_a_long_column_wraps_to_its_width() -> None:
+    lines = table(("CASE", "TEXT"), [["VAKT-1", "word " * 40]], Painter(True, 60), indent=2)
+    plain = [ANSI.sub("", line) for line in lines]
+    assert len(plain) > 2
+    assert all(len(line) <= 60 for line in plain)
+    assert all(line.startswith("  ") for line in plain)
+    assert plain[1].split()[0] == "VAKT-1"
+    assert " ".join(plain[1:]).split() == ["VAKT-1", *["word"] * 40]  # every word, in order
+
+
+def test_a_spinner_shows_nothing_when_stderr_is_not_a_terminal() -> None:
+    stream = io.StringIO()
+    with working("Migrating", stream):
+        pass
+    assert stream.getvalue() == ""
 
 
 @pytest.mark.parametrize(("key", "code"), [("A", "31"), ("B", "33"), ("ok", "32")])
@@ -80,26 +119,3 @@ def test_latency_and_iso() -> None:
     assert iso(oslo) == "2026-12-01T21:00:00+00:00"
     assert iso(None) is None
     assert iso(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00+00:00"
-
-
-@pytest.mark.parametrize(
-    ("by", "environ", "expected"),
-    [
-        ("alice", {}, "alice"),
-        (None, {"VAKT_USER": "Alice"}, "alice"),
-        (None, {"VAKT_USER": "bob.berg@agency.example"}, "bob"),
-        ("Carol the contractor", {"VAKT_USER": "alice"}, "Carol the contractor"),
-    ],
-)
-def test_the_actor_is_a_person_id_when_it_matches_one(
-    tmp_path: Path, by: str | None, environ: dict[str, str], expected: str
-) -> None:
-    config = load_config(str(write_config(tmp_path / "checks.yaml", "sqlite:///x.db")))
-    assert actor(argparse.Namespace(by=by), config, environ) == expected
-
-
-def test_the_actor_defaults_to_the_login_name(tmp_path: Path) -> None:
-    import getpass
-
-    config = load_config(str(write_config(tmp_path / "checks.yaml", "sqlite:///x.db")))
-    assert actor(argparse.Namespace(by=None), config, {}) == getpass.getuser()
