@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import threading
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from monitor.metrics import (
     serve_metrics,
 )
 from monitor.model import ErrorCode, Level, Verdict
-from tests.observability.support import NOW, make_check, result
+from tests.observability.support import NOW, make_check, promtool, result
 
 CHECKS = [
     make_check("acme/shop/home"),
@@ -236,3 +237,23 @@ def test_engine_shedding_is_counted_by_kind_from_zero() -> None:
     finally:
         hub.close()
     assert values == {"evidence": 42, "aggregates": 3}
+
+
+def test_the_exposition_passes_promtool_check_metrics() -> None:
+    """Both halves of the text (prometheus-client's and the hand-written per-check
+    writer's, hostile label values included) are valid and lint-clean for promtool."""
+    hub = MetricsHub(version="1.2.3", location="oslo", checks=CHECKS)
+    for check in CHECKS:
+        hub.observe_probe(result(check.id, cert_not_after=NOW), lateness=0.01)
+    hub.heartbeat_seen("acme/shop/backup", NOW)
+    hub.set_check_level("acme/shop/home", Level.A)
+    done = subprocess.run(
+        [promtool(), "check", "metrics"],
+        input=hub.render().decode(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    hub.close()
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
