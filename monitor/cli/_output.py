@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TextIO
@@ -129,13 +129,14 @@ def table(
 @contextmanager
 def working(message: str, stream: TextIO | None = None) -> Iterator[None]:
     """A spinner with `message` on `stream` (stderr) while the block runs, only when that
-    is a terminal and `NO_COLOR` is unset; otherwise nothing is shown."""
+    is a terminal (uncoloured under `NO_COLOR`); otherwise nothing is shown."""
     out = sys.stderr if stream is None else stream
-    if not colour_wanted(out, os.environ):
-        with nullcontext():
-            yield
+    if not colour_wanted(out, {}):  # a terminal, whatever NO_COLOR says
+        yield
         return
-    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    console = Console(
+        file=out, highlight=False, markup=False, emoji=False, no_color=bool(os.getenv("NO_COLOR"))
+    )
     with console.status(message):
         yield
 

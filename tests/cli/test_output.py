@@ -119,3 +119,10 @@ def test_latency_and_iso() -> None:
     assert iso(oslo) == "2026-12-01T21:00:00+00:00"
     assert iso(None) is None
     assert iso(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00+00:00"
+
+
+def test_a_spinner_says_what_is_happening_on_a_terminal() -> None:
+    stream = Terminal()
+    with working("Migrating", stream):
+        pass
+    assert "Migrating" in stream.getvalue()
