@@ -1,0 +1,207 @@
+"""Email addresses from the config to the SMTP envelope (issue 16 item 1): names and
+addresses travel apart, so a contact's or a person's *name* can never change where an
+email goes, and any name (commas, quotes, `<`, `@`, non-ASCII) arrives intact.
+
+Every test here runs the real path: YAML text -> `load_config_text` -> `Planner` ->
+`Renderer` -> `EmailChannel` -> a real aiosmtpd on 127.0.0.1, which records the envelope
+recipients (RCPT TO) and the message; the `To` header is parsed back with the standard
+library's `email.policy.default`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+
+import aiohttp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from monitor.clock import FixedClock
+from monitor.config.loader import load_config_text
+from monitor.config.records import Channel as ChannelConfig
+from monitor.config.records import ChannelType, Config
+from monitor.incidents import Event, EventKind, Incident, IncidentKind
+from monitor.model import IncidentStatus, Level
+from monitor.notify.channels import ChannelContext, EmailChannel
+from monitor.notify.message import MessageKind
+from monitor.notify.planner import CaseView, Planned, Planner
+from monitor.notify.render import Renderer
+from tests.notify.support import T0, SmtpSink
+
+RENDERER = Renderer()
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    """One aiosmtpd for the whole module (the property test sends ~50 emails to it)."""
+    server = SmtpSink()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def config_text(port: int, contact: tuple[str, str], person: tuple[str, str]) -> str:
+    """A config whose customer contact and on-call person are (name, address); JSON
+    strings are YAML double-quoted scalars, so any name can be written."""
+    q = json.dumps
+    return f"""
+settings:
+  email:
+    from: '"Agency Support, Oslo" <support@agency.example>'
+    team: ops@agency.example
+    smtp: {{host: 127.0.0.1, port: {port}, timeout: 10s}}
+people:
+  kari: {{name: {q(person[0], ensure_ascii=False)}, email: {q(person[1])}}}
+oncall:
+  escalation:
+    default:
+      steps: [{{notify: [person:kari], via: [email]}}]
+customers:
+  acme:
+    name: ACME AS
+    escalation: default
+    contacts: [{{name: {q(contact[0], ensure_ascii=False)}, email: {q(contact[1])}}}]
+    sites:
+      shop:
+        url: https://shop.acme.example
+        checks:
+          home: {{path: /}}
+"""
+
+
+def incident(config: Config) -> Incident:
+    return Incident(
+        site_id="acme/shop",
+        customer_id="acme",
+        kind=IncidentKind.SITE,
+        case="VAKT-2026-000042",
+        level=Level.A,
+        status=IncidentStatus.OPEN,
+        opened_at=T0,
+        contact=None,
+        description="Home fails: HTTP 500",
+        policy=config.customers["acme"].policy,
+        respond_by=T0 + timedelta(hours=2),
+        timeline=(Event(EventKind.OPENED, T0, level=Level.A),),
+    )
+
+
+def planned(config: Config, kind: MessageKind) -> Planned:
+    """The one message of `kind` the planner plans an hour into the incident."""
+    plans = Planner(config).plan([CaseView(incident(config))], T0 + timedelta(hours=1))
+    [first] = [p for p in plans if p.kind is kind][:1]
+    return first
+
+
+async def deliver(config: Config, message: Planned) -> None:
+    async with aiohttp.ClientSession() as session:
+        ctx = ChannelContext(session=session, clock=FixedClock(T0), email=config.settings.email)
+        channel = EmailChannel(ChannelConfig("email", ChannelType.EMAIL), ctx)
+        try:
+            await channel.send(RENDERER.outgoing(str(message.key), message.payload))
+        finally:
+            await channel.close()
+
+
+def received(sink: SmtpSink, before: int) -> tuple[list[str], EmailMessage]:
+    """(envelope recipients, message) of the one message received after `before`."""
+    assert len(sink.messages) == before + 1
+    return sink.handler.recipients[-1], sink.messages[-1]
+
+
+def mailbox_of(message: EmailMessage, header: str) -> tuple[str, str]:
+    [address] = message[header].addresses
+    return address.display_name, address.addr_spec
+
+
+def send_and_receive(
+    sink: SmtpSink, kind: MessageKind, contact: tuple[str, str], person: tuple[str, str]
+) -> tuple[list[str], EmailMessage]:
+    config = load_config_text(config_text(sink.port, contact, person))
+    before = len(sink.messages)
+    asyncio.run(deliver(config, planned(config, kind)))
+    return received(sink, before)
+
+
+@pytest.mark.xfail(strict=True, reason="problem 1: a contact's name redirects her email")
+def test_problem_1_a_contact_named_like_an_address_is_emailed_at_her_configured_address(
+    sink: SmtpSink,
+) -> None:
+    contact = ("support@wrong.example", "per@acme.example")
+    person = ("Alice Hansen", "alice@agency.example")
+    recipients, message = send_and_receive(sink, MessageKind.CUSTOMER_OPENED, contact, person)
+    assert recipients == ["per@acme.example"]
+    assert mailbox_of(message, "To") == contact
+    assert mailbox_of(message, "From") == ("Agency Support, Oslo", "support@agency.example")
+
+
+@pytest.mark.xfail(strict=True, reason="problem 1: a comma in a name fails every email")
+@pytest.mark.parametrize(
+    "name", ["Hansen, Kari", "Kari; Hansen", "Kari [ops]", "Kari <boss>", 'Kari "K" Hansen']
+)
+def test_problem_1_a_contact_whose_name_has_specials_gets_her_email(
+    sink: SmtpSink, name: str
+) -> None:
+    contact = (name, "kari@acme.example")
+    person = ("Alice Hansen", "alice@agency.example")
+    recipients, message = send_and_receive(sink, MessageKind.CUSTOMER_OPENED, contact, person)
+    assert recipients == ["kari@acme.example"]
+    assert mailbox_of(message, "To") == contact
+
+
+@pytest.mark.xfail(strict=True, reason="problem 1: a comma in a name fails every page")
+def test_problem_1_an_on_call_person_named_hansen_comma_kari_gets_her_pages(
+    sink: SmtpSink,
+) -> None:
+    contact = ("Per", "per@acme.example")
+    person = ("Hansen, Kari", "kari@agency.example")
+    recipients, message = send_and_receive(sink, MessageKind.PAGE, contact, person)
+    assert recipients == ["kari@agency.example"]
+    assert mailbox_of(message, "To") == person
+
+
+# Names as people write them in YAML: any printable character (YAML cannot carry control
+# characters, which the config refuses anyway), with specials and address look-alikes.
+names = st.one_of(
+    st.text(
+        st.characters(exclude_categories=("Cc", "Cs", "Cn", "Zl", "Zp")), min_size=1, max_size=40
+    ),
+    st.sampled_from(["support@wrong.example", "Hansen, Kari", '"quoted"', "=?utf-8?q?x?="]),
+    st.lists(st.sampled_from([",", ";", "<", ">", "@", '"', "\\", "(", "Kari", "Ø", " "])).map(
+        "".join
+    ),
+).filter(lambda name: bool(" ".join(name.split())))
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+addresses = st.from_regex(
+    rf"{_ATEXT}{{1,12}}(\.{_ATEXT}{{1,6}})?@([a-z0-9]([a-z0-9-]{{0,8}}[a-z0-9])?\.){{1,2}}[a-z]{{2,5}}",
+    fullmatch=True,
+)
+
+
+def normal(name: str) -> str:
+    """A name as the config keeps it: trimmed, runs of spaces made one."""
+    return " ".join(part for part in name.strip().split(" ") if part)
+
+
+@pytest.mark.xfail(strict=True, reason="problem 1: names are pasted into addresses")
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(name=names, address=addresses)
+def test_problem_1_any_name_and_address_reach_exactly_the_configured_address(
+    sink: SmtpSink, name: str, address: str
+) -> None:
+    person = ("Alice Hansen", "alice@agency.example")
+    recipients, message = send_and_receive(
+        sink, MessageKind.CUSTOMER_OPENED, (name, address), person
+    )
+    assert recipients == [address]
+    assert mailbox_of(message, "To") == (normal(name), address)
