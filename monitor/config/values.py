@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -377,15 +376,14 @@ _ADDRESS_HELP = "an email address such as kari@acme.example"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
 _LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_BREAKS = frozenset({"Cc", "Zl", "Zp"})  # control characters, line and paragraph separators
+# Control characters (Unicode category Cc), the line and paragraph separators (Zl, Zp).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _control(text: str) -> str | None:
     """The first control character (or line/paragraph separator) in `text`, as U+XXXX."""
-    for char in text:
-        if unicodedata.category(char) in _BREAKS:
-            return f"U+{ord(char):04X}"
-    return None
+    found = _CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
 
 
 def _domain_ok(domain: str) -> bool:
