@@ -2,10 +2,11 @@
 addresses travel apart, so a contact's or a person's *name* can never change where an
 email goes, and any name (commas, quotes, `<`, `@`, non-ASCII) arrives intact.
 
-Every test here runs the real path: YAML text -> `load_config_text` -> `Planner` ->
-`Renderer` -> `EmailChannel` -> a real aiosmtpd on 127.0.0.1, which records the envelope
-recipients (RCPT TO) and the message; the `To` header is parsed back with the standard
-library's `email.policy.default`."""
+The first tests run the real path: YAML text -> `load_config_text` -> `Planner` -> the
+outbox's JSON and back -> `Renderer` -> `EmailChannel` -> a real aiosmtpd on 127.0.0.1,
+which records the envelope recipients (RCPT TO) and the message; the `To` header is
+parsed back with the standard library's `email.policy.default`. The last ones go through
+a real outbox and the `Dispatcher` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -103,11 +104,14 @@ def planned(config: Config, kind: MessageKind) -> Planned:
 
 
 async def deliver(config: Config, message: Planned) -> None:
+    """Send `message` as the dispatcher would: its payload read back from the outbox's JSON."""
+    stored = Payload.from_json(message.payload.to_json())
+    assert stored == message.payload
     async with aiohttp.ClientSession() as session:
         ctx = ChannelContext(session=session, clock=FixedClock(T0), email=config.settings.email)
         channel = EmailChannel(ChannelConfig("email", ChannelType.EMAIL), ctx)
         try:
-            await channel.send(RENDERER.outgoing(str(message.key), message.payload))
+            await channel.send(RENDERER.outgoing(str(message.key), stored))
         finally:
             await channel.close()
 
