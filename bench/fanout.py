@@ -34,7 +34,14 @@ from typing import Any
 import aiohttp
 
 from monitor.clock import SystemClock
-from monitor.config.records import Channel, ChannelType, EmailSettings, Language, SmtpSettings
+from monitor.config.records import (
+    Channel,
+    ChannelType,
+    EmailSettings,
+    Language,
+    Mailbox,
+    SmtpSettings,
+)
 from monitor.model import Level
 from monitor.notify.channels import ChannelContext
 from monitor.notify.channels.email import EmailChannel
@@ -96,13 +103,19 @@ def notifications(count: int, now: datetime) -> list[Notification]:
             site=f"site{n}.customer{n % 500}.example",
             level=Level.A,
             since=now - timedelta(minutes=5),
-            to=f"contact{n}@customer{n % 500}.example",
+            to=Mailbox(f"contact{n}@customer{n % 500}.example"),
             to_name=f"Contact {n}",
             language=languages[n % 3],
             timezone="Europe/Oslo",
             next_update_at=now + timedelta(minutes=30),
         )
-        key = OutboxKey(payload.case or "", "customer_opened", "0", payload.to or "", "email")
+        key = OutboxKey(
+            payload.case or "",
+            "customer_opened",
+            "0",
+            payload.to.address if payload.to else "",
+            "email",
+        )
         out.append(Notification(key, now, now, payload.to_json()))
     return out
 
@@ -176,7 +189,7 @@ async def deliver(args: argparse.Namespace, url: str, port: int) -> dict[str, fl
             await tx.outbox.add(notifications(args.emails, clock.now()))
         store.transactions, store.seconds = 0, 0.0
         email = EmailSettings(
-            sender="Agency Support <support@agency.example>", smtp=SmtpSettings(port=port)
+            sender=Mailbox("support@agency.example", "Agency Support"), smtp=SmtpSettings(port=port)
         )
         ctx = ChannelContext(session=session, clock=clock, email=email)
         config = Channel("email", ChannelType.EMAIL)

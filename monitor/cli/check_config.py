@@ -94,7 +94,7 @@ def summary(config: Config) -> list[str]:
     ]
     for customer in config.customers.values():
         contact = customer.primary_contact
-        who = f"{contact.name} <{contact.email}>" if contact else "no contact"
+        who = str(contact.mailbox) if contact else "no contact"
         pages = customer.escalation or f"team ({s.email.team or 'nobody: set settings.email.team'})"
         lines.append(
             f"  customer {customer.id} ({customer.name}, {customer.language.value}): "

@@ -51,7 +51,7 @@ def resolve(config: Config, target: str) -> tuple[ChannelConfig, Payload] | str:
         if not person.email:
             return f"{target} has no email address in people:"
         payload = Payload(
-            kind=MessageKind.TEST, title="email", to=person.email, to_name=person.name
+            kind=MessageKind.TEST, title="email", to=person.mailbox, to_name=person.name
         )
         return ChannelConfig("email", ChannelType.EMAIL), payload
     if target == "email":

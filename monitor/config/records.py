@@ -100,9 +100,36 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Mailbox:
+    """Where an email goes (or comes from): an address and a display name, kept apart from
+    the config to the SMTP envelope and headers. Never written as "Name <addr>" and parsed
+    back: a name may hold anything but control characters (commas, quotes, `<`, `@`).
+
+    `address`: an addr-spec checked at load (`monitor.config.values.addr_spec`): one `@`,
+    a dot-atom local part (UTF-8 allowed), a domain of valid IDNA labels, kept as written.
+    `name`: the display name, runs of spaces made one, no control characters; "" for none.
+    """
+
+    address: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        """For people reading logs and listings only; never parsed, never sent."""
+        if not self.name:
+            return self.address
+        name = self.name
+        if any(char in _SPECIALS for char in name):  # RFC 5322 specials: quoted
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{self.address}>"
+
+
+_SPECIALS = frozenset('()<>[]:;@\\,."')
+
+
+@dataclass(frozen=True, slots=True)
 class EmailSettings:
-    sender: str = "Vakt <vakt@localhost>"  # `from` in YAML
-    team: str | None = None  # team warnings; pages when no on-call exists
+    sender: Mailbox = Mailbox("vakt@localhost", "Vakt")  # `from` in YAML
+    team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
@@ -289,6 +316,10 @@ class Person:
     name: str
     email: str | None = None
     phone: str | None = None
+
+    @property
+    def mailbox(self) -> Mailbox | None:
+        return None if self.email is None else Mailbox(self.email, self.name)
 
 
 class RotationKind(StrEnum):
@@ -531,6 +562,10 @@ class Contact:
     name: str
     email: str
     primary: bool = False
+
+    @property
+    def mailbox(self) -> Mailbox:
+        return Mailbox(self.email, self.name)
 
 
 @dataclass(frozen=True, slots=True)

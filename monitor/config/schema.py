@@ -23,6 +23,7 @@ from monitor.config.records import (
     CustomerEmails,
     HostPort,
     Language,
+    Mailbox,
     PageWhen,
     Quorum,
     QuorumKind,
@@ -154,8 +155,11 @@ OptHostPort = Annotated[HostPort | None, PlainValidator(_optional(v.host_port))]
 Url = Annotated[str, PlainValidator(v.url)]
 OptUrl = Annotated[str | None, PlainValidator(_optional(v.url))]
 Urls = Annotated[tuple[str, ...], PlainValidator(lambda x: tuple(v.url(i) for i in _list(x)))]
-Email = Annotated[str, PlainValidator(v.email_address)]
-OptEmail = Annotated[str | None, PlainValidator(_optional(v.email_address))]
+Email = Annotated[str, PlainValidator(v.addr_spec)]
+OptEmail = Annotated[str | None, PlainValidator(_optional(v.addr_spec))]
+OptMailbox = Annotated[Mailbox | None, PlainValidator(_optional(v.mailbox))]
+DisplayName = Annotated[str, PlainValidator(v.display_name)]
+OptDisplayName = Annotated[str | None, PlainValidator(_optional(v.display_name))]
 Statuses = Annotated[StatusMatcher, PlainValidator(v.statuses)]
 QuorumT = Annotated[Quorum, PlainValidator(v.quorum)]
 Factor = Annotated[float, PlainValidator(lambda x: v.number(x, "a number such as 3"))]
@@ -192,8 +196,8 @@ class SmtpModel(Strict):
 
 
 class EmailModel(Strict):
-    sender: OptEmail = Field(None, alias="from")
-    team: OptEmail = None
+    sender: OptMailbox = Field(None, alias="from")
+    team: OptMailbox = None
     templates: OptText = None
     smtp: SmtpModel = SmtpModel()
 
@@ -357,7 +361,7 @@ class PolicyModel(Strict):
 
 
 class PersonModel(Strict):
-    name: OptText = None
+    name: OptDisplayName = None
     email: OptEmail = None
     phone: OptText = None
 
@@ -530,7 +534,7 @@ CHECK_MODELS: dict[CheckType, type[CheckBase]] = {
 
 
 class ContactModel(Strict):
-    name: Text
+    name: DisplayName
     email: Email
     primary: Bool = False
 

@@ -17,6 +17,7 @@ from monitor.config.records import (
     BusinessDuration,
     BusinessUnit,
     HostPort,
+    Mailbox,
     Quorum,
     QuorumKind,
     Span,
@@ -368,9 +369,72 @@ def quorum(value: Any) -> Quorum:
     raise ValueError(f"expected majority, all, any or a number of locations, got {got(value)}")
 
 
-def email_address(value: Any) -> str:
-    text = _text(value, "an email address")
-    address = text[text.find("<") + 1 : text.rfind(">")] if "<" in text else text
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
-        raise ValueError(f"expected an email address, got {got(value)}")
+# ------------------------------------------------------------------------------- email
+
+_ADDRESS_HELP = "an email address such as kari@acme.example"
+# RFC 5322 dot-atom (RFC 6531: UTF-8 allowed); whitespace and controls are refused before.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010ffff]+"
+_LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Control characters (Unicode category Cc), the line and paragraph separators (Zl, Zp).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _control(text: str) -> str | None:
+    """The first control character (or line/paragraph separator) in `text`, as U+XXXX."""
+    found = _CONTROL.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def _domain_ok(domain: str) -> bool:
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")  # IDNA: U-labels to A-labels
+        except UnicodeError:
+            return False
+    labels = domain.split(".")
+    return len(domain) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def addr_spec(value: Any) -> str:
+    """An email address (addr-spec): `local@domain`, kept as written. The local part is a
+    dot-atom (UTF-8 allowed, at most 64 octets), the domain valid IDNA labels (`blåbær.no`
+    is fine). No display name here: the name has its own key."""
+    text = _text(value, _ADDRESS_HELP)
+    local, at, domain = text.rpartition("@")
+    if (
+        not at
+        or _control(text) is not None
+        or any(c.isspace() for c in text)
+        or not _LOCAL_PART.fullmatch(local)
+        or len(local.encode()) > 64
+        or not _domain_ok(domain)
+    ):
+        raise ValueError(f"expected {_ADDRESS_HELP}, got {got(value)}")
     return text
+
+
+def display_name(value: Any, *, required: bool = True) -> str:
+    """A display name: any text (commas, quotes, `<`, `@`, any script) except control
+    characters and line breaks; runs of spaces become one."""
+    text = _text(value, "a name")
+    bad = _control(text)
+    if bad is not None:
+        raise ValueError(f"a name cannot contain control characters or line breaks ({bad})")
+    name = " ".join(part for part in text.split(" ") if part)
+    if required and not name:
+        raise ValueError(f"expected a name, got {got(value)}")
+    return name
+
+
+def mailbox(value: Any) -> Mailbox:
+    """`addr` or `Name <addr>` (the name may be quoted: `"Hansen, Kari" <kari@acme.example>`),
+    parsed once here into a `Mailbox`."""
+    text = _text(value, _ADDRESS_HELP)
+    if not (text.endswith(">") and "<" in text):
+        return Mailbox(addr_spec(text))
+    name, _, address = text[:-1].rpartition("<")
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = re.sub(r"\\(.)", r"\1", name[1:-1])
+    return Mailbox(addr_spec(address), display_name(name, required=False))

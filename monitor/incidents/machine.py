@@ -124,7 +124,7 @@ def _open(
         level=level,
         status=IncidentStatus.OPEN,
         opened_at=now,
-        contact=f"{contact.name} <{contact.email}>" if contact else None,
+        contact=str(contact.mailbox) if contact else None,
         description=description,
         policy=ctx.customer.policy,
         respond_by=rules.respond_by(ctx.customer.policy, level, now),

@@ -78,7 +78,7 @@ class Incident:
     level: Level
     status: IncidentStatus
     opened_at: datetime
-    contact: str | None  # the customer's primary contact, "Name <email>"
+    contact: str | None  # the primary contact for people to read (`str(Mailbox)`), never sent to
     description: str
     policy: str | None  # the customer's policy name, for SLA clocks
     respond_by: datetime | None

@@ -56,7 +56,7 @@ from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.clock import Clock
-from monitor.config.records import Config
+from monitor.config.records import Config, Mailbox
 from monitor.notify.channels.base import Channel, DeliveryError
 from monitor.notify.message import MessageKind, Payload, PayloadError
 from monitor.notify.recheck import RECHECKED, Action, ConfigSource, Decision, Recheck
@@ -611,7 +611,7 @@ class OutboxTeamWarner:
 
     __slots__ = ("_channel", "_store", "_to")
 
-    def __init__(self, store: Store, to: str, *, channel: str = "email") -> None:
+    def __init__(self, store: Store, to: Mailbox, *, channel: str = "email") -> None:
         self._store = store
         self._to = to
         self._channel = channel

@@ -15,7 +15,8 @@ JSON shape (all keys optional except `kind`; times are ISO 8601 with offset):
      "site_id": "acme/shop", "customer": "ACME AS", "level": "A", "status": "open",
      "since": "2026-03-02T09:00:00+00:00", "respond_by": "...", "ack_url": "https://...",
      "evidence": [{"check": "Home", "error": "timeout", "detail": "...", "location": "oslo"}],
-     "to": "Alice Hansen <alice@agency.example>", "language": "en", "timezone": "Europe/Oslo",
+     "to": {"address": "alice@agency.example", "name": "Alice Hansen"}, "language": "en",
+     "timezone": "Europe/Oslo",
      "thread": "VAKT-2026-000042/customer_opened/0/kari@acme.example/email", ...}
 """
 
@@ -28,7 +29,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from monitor.config.records import Language
+from monitor.config.records import Language, Mailbox
+from monitor.config.values import addr_spec, mailbox
 from monitor.model import Level
 
 
@@ -86,7 +88,8 @@ class MaintenanceInfo:
 class Payload:
     """Everything needed to render and deliver one notification.
 
-    - `to`: the address for email (`"Name <addr>"` or `addr`); other channels ignore it.
+    - `to`: the mailbox for email (name and address apart: the envelope goes to its
+      address, the name only into `To`); other channels ignore it.
     - `thread`: the dedupe key (as text) of the first message of this case to this
       recipient; emails reply to it (`In-Reply-To`/`References`) so mail clients keep
       one thread. None: this message starts the thread (or the case has none).
@@ -120,7 +123,7 @@ class Payload:
     summary: str = ""  # resolved: what happened, in plain words
     title: str = ""
     warning: str = ""
-    to: str | None = None
+    to: Mailbox | None = None
     to_name: str = ""  # greeting name ("Kari Nordmann")
     language: Language = Language.EN
     timezone: str = "UTC"  # IANA name (or "UTC+02:00") for dates shown to the reader
@@ -198,7 +201,7 @@ def _encode_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple):
         return [_encode_value(v) for v in value]
-    if isinstance(value, EvidenceLine | DigestEntry | MaintenanceInfo):
+    if isinstance(value, EvidenceLine | DigestEntry | MaintenanceInfo | Mailbox):
         return _encode_fields(value)
     return value
 
@@ -239,6 +242,22 @@ def _digest_entry(data: dict[str, Any]) -> DigestEntry:
     )
 
 
+def _mailbox(data: Any, to_name: str) -> Mailbox:
+    """`{"address": ..., "name": ...}`, or a string written before name and address were
+    kept apart (rows already in an outbox when Vakt was upgraded). The planner wrote those
+    as exactly `f"{to_name} <{address}>"`, so the address is cut out by that shape rather
+    than parsed: a name like `support@wrong.example` or `Hansen, Kari` cannot move it. Any
+    other string (the team's address) is read as `addr` or `Name <addr>`."""
+    if isinstance(data, dict):
+        return Mailbox(addr_spec(data["address"]), str(data.get("name", "")))
+    if not isinstance(data, str):
+        raise TypeError("`to` is a mailbox object")
+    prefix = f"{to_name} <"
+    if to_name and data.startswith(prefix) and data.endswith(">"):
+        return Mailbox(addr_spec(data[len(prefix) : -1]), to_name)
+    return mailbox(data)
+
+
 def _decode_payload(data: dict[str, Any]) -> Payload:
     known = {f.name for f in fields(Payload)}
     unknown = set(data) - known
@@ -256,6 +275,8 @@ def _decode_payload(data: dict[str, Any]) -> Payload:
     values["evidence"] = tuple(EvidenceLine(**e) for e in data.get("evidence", ()))
     values["incidents"] = tuple(_digest_entry(e) for e in data.get("incidents", ()))
     values["sites"] = tuple(data.get("sites", ()))
+    if data.get("to") is not None:
+        values["to"] = _mailbox(data["to"], data.get("to_name", ""))
     if data.get("maintenance") is not None:
         m = data["maintenance"]
         values["maintenance"] = MaintenanceInfo(

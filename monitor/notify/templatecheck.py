@@ -98,7 +98,7 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
 _TEXTS = {
     "timezone": "Europe/Oslo",
     "ack_url": "https://status.example.com/ack/sample",
-    "to": "Kari Nordmann <kari@acme.example>",
+    "address": "kari@acme.example",  # the `to` mailbox
     "status": "open",
 }
 _OFFSETS = {

@@ -22,6 +22,7 @@ from monitor.config.records import (
     HealthSettings,
     HttpSpec,
     JsonExpectation,
+    Mailbox,
     PageWhen,
     RetrySettings,
     RotationKind,
@@ -122,7 +123,7 @@ def test_a_ten_line_config_loads_with_sensible_defaults() -> None:
     customer = config.customers["acme"]
     assert customer.policy == "default"
     assert customer.escalation is None  # nobody on call: pages go to the team address
-    assert config.settings.email.team == "ops@agency.example"
+    assert config.settings.email.team == Mailbox("ops@agency.example")
     assert customer.primary_contact is not None
     assert customer.primary_contact.email == "kari@acme.example"
     assert config.settings.store == "sqlite:///vakt.db"

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.config.records import Config, EmailSettings
+from monitor.config.records import Config, EmailSettings, Mailbox
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.model import Verdict
@@ -29,7 +29,7 @@ def canary_config() -> Config:
     settings = replace(
         cfg.settings,
         canaries=("http://127.0.0.1:9/canary",),
-        email=EmailSettings(team="ops@agency.example"),
+        email=EmailSettings(team=Mailbox("ops@agency.example")),
     )
     return replace(cfg, settings=settings)
 

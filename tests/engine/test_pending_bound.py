@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from monitor.clock import FixedClock
-from monitor.config.records import Config, EmailSettings
+from monitor.config.records import Config, EmailSettings, Mailbox
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.model import CheckState, Level, Verdict
@@ -23,7 +23,7 @@ BOUND = 500
 
 def team_config() -> Config:
     cfg = config()  # no escalation policy: pages go to the team address
-    return replace(cfg, settings=replace(cfg.settings, email=EmailSettings(team=TEAM)))
+    return replace(cfg, settings=replace(cfg.settings, email=EmailSettings(team=Mailbox(TEAM))))
 
 
 async def test_problem_8_pending_writes_stay_bounded_while_the_store_is_down_and_the_case_arrives(

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.config.records import Config, EmailSettings
+from monitor.config.records import Config, EmailSettings, Mailbox
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.model import Impact, Verdict
@@ -28,7 +28,7 @@ def warning_config() -> Config:
     base = site()
     cert = check(base.id, "certificate", Impact.WARNING)
     cfg = config(replace(base, checks=(*base.checks, cert)))
-    return replace(cfg, settings=replace(cfg.settings, email=EmailSettings(team=TEAM)))
+    return replace(cfg, settings=replace(cfg.settings, email=EmailSettings(team=Mailbox(TEAM))))
 
 
 @pytest.fixture

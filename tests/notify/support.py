@@ -16,7 +16,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from monitor.config.records import Language
+from monitor.config.records import Language, Mailbox
 from monitor.model import Level
 from monitor.notify.message import EvidenceLine, MessageKind, Payload
 from tests.ports import free_port as free_port  # re-exported for the notify tests
@@ -163,7 +163,7 @@ def page_payload(**changes: Any) -> Payload:
         respond_by=T0.replace(hour=11),
         ack_url="https://status.agency.example/ack/tok123",
         evidence=(EvidenceLine("Home", "timeout", "no answer within 10 s", "oslo"),),
-        to="Alice Hansen <alice@agency.example>",
+        to=Mailbox("alice@agency.example", "Alice Hansen"),
         timezone="Europe/Oslo",
     )
     return base.with_changes(**changes)
@@ -179,7 +179,7 @@ def customer_payload(kind: MessageKind, language: Language, **changes: Any) -> P
         level=Level.A,
         status="open",
         since=T0,
-        to="Kari Nordmann <kari@acme.example>",
+        to=Mailbox("kari@acme.example", "Kari Nordmann"),
         to_name="Kari Nordmann",
         language=language,
         timezone="Europe/Oslo",

@@ -57,7 +57,8 @@ async def test_notify_test_emails_a_person_and_reports_delivery(
     config = write_config(tmp_path, smtp.port, receiver.url())
     assert await asyncio.to_thread(main, ["notify", "test", "alice", "-c", str(config)]) == 0
     [message] = smtp.messages
-    assert message["To"] == "alice@agency.example"
+    [to] = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Alice Hansen", "alice@agency.example")
     assert "test message" in message["Subject"].lower()
     assert "delivered" in capsys.readouterr().out
 

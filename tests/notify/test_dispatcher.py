@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.config.records import EmailSettings, Language, SmtpSettings
+from monitor.config.records import EmailSettings, Language, Mailbox, SmtpSettings
 from monitor.notify.channels import Channel, ChannelContext, build_channels
 from monitor.notify.dispatcher import Backoff, Dispatcher, OutboxTeamWarner
 from monitor.notify.message import MessageKind, Payload
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("smtp")
 def notification(n: int, *, channel: str = "email", payload: Payload | None = None) -> Notification:
     key = OutboxKey("VAKT-2026-000042", "customer_update", str(n), f"c{n}@acme.example", channel)
     body = payload or customer_payload(
-        MessageKind.CUSTOMER_UPDATE, Language.NB, to=f"c{n}@acme.example"
+        MessageKind.CUSTOMER_UPDATE, Language.NB, to=Mailbox(f"c{n}@acme.example")
     )
     return Notification(key, created_at=T0, due_at=T0, payload=body.to_json())
 
@@ -46,7 +46,7 @@ async def channels(
     smtp: SmtpSink, session: aiohttp.ClientSession
 ) -> AsyncIterator[dict[str, Channel]]:
     settings = EmailSettings(
-        sender="Support <support@agency.example>",
+        sender=Mailbox("support@agency.example", "Support"),
         smtp=SmtpSettings(port=smtp.port, timeout=timedelta(seconds=3)),
     )
     ctx = ChannelContext(session=session, clock=FixedClock(T0), email=settings)
@@ -218,7 +218,7 @@ async def test_the_team_is_warned_once_when_a_channel_keeps_failing(
 async def test_the_outbox_team_warner_queues_one_warning_per_channel_and_hour(
     store: Store,
 ) -> None:
-    warner = OutboxTeamWarner(store, "ops@agency.example")
+    warner = OutboxTeamWarner(store, Mailbox("ops@agency.example"))
     await warner.channel_failing("slack-ops", 5, "HTTP 503", T0, permanent=False)
     await warner.channel_failing(
         "slack-ops", 6, "HTTP 503", T0 + timedelta(minutes=5), permanent=False
@@ -227,14 +227,14 @@ async def test_the_outbox_team_warner_queues_one_warning_per_channel_and_hour(
         [item] = await tx.outbox.find()
     payload = Payload.from_json(item.payload)
     assert payload.kind is MessageKind.TEAM_WARNING
-    assert payload.to == "ops@agency.example"
+    assert payload.to == Mailbox("ops@agency.example")
     assert "slack-ops" in payload.title
 
 
 async def test_the_delivery_warning_tells_a_refusal_for_good_from_a_temporary_failure(
     store: Store,
 ) -> None:
-    warner = OutboxTeamWarner(store, "ops@agency.example")
+    warner = OutboxTeamWarner(store, Mailbox("ops@agency.example"))
     await warner.channel_failing("email", 5, "451 try later", T0, permanent=False)
     await warner.channel_failing("slack-ops", 5, "HTTP 404", T0, permanent=True)
     async with store.transaction(read_only=True) as tx:
@@ -262,7 +262,7 @@ async def test_a_permanent_refusal_warns_the_team_as_permanent(
 async def test_the_outbox_team_warner_queues_one_template_warning_per_template_and_hour(
     store: Store,
 ) -> None:
-    warner = OutboxTeamWarner(store, "ops@agency.example")
+    warner = OutboxTeamWarner(store, Mailbox("ops@agency.example"))
     error = "cannot render the message (/etc/vakt/templates/page.txt, line 2): boom"
     await warner.template_failing("/etc/vakt/templates/page.txt", error, T0)
     await warner.template_failing("/etc/vakt/templates/page.txt", error, T0)

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from monitor.clock import FixedClock
-from monitor.config.records import EmailSettings, Language, SmtpSettings
+from monitor.config.records import EmailSettings, Language, Mailbox, SmtpSettings
 from monitor.notify.channels import Channel, ChannelContext, build_channels
 from monitor.notify.dispatcher import Dispatcher, TemplateFailed, template_failure
 from monitor.notify.message import MessageKind
@@ -65,7 +65,7 @@ class LockingHandler(SinkHandler):
 
 async def email_channels(smtp: SmtpSink, session: aiohttp.ClientSession) -> dict[str, Channel]:
     settings = EmailSettings(
-        sender="Support <support@agency.example>",
+        sender=Mailbox("support@agency.example", "Support"),
         smtp=SmtpSettings(port=smtp.port, timeout=timedelta(seconds=3)),
     )
     ctx = ChannelContext(session=session, clock=FixedClock(T0), email=settings)
@@ -111,7 +111,9 @@ async def test_problem_1_a_store_locked_while_settling_does_not_end_the_dispatch
     task: asyncio.Task[None] | None = None
     try:
         key = OutboxKey("VAKT-2026-000042", "customer_update", "1", "c1@acme.example", "email")
-        body = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.EN, to="c1@acme.example")
+        body = customer_payload(
+            MessageKind.CUSTOMER_UPDATE, Language.EN, to=Mailbox("c1@acme.example")
+        )
         async with store.transaction() as tx:
             await tx.outbox.add([Notification(key, T0, T0, body.to_json())])
         worker = Dispatcher(
@@ -252,7 +254,9 @@ async def test_a_bug_in_a_round_is_logged_with_its_traceback_and_the_dispatcher_
     task: asyncio.Task[None] | None = None
     try:
         key = OutboxKey("VAKT-2026-000042", "customer_update", "1", "c1@acme.example", "email")
-        body = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.EN, to="c1@acme.example")
+        body = customer_payload(
+            MessageKind.CUSTOMER_UPDATE, Language.EN, to=Mailbox("c1@acme.example")
+        )
         async with store.transaction() as tx:
             await tx.outbox.add([Notification(key, T0, T0, body.to_json())])
         worker = Dispatcher(
@@ -340,7 +344,9 @@ async def test_a_postgresql_settle_whose_connection_is_killed_while_waiting_is_r
     task: asyncio.Task[None] | None = None
     try:
         key = OutboxKey("VAKT-2026-000042", "customer_update", "1", "c1@acme.example", "email")
-        body = customer_payload(MessageKind.CUSTOMER_UPDATE, Language.EN, to="c1@acme.example")
+        body = customer_payload(
+            MessageKind.CUSTOMER_UPDATE, Language.EN, to=Mailbox("c1@acme.example")
+        )
         async with store.transaction() as tx:
             await tx.outbox.add([Notification(key, T0, T0, body.to_json())])
         worker = Dispatcher(

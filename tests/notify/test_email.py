@@ -24,6 +24,7 @@ from monitor.config.records import (
     ChannelType,
     EmailSettings,
     Language,
+    Mailbox,
     SmtpSettings,
 )
 from monitor.notify.channels import ChannelContext, DeliveryError
@@ -43,7 +44,7 @@ from tests.notify.support import (
     server_tls,
 )
 
-SENDER = "Agency Support <support@agency.example>"
+SENDER = Mailbox("support@agency.example", "Agency Support")
 KEY = "VAKT-2026-000042/customer_update/1/kari@acme.example/email"
 
 
@@ -76,7 +77,7 @@ async def test_a_customer_email_arrives_as_text_and_html_in_the_case_thread(
     [message] = smtp.messages
     assert smtp.handler.recipients == [["kari@acme.example"]]
     assert message["Subject"] == "[VAKT-2026-000042] shop.acme.example"
-    assert message["From"] == SENDER
+    assert message["From"] == "Agency Support <support@agency.example>"
     assert message["Message-ID"] == message_id(KEY, "agency.example")
     root = message_id(payload.thread or "", "agency.example")
     assert message["In-Reply-To"] == root
@@ -251,7 +252,7 @@ async def test_non_ascii_names_and_subjects_arrive_intact_with_the_date_of_sendi
         MessageKind.CUSTOMER_OPENED,
         Language.NB,
         site="blåbær.acme.example",
-        to="Kåre Ødegård <kare@acme.example>",
+        to=Mailbox("kare@acme.example", "Kåre Ødegård"),
         to_name="Kåre Ødegård",
     )
     outgoing = Renderer().outgoing(KEY, payload)
@@ -273,7 +274,7 @@ async def test_non_ascii_names_and_subjects_arrive_intact_with_the_date_of_sendi
 async def test_an_internationalised_domain_is_sent_with_smtputf8_when_the_server_offers_it(
     smtp: SmtpSink, session: aiohttp.ClientSession
 ) -> None:
-    payload = page_payload(to="Kåre <kare@blåbær.example>")
+    payload = page_payload(to=Mailbox("kare@blåbær.example", "Kåre"))
     email_channel = channel(session, SmtpSettings(port=smtp.port))  # aiosmtpd offers it
     try:
         await email_channel.send(Renderer().outgoing("k/page/0:0/a/email", payload))
@@ -282,7 +283,7 @@ async def test_an_internationalised_domain_is_sent_with_smtputf8_when_the_server
     [message] = smtp.messages
     assert smtp.handler.recipients == [["kare@blåbær.example"]]
     assert message["To"] == "Kåre <kare@blåbær.example>"
-    assert message["From"] == SENDER
+    assert message["From"] == "Agency Support <support@agency.example>"
 
 
 async def test_an_internationalised_domain_fails_permanently_without_smtputf8(
@@ -290,7 +291,7 @@ async def test_an_internationalised_domain_fails_permanently_without_smtputf8(
 ) -> None:
     sink = SmtpSink(options={"enable_SMTPUTF8": False})
     sink.start()
-    payload = page_payload(to="kari@blåbær.example")
+    payload = page_payload(to=Mailbox("kari@blåbær.example"))
     email_channel = channel(session, SmtpSettings(port=sink.port))
     try:
         with pytest.raises(DeliveryError) as failure:
@@ -333,7 +334,7 @@ def test_a_composed_message_is_7bit_with_crlf_lines_of_at_most_78_characters() -
     long_line = "Vi har flyttet databasen til en ny server, og " * 10
     data = Composer(SENDER).compose(
         outgoing("Æ" * 120, f"{long_line}\n.\n. leading dot\n=3D stays text\n", "<p>ø</p>"),
-        "Ærlig Navn <a@acme.example>",
+        Mailbox("a@acme.example", "Ærlig Navn"),
         T0,
     )
     assert data.isascii()
@@ -350,7 +351,9 @@ def test_a_composed_message_is_7bit_with_crlf_lines_of_at_most_78_characters() -
 
 def test_a_long_ascii_subject_is_folded_and_unfolds_to_the_same_text() -> None:
     subject = "[VAKT-2026-000042] " + " ".join(f"site{n}.acme.example" for n in range(12))
-    data = Composer(SENDER).compose(outgoing(subject, "x\n", "<p>x</p>"), "a@acme.example", T0)
+    data = Composer(SENDER).compose(
+        outgoing(subject, "x\n", "<p>x</p>"), Mailbox("a@acme.example"), T0
+    )
     assert max(len(line) for line in data.split(b"\r\n")) <= 78
     assert parse(data)["Subject"] == subject
 
@@ -358,7 +361,7 @@ def test_a_long_ascii_subject_is_folded_and_unfolds_to_the_same_text() -> None:
 def test_a_utf8_message_still_folds_a_subject_too_long_for_one_line() -> None:
     subject = "[VAKT-2026-000042] " + " ".join(f"blåbær{n}.acme.example" for n in range(8))
     data = Composer(SENDER).compose(
-        outgoing(subject, "x\n", "<p>x</p>"), "Kåre <kare@blåbær.example>", T0
+        outgoing(subject, "x\n", "<p>x</p>"), Mailbox("kare@blåbær.example", "Kåre"), T0
     )
     assert not data.isascii()  # the address is raw UTF-8 (SMTPUTF8)
     assert max(len(line) for line in data.split(b"\r\n")) <= 78
@@ -370,7 +373,7 @@ def test_a_utf8_message_still_folds_a_subject_too_long_for_one_line() -> None:
 def test_line_breaks_in_names_or_subjects_cannot_add_headers() -> None:
     data = Composer(SENDER).compose(
         outgoing("Down\r\nBcc: victim@example.com", "x\n", "<p>x</p>"),
-        '"Eve\r\nBcc: victim@example.com" <eve@acme.example>',
+        Mailbox("eve@acme.example", "Eve\r\nBcc: victim@example.com"),
         T0,
     )
     message = parse(data)
@@ -382,7 +385,7 @@ def test_line_breaks_in_names_or_subjects_cannot_add_headers() -> None:
 async def test_a_line_break_in_the_recipient_cannot_redirect_the_envelope(
     smtp: SmtpSink, session: aiohttp.ClientSession
 ) -> None:
-    payload = page_payload(to='"Eve\r\nBcc: victim@example.com" <eve@acme.example>')
+    payload = page_payload(to=Mailbox("eve@acme.example", "Eve\r\nBcc: victim@example.com"))
     email_channel = channel(session, SmtpSettings(port=smtp.port))
     try:
         await email_channel.send(Renderer().outgoing("k/page/0:0/a/email", payload))
@@ -393,28 +396,41 @@ async def test_a_line_break_in_the_recipient_cannot_redirect_the_envelope(
 
 
 @pytest.mark.parametrize(
-    ("to", "display", "address"),
+    ("display", "address"),
     [
-        ("kari@acme.example", "", "kari@acme.example"),
-        ("Kari Nordmann <kari@acme.example>", "Kari Nordmann", "kari@acme.example"),
-        ('"Nordmann, Kari" <kari@acme.example>', "Nordmann, Kari", "kari@acme.example"),
-        ('"J. \\"Jo\\" Doe" <jo@acme.example>', 'J. "Jo" Doe', "jo@acme.example"),
-        ("Kåre Ødegård <kare@acme.example>", "Kåre Ødegård", "kare@acme.example"),
+        ("", "kari@acme.example"),
+        ("Kari Nordmann", "kari@acme.example"),
+        ("Nordmann, Kari", "kari@acme.example"),
+        ('J. "Jo" Doe', "jo@acme.example"),
+        ("Kåre Ødegård", "kare@acme.example"),
+        ("support@wrong.example", "per@acme.example"),
+        ("Per <per@wrong.example>", "per@acme.example"),
+        ("=?utf-8?q?evil=40wrong.example?=", "per@acme.example"),
+        ('Ødegård, Kåre; [ops] \\ "x"', "kare@acme.example"),
+        ("Å" * 400, "kare@acme.example"),  # past one line: several encoded-words
     ],
 )
-def test_the_recipient_mailbox_keeps_its_name_and_address(
-    to: str, display: str, address: str
-) -> None:
-    data = Composer(SENDER).compose(outgoing("s", "x\n", "<p>x</p>"), to, T0)
+def test_the_recipient_mailbox_keeps_its_name_and_address(display: str, address: str) -> None:
+    data = Composer(SENDER).compose(outgoing("s", "x\n", "<p>x</p>"), Mailbox(address, display), T0)
+    assert data.isascii()
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
     [mailbox] = parse(data)["To"].addresses
-    assert (mailbox.display_name, mailbox.addr_spec) == (display, address)
+    assert mailbox.addr_spec == address
+    if len(display) < 400:  # Python's parser puts a space between split encoded-words
+        assert mailbox.display_name == display
+    else:
+        assert mailbox.display_name.replace(" ", "") == display
 
 
 def test_a_reply_names_its_thread_and_the_first_message_does_not() -> None:
     thread = "VAKT-2026-000042/customer_opened/0/kari@acme.example/email"
     composer = Composer(SENDER)
-    reply = parse(composer.compose(outgoing("s", "x\n", "h", thread=thread), "a@b.example", T0))
-    first = parse(composer.compose(outgoing("s", "x\n", "h", thread=KEY), "a@b.example", T0))
+    reply = parse(
+        composer.compose(outgoing("s", "x\n", "h", thread=thread), Mailbox("a@b.example"), T0)
+    )
+    first = parse(
+        composer.compose(outgoing("s", "x\n", "h", thread=KEY), Mailbox("a@b.example"), T0)
+    )
     root = message_id(thread, "agency.example")
     assert (reply["In-Reply-To"], reply["References"]) == (root, root)
     assert (first["In-Reply-To"], first["References"]) == (None, None)
@@ -435,7 +451,7 @@ bodies = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(subject=st.text(max_size=200), text=bodies, html=bodies)
 def test_any_subject_and_body_survive_the_round_trip(subject: str, text: str, html: str) -> None:
-    data = Composer(SENDER).compose(outgoing(subject, text, html), "a@acme.example", T0)
+    data = Composer(SENDER).compose(outgoing(subject, text, html), Mailbox("a@acme.example"), T0)
     assert data.isascii()
     message = parse(data)
     assert str(message["Subject"] or "") == " ".join(subject.split())

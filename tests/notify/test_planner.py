@@ -24,6 +24,7 @@ from monitor.config.records import (
     Language,
     Layer,
     LevelPolicy,
+    Mailbox,
     MassOutage,
     PageWhen,
     PagingSettings,
@@ -117,7 +118,7 @@ def config(customers: int = 1, mass_sites: int | None = None) -> Config:
         timezone_name="Europe/Oslo",
         public_url="https://status.example",
         secret=SECRET,
-        email=EmailSettings(team="ops@agency.example"),
+        email=EmailSettings(team=Mailbox("ops@agency.example")),
         paging=PagingSettings(group_window=timedelta(seconds=30), mass_outage=mass),
     )
     calendar = Calendar("office", OSLO, "Europe/Oslo", (OFFICE,) * 5 + ((), ()))
@@ -207,7 +208,7 @@ def test_a_level_a_pages_the_on_call_person_at_once() -> None:
     assert (payload.case, payload.level, payload.to) == (
         "VAKT-2026-000001",
         Level.A,
-        "Alice <alice@agency.example>",
+        Mailbox("alice@agency.example", "Alice"),
     )
     assert payload.ack_url is not None
     assert payload.ack_url.startswith("https://status.example/ack/")

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.config.records import EmailSettings, Language, Maintenance, SmtpSettings
+from monitor.config.records import EmailSettings, Language, Mailbox, Maintenance, SmtpSettings
 from monitor.engine import commands
 from monitor.model import IncidentStatus, Level
 from monitor.notify.channels import Channel, ChannelContext, build_channels
@@ -46,7 +46,7 @@ async def channels(
     smtp: SmtpSink, session: aiohttp.ClientSession
 ) -> AsyncIterator[dict[str, Channel]]:
     settings = EmailSettings(
-        sender="Support <support@agency.example>",
+        sender=Mailbox("support@agency.example", "Support"),
         smtp=SmtpSettings(port=smtp.port, timeout=timedelta(seconds=3)),
     )
     ctx = ChannelContext(session=session, clock=FixedClock(T0), email=settings)
@@ -101,7 +101,7 @@ def digest_row(*cases: str) -> Notification:
         incidents=entries,
         ack_url="https://status.agency.example/ack/all",
         title=f"{len(entries)} more incidents",
-        to="Alice Hansen <alice@agency.example>",
+        to=Mailbox("alice@agency.example", "Alice Hansen"),
     )
     return Notification(key, T0, T0, payload.to_json())
 

@@ -12,6 +12,7 @@ from monitor.config.records import (
     Escalation,
     EscalationStep,
     LevelPolicy,
+    Mailbox,
     Site,
     Target,
     TargetKind,
@@ -100,17 +101,17 @@ class Context:
 
     # --------------------------------------------------------------- addresses
 
-    def address(self, recipient: str) -> tuple[str | None, str]:
-        """(`to` for email, greeting name) of `person:<id>`, `team` or `contact:<email>`."""
+    def address(self, recipient: str) -> tuple[Mailbox | None, str]:
+        """(mailbox for email, greeting name) of `person:<id>`, `team` or `contact:<email>`.
+        Name and address stay apart (DESIGN.md 8.5): the envelope goes to the address."""
         kind, _, ident = recipient.partition(":")
         if kind == "person":
             person = self.config.people.get(ident)
             if person is None:
                 return None, ident
-            to = None if person.email is None else f"{person.name} <{person.email}>"
-            return to, person.name
+            return person.mailbox, person.name
         if kind == "contact":
-            return ident, ident
+            return Mailbox(ident), ident
         return self.config.settings.email.team, "team"
 
     @property

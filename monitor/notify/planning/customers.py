@@ -254,7 +254,7 @@ def _email(
         next_update_at=next_update,
         note=plan.view.public_note,
         summary=incident.description if kind is MessageKind.CUSTOMER_RESOLVED else "",
-        to=f"{contact.name} <{contact.email}>",
+        to=contact.mailbox,
         to_name=contact.name,
         language=plan.customer.language,
         timezone=plan.customer.timezone_name,

@@ -71,7 +71,7 @@ def _email(
         customer=customer.name,
         maintenance=MaintenanceInfo(window.start, window.finished_at, window.reason),
         sites=labels,
-        to=f"{contact.name} <{contact.email}>",
+        to=contact.mailbox,
         to_name=contact.name,
         language=customer.language,
         timezone=customer.timezone_name,
