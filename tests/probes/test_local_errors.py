@@ -1,0 +1,142 @@
+"""Vakt's own trouble during a probe is no evidence about the target (issue 16 items 2, 4).
+
+Out of descriptors (EMFILE) is produced for real: a subprocess with a small descriptor
+limit fills its table, then probes real listeners on loopback. A probe bug is a check
+whose record asks one probe type to run another's spec: a real path to an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from monitor.config.records import HttpSpec
+from monitor.evaluate.checkstate import LocationState, step
+from monitor.model import CheckState, CheckType, ErrorCode, Verdict
+from monitor.probes import ProbeContext, run_probe
+from tests.evaluate.builders import T0, result
+from tests.probes.conftest import make_check
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, os, sys
+    from monitor.clock import SystemClock
+    from monitor.config.records import HttpSpec, TcpSpec, TlsSpec
+    from monitor.probes import open_probe_context, run_probe
+    from monitor.scheduler import run
+    from tests.probes.conftest import make_check
+
+    PORT = int(sys.argv[1])
+    SPECS = {
+        "http": HttpSpec(url=f"http://127.0.0.1:{PORT}/"),
+        "tcp": TcpSpec(host="127.0.0.1", port=PORT),
+        "tls": TlsSpec(host="127.0.0.1", port=PORT),
+    }
+
+    async def main():
+        async with open_probe_context(SystemClock()) as ctx:
+            out = {}
+            ok = await run_probe(make_check(SPECS["http"]), ctx)
+            out["before"] = [ok.verdict, ok.error]
+            held = []
+            try:  # fill the descriptor table: every socket the probes make fails
+                while True:
+                    held.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                pass
+            for name, spec in SPECS.items():
+                result = await run_probe(make_check(spec), ctx)
+                out[name] = [result.verdict, result.error]
+            for fd in held:
+                os.close(fd)
+            print(json.dumps(out))
+
+    run(main)  # uvloop, as `vakt run`
+    """
+)
+
+
+def _small_descriptor_table() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+
+@pytest.fixture
+async def listener() -> AsyncIterator[int]:
+    async def hello(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.xfail(strict=True, reason="problem 2: EMFILE in a probe reads as the target's failure")
+async def test_problem_2_a_probe_out_of_descriptors_fails_as_local_resource(
+    listener: int,
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _SCRIPT,
+        str(listener),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_small_descriptor_table,
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    seen = json.loads(out)
+    assert seen["before"] == [Verdict.OK, None]  # the same listener answers normally
+    for kind in ("http", "tcp", "tls"):
+        assert seen[kind] == [Verdict.FAILED, ErrorCode.LOCAL_RESOURCE], kind
+
+
+@pytest.mark.xfail(strict=True, reason="problem 2: a local_resource result counts as a failure")
+def test_problem_2_local_resource_results_leave_the_check_state_alone() -> None:
+    check = make_check(HttpSpec(url="http://127.0.0.1:9/"))
+    healthy = step(LocationState(), result(check.id, Verdict.OK, T0), check)
+    state = healthy
+    for _ in range(10):
+        local = result(check.id, Verdict.FAILED, T0, error=ErrorCode.LOCAL_RESOURCE)
+        state = step(state, local, check)
+    assert state == healthy
+    assert state.state is CheckState.OK
+
+
+@pytest.mark.xfail(strict=True, reason="problem 4: a probe bug drops the result without a code")
+async def test_problem_4_a_probe_that_raises_is_an_internal_result_reported_as_a_bug(
+    ctx: ProbeContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A record whose type names another probe than its spec: the TCP probe raises.
+    check = replace(make_check(HttpSpec(url="http://127.0.0.1:9/")), type=CheckType.TCP)
+    with caplog.at_level(logging.ERROR):
+        result = await run_probe(check, ctx)
+    assert (result.verdict, result.error) == (Verdict.FAILED, ErrorCode.INTERNAL)
+    assert not result.is_evidence
+    crashed = [r for r in caplog.records if r.getMessage() == "probe.crashed"]
+    assert len(crashed) == 1
+    assert crashed[0].exc_info is not None  # with the traceback: Sentry gets the bug
+    state = step(LocationState(), result, check)
+    assert state == LocationState()
