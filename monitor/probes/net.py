@@ -9,6 +9,8 @@ from typing import TypeVar
 
 import aiodns
 
+from monitor.model import ErrorCode
+from monitor.probes.lean.errors import connect_error
 from monitor.probes.phases import Phases
 
 T = TypeVar("T")
@@ -51,3 +53,9 @@ async def first_reachable(
             error = exc
     assert error is not None  # `resolve` never returns an empty list
     raise error
+
+
+def connect_problem(exc: OSError, address: str, port: int) -> tuple[ErrorCode, str]:
+    """Why no connection could be made (the lean client's rule: refused, reset, local)."""
+    error = connect_error(exc, address, port)
+    return error.code, error.detail

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 
 from monitor.config.records import Check, TcpSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.context import ProbeContext
-from monitor.probes.net import ResolveError, first_reachable, resolve
+from monitor.probes.net import ResolveError, connect_problem, first_reachable, resolve
 from monitor.probes.phases import Phases
-from monitor.probes.results import clip, failed, host_port, ok, timeout_detail
+from monitor.probes.results import clip, failed, ok, timeout_detail
 
 MAX_BANNER = 64 * 1024  # read no more than this looking for the expected banner
 
@@ -49,10 +48,7 @@ async def _converse(spec: TcpSpec, addresses: list[str], phases: Phases) -> tupl
             addresses, lambda a: asyncio.open_connection(a, spec.port)
         )
     except OSError as exc:
-        where = host_port(addresses[-1], spec.port)
-        if exc.errno == errno.ECONNREFUSED:
-            return (ErrorCode.REFUSED, f"connection refused by {where}"), addresses[-1]
-        return (ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"), address
+        return connect_problem(exc, addresses[-1], spec.port), addresses[-1]
     phases.add_connect()
     return await _talk(spec, reader, writer, phases), address
 

@@ -20,11 +20,14 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config.records import HttpSpec
 from monitor.evaluate.checkstate import LocationState, step
+from monitor.metrics import MetricsHub
 from monitor.model import CheckState, CheckType, ErrorCode, Verdict
 from monitor.probes import ProbeContext, run_probe
+from monitor.store.aggregates import fold
 from tests.evaluate.builders import T0, result
 from tests.probes.conftest import make_check
 
@@ -90,7 +93,6 @@ async def listener() -> AsyncIterator[int]:
         await runner.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason="problem 2: EMFILE in a probe reads as the target's failure")
 async def test_problem_2_a_probe_out_of_descriptors_fails_as_local_resource(
     listener: int,
 ) -> None:
@@ -113,7 +115,6 @@ async def test_problem_2_a_probe_out_of_descriptors_fails_as_local_resource(
         assert seen[kind] == [Verdict.FAILED, ErrorCode.LOCAL_RESOURCE], kind
 
 
-@pytest.mark.xfail(strict=True, reason="problem 2: a local_resource result counts as a failure")
 def test_problem_2_local_resource_results_leave_the_check_state_alone() -> None:
     check = make_check(HttpSpec(url="http://127.0.0.1:9/"))
     healthy = step(LocationState(), result(check.id, Verdict.OK, T0), check)
@@ -125,7 +126,6 @@ def test_problem_2_local_resource_results_leave_the_check_state_alone() -> None:
     assert state.state is CheckState.OK
 
 
-@pytest.mark.xfail(strict=True, reason="problem 4: a probe bug drops the result without a code")
 async def test_problem_4_a_probe_that_raises_is_an_internal_result_reported_as_a_bug(
     ctx: ProbeContext, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -140,3 +140,31 @@ async def test_problem_4_a_probe_that_raises_is_an_internal_result_reported_as_a
     assert crashed[0].exc_info is not None  # with the traceback: Sentry gets the bug
     state = step(LocationState(), result, check)
     assert state == LocationState()
+
+
+def test_problem_2_local_errors_are_counted_by_reason_and_leave_check_gauges_alone() -> None:
+    check = make_check(HttpSpec(url="http://127.0.0.1:9/"))
+    hub = MetricsHub(version="1", location="oslo", checks=[check])
+    hub.observe_probe(result(check.id, Verdict.OK, T0), 0.0)
+    for code in (ErrorCode.LOCAL_RESOURCE, ErrorCode.LOCAL_RESOURCE, ErrorCode.INTERNAL):
+        hub.observe_probe(result(check.id, Verdict.FAILED, T0, error=code), 0.0)
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(hub.render().decode())
+        for s in family.samples
+    }
+    assert found[("vakt_probe_local_errors_total", (("reason", "local_resource"),))] == 2
+    assert found[("vakt_probe_local_errors_total", (("reason", "internal"),))] == 1
+    up = (("check", "home"), ("customer", "acme"), ("site", "shop"))
+    assert found[("vakt_check_up", up)] == 1.0
+
+
+def test_problem_2_local_errors_are_not_downtime_in_the_aggregates() -> None:
+    check_id = "acme/shop/home"
+    batch = [
+        result(check_id, Verdict.OK, T0),
+        result(check_id, Verdict.FAILED, T0, error=ErrorCode.LOCAL_RESOURCE),
+        result(check_id, Verdict.FAILED, T0, error=ErrorCode.INTERNAL),
+    ]
+    [aggregate] = fold(batch)
+    assert (aggregate.ok, aggregate.failed) == (1, 0)
