@@ -103,6 +103,13 @@ from monitor.supervisor import (
     store_error_only,
 )
 from monitor.web import StoreHeartbeats, WebDeps, create_private_app, create_public_app
+from monitor.web.limits import (
+    ConnectionGuard,
+    GuardedSite,
+    listener_limits,
+    raise_descriptor_limit,
+    runner_options,
+)
 
 log = logging.getLogger("monitor.app")
 
@@ -191,6 +198,7 @@ async def serve(
         return EXIT_CONFIG
     if own_process:
         tune_gc()
+        raise_descriptor_limit()  # slow clients must not leave probes without sockets
     settings = config.settings
     init_sentry(
         settings.sentry,
@@ -680,15 +688,17 @@ class _Daemon:
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)
         runners: list[web.AppRunner] = []
+        limits = listener_limits(settings.web.limits, self.options.concurrency)
         try:
             for app, where in (
                 (private, settings.listen),
                 (create_public_app(deps), settings.public_listen),
             ):
-                runner = web.AppRunner(app, access_log=None)
+                runner = web.AppRunner(app, access_log=None, **runner_options(limits))
                 runners.append(runner)
                 await runner.setup()
-                await web.TCPSite(runner, where.host, where.port).start()
+                guard = ConnectionGuard(limits)
+                await GuardedSite(runner, where.host, where.port, guard).start()
         except OSError:
             for runner in runners:
                 await runner.cleanup()

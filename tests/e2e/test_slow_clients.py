@@ -14,7 +14,7 @@ import asyncio
 import os
 import resource
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -109,7 +109,6 @@ async def _closed(reader: asyncio.StreamReader) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="problem 2: slow clients hold descriptors; probes starve")
 async def test_problem_2_slow_clients_under_a_small_descriptor_limit_open_no_incident(
     tmp_path: Path, site: int
 ) -> None:
@@ -149,7 +148,9 @@ async def test_problem_2_slow_clients_under_a_small_descriptor_limit_open_no_inc
                 await proc.wait()
 
 
-def _ok_after(session: aiohttp.ClientSession, port: int, count: float):  # type: ignore[no-untyped-def]
+def _ok_after(
+    session: aiohttp.ClientSession, port: int, count: float
+) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return _ok_probes(await _metrics(session, port)) > count
 
