@@ -17,6 +17,7 @@ from monitor.clock import SystemClock
 from monitor.config.records import HostPort, HttpSpec
 from monitor.model import ErrorCode, Verdict
 from monitor.probes import open_probe_context, run_probe
+from monitor.probes.targets import AddressClass, TargetPolicy, classify, redirect_allowed
 from tests.probes.conftest import make_check
 
 
@@ -51,12 +52,9 @@ async def redirect_to_second_loopback() -> AsyncIterator[str]:
         await inner_runner.cleanup()
 
 
-@pytest.mark.xfail(strict=True, reason="problem 6: redirects are followed to any address")
 async def test_problem_6_a_redirect_into_a_denied_network_is_blocked(
     redirect_to_second_loopback: str,
 ) -> None:
-    from monitor.probes.targets import TargetPolicy
-
     check = make_check(HttpSpec(url=redirect_to_second_loopback))
     async with open_probe_context(SystemClock()) as ctx:
         followed = await run_probe(check, ctx)
@@ -68,12 +66,9 @@ async def test_problem_6_a_redirect_into_a_denied_network_is_blocked(
     assert "127.0.0.2" in blocked.detail
 
 
-@pytest.mark.xfail(strict=True, reason="problem 6: redirects are followed to any address")
 async def test_problem_6_a_check_whose_own_url_is_denied_is_blocked_and_allow_does_not_win(
     redirect_to_second_loopback: str,
 ) -> None:
-    from monitor.probes.targets import TargetPolicy
-
     net = (ip_network("127.0.0.0/8"),)
     check = make_check(HttpSpec(url=redirect_to_second_loopback))
     async with open_probe_context(SystemClock(), policy=TargetPolicy(allow=net, deny=net)) as ctx:
@@ -81,7 +76,6 @@ async def test_problem_6_a_check_whose_own_url_is_denied_is_blocked_and_allow_do
     assert (result.verdict, result.error) == (Verdict.FAILED, ErrorCode.BLOCKED)
 
 
-@pytest.mark.xfail(strict=True, reason="problem 6: no default rule for redirects")
 @pytest.mark.parametrize(
     ("source", "target", "allowed"),
     [
@@ -99,16 +93,11 @@ async def test_problem_6_a_check_whose_own_url_is_denied_is_blocked_and_allow_do
 def test_problem_6_the_default_rule_refuses_public_to_loopback_link_local_and_own(
     source: str | None, target: str, allowed: bool
 ) -> None:
-    from monitor.probes.targets import AddressClass, redirect_allowed
-
     origin = AddressClass(source) if source else None
     assert redirect_allowed(origin, AddressClass(target)) is allowed
 
 
-@pytest.mark.xfail(strict=True, reason="problem 6: no default rule for redirects")
 def test_problem_6_a_public_name_rebound_to_loopback_is_refused_like_a_redirect() -> None:
-    from monitor.probes.targets import AddressClass, TargetPolicy, classify
-
     assert classify("93.184.216.34") is AddressClass.PUBLIC
     assert classify("10.1.2.3") is AddressClass.PRIVATE
     assert classify("::ffff:127.0.0.1") is AddressClass.LOOPBACK
