@@ -10,7 +10,7 @@ from typing import TypeVar
 import aiodns
 
 from monitor.model import ErrorCode
-from monitor.probes.lean.errors import connect_error
+from monitor.probes.lean.errors import connect_error, raise_if_local
 from monitor.probes.phases import Phases
 
 T = TypeVar("T")
@@ -32,6 +32,7 @@ async def resolve(dns: aiodns.DNSResolver, host: str, phases: Phases) -> list[st
     try:
         answer = await dns.getaddrinfo(host, family=socket.AF_UNSPEC, type=socket.SOCK_STREAM)
     except aiodns.error.DNSError as exc:
+        raise_if_local()
         message = exc.args[1] if len(exc.args) > 1 else str(exc)
         raise ResolveError(f"cannot resolve {host}: {message}") from exc
     phases.add_dns()

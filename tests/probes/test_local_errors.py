@@ -37,30 +37,35 @@ _SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, sys
     from monitor.clock import SystemClock
-    from monitor.config.records import HttpSpec, TcpSpec, TlsSpec
+    from monitor.config.records import DnsSpec, HostPort, HttpSpec, TcpSpec, TlsSpec
     from monitor.probes import open_probe_context, run_probe
     from monitor.scheduler import run
     from tests.probes.conftest import make_check
 
     PORT = int(sys.argv[1])
+    DNS = HostPort("127.0.0.1", 9)  # nothing answers: a name fails either way
     SPECS = {
         "http": HttpSpec(url=f"http://127.0.0.1:{PORT}/"),
+        "http by name": HttpSpec(url=f"http://shop.example:{PORT}/"),
+        "dns": DnsSpec(name="shop.example", server=DNS),
         "tcp": TcpSpec(host="127.0.0.1", port=PORT),
         "tls": TlsSpec(host="127.0.0.1", port=PORT),
     }
 
     async def main():
-        async with open_probe_context(SystemClock()) as ctx:
+        async with open_probe_context(SystemClock(), resolver=DNS) as ctx:
             out = {}
             ok = await run_probe(make_check(SPECS["http"]), ctx)
             out["before"] = [ok.verdict, ok.error]
             held = []
-            try:  # fill the descriptor table: every socket the probes make fails
-                while True:
-                    held.append(os.open(os.devnull, os.O_RDONLY))
-            except OSError:
-                pass
             for name, spec in SPECS.items():
+                for _ in range(5):  # fill the table, again after closes still pending
+                    try:
+                        while True:
+                            held.append(os.open(os.devnull, os.O_RDONLY))
+                    except OSError:
+                        pass
+                    await asyncio.sleep(0)
                 result = await run_probe(make_check(spec), ctx)
                 out[name] = [result.verdict, result.error]
             for fd in held:
@@ -111,7 +116,7 @@ async def test_problem_2_a_probe_out_of_descriptors_fails_as_local_resource(
     assert proc.returncode == 0, err.decode()[-2000:]
     seen = json.loads(out)
     assert seen["before"] == [Verdict.OK, None]  # the same listener answers normally
-    for kind in ("http", "tcp", "tls"):
+    for kind in ("http", "http by name", "dns", "tcp", "tls"):
         assert seen[kind] == [Verdict.FAILED, ErrorCode.LOCAL_RESOURCE], kind
 
 

@@ -32,6 +32,7 @@ from monitor.probes.lean.errors import (
     dns_error,
     exchange_error,
     handshake_error,
+    raise_if_local,
     redirect_error,
 )
 from monitor.probes.lean.parser import Failure, Head, ResponseParser
@@ -533,6 +534,7 @@ class LeanClient:
         try:
             answer = await self._resolver.lookup(host, family)
         except aiodns.error.DNSError as exc:
+            raise_if_local()
             raise dns_error(host, exc.args[1] if len(exc.args) > 1 else str(exc)) from exc
         phases.add_dns()
         if not answer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 
 from monitor.model import ErrorCode
 from monitor.probes.lean.tls import TlsError
@@ -15,6 +16,21 @@ LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOME
 def is_local(exc: BaseException) -> bool:
     """True when `exc` is Vakt's own resource trouble (descriptors, buffers, memory)."""
     return isinstance(exc, OSError) and exc.errno in LOCAL_ERRNOS
+
+
+def raise_if_local() -> None:
+    """Raise the `OSError` a new socket meets now when it is Vakt's own shortage.
+
+    Called only after a failure whose cause is hidden: c-ares reports a resolver that
+    could not open its socket as "Could not contact DNS servers", like a dead server.
+    `run_probe` turns the raised error into a `local_resource` result.
+    """
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+    except OSError as exc:
+        if is_local(exc):
+            raise
+    return
 
 
 def local_detail(exc: BaseException) -> str:
