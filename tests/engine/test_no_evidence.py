@@ -25,7 +25,7 @@ async def test_problem_2_local_errors_open_no_incident_and_do_not_resolve_one(
     engine = Engine(store, config(), clock)
     await engine.start()
 
-    async def round(home: Verdict, error: ErrorCode | None = None) -> None:
+    async def probe_round(home: Verdict, error: ErrorCode | None = None) -> None:
         probe = result(HOME, clock.now(), home)
         engine.submit(probe if error is None else replace(probe, error=error), 0.0)
         engine.submit(result(CHECKOUT, clock.now()), 0.0)
@@ -34,15 +34,15 @@ async def test_problem_2_local_errors_open_no_incident_and_do_not_resolve_one(
 
     await round(Verdict.OK)
     for _ in range(6):  # twice what confirms a failure
-        await round(Verdict.FAILED, code)
+        await probe_round(Verdict.FAILED, code)
     async with store.transaction(read_only=True) as tx:
         assert await tx.incidents.find() == []
     for _ in range(3):  # a real outage still opens its case
-        await round(Verdict.FAILED)
+        await probe_round(Verdict.FAILED)
     async with store.transaction(read_only=True) as tx:
         [incident] = await tx.incidents.find()
     for _ in range(6):  # and Vakt's trouble neither resolves nor changes it
-        await round(Verdict.FAILED, code)
+        await probe_round(Verdict.FAILED, code)
     async with store.transaction(read_only=True) as tx:
         [still] = await tx.incidents.find()
     assert still.status is IncidentStatus.OPEN
