@@ -32,7 +32,7 @@ async def test_problem_2_local_errors_open_no_incident_and_do_not_resolve_one(
         await engine.flush()
         clock.advance(10)
 
-    await round(Verdict.OK)
+    await probe_round(Verdict.OK)
     for _ in range(6):  # twice what confirms a failure
         await probe_round(Verdict.FAILED, code)
     async with store.transaction(read_only=True) as tx:
