@@ -279,7 +279,9 @@ class GuardedSite(web.TCPSite):
             self.guard.wrap(cast(Callable[[], asyncio.Protocol], server)),
             self._host,
             self._port,
+            backlog=self._backlog,
             reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
         )
 
 
