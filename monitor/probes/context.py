@@ -70,6 +70,7 @@ class ProbeContext:
         "heartbeats",
         "http",
         "location",
+        "policy",
         "resolver_server",
         "started_at",
         "tls",
@@ -90,6 +91,7 @@ class ProbeContext:
     ) -> None:
         self.tls = tls  # verifying: the system's CAs (and the demo's or tests' own)
         self.unverified = TlsContext(verify=False)  # to read a refused certificate
+        self.policy = policy or TargetPolicy()  # where probes may connect
         # the HTTP probe's client; by default on its own caching resolver over `dns`
         self.http = http or LeanClient(
             CachingResolver(dns, clock.monotonic),
@@ -97,7 +99,7 @@ class ProbeContext:
             USER_AGENT,
             clock.monotonic,
             unverified=self.unverified,
-            policy=policy,
+            policy=self.policy,
         )
         self.dns = dns
         self.resolver_server = resolver_server

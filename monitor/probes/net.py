@@ -12,12 +12,17 @@ import aiodns
 from monitor.model import ErrorCode
 from monitor.probes.lean.errors import connect_error, raise_if_local
 from monitor.probes.phases import Phases
+from monitor.probes.targets import TargetPolicy
 
 T = TypeVar("T")
 
 
 class ResolveError(Exception):
     """A name that did not resolve; the message is the human detail."""
+
+
+class Blocked(Exception):
+    """The probe target policy refused every address; the message is the human detail."""
 
 
 async def resolve(dns: aiodns.DNSResolver, host: str, phases: Phases) -> list[str]:
@@ -60,3 +65,18 @@ def connect_problem(exc: OSError, address: str, port: int) -> tuple[ErrorCode, s
     """Why no connection could be made (the lean client's rule: refused, reset, local)."""
     error = connect_error(exc, address, port)
     return error.code, error.detail
+
+
+def permitted(policy: TargetPolicy, addresses: list[str], port: int, host: str) -> list[str]:
+    """The addresses of `host` the target policy allows (raises `Blocked` for none)."""
+    kept: list[str] = []
+    refusal: str | None = None
+    for address in addresses:
+        why = policy.refusal(address, port, None, None if address == host else host)
+        if why is None:
+            kept.append(address)
+        else:
+            refusal = refusal or why
+    if not kept:
+        raise Blocked(refusal or f"{host}: no permitted address")
+    return kept

@@ -7,7 +7,14 @@ import asyncio
 from monitor.config.records import Check, TcpSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.context import ProbeContext
-from monitor.probes.net import ResolveError, connect_problem, first_reachable, resolve
+from monitor.probes.net import (
+    Blocked,
+    ResolveError,
+    connect_problem,
+    first_reachable,
+    permitted,
+    resolve,
+)
 from monitor.probes.phases import Phases
 from monitor.probes.results import clip, failed, ok, timeout_detail
 
@@ -25,12 +32,15 @@ async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
     try:
         async with asyncio.timeout(limit):
             addresses = await resolve(ctx.dns, spec.host, phases)
+            addresses = permitted(ctx.policy, addresses, spec.port, spec.host)
             problem, address = await _converse(spec, addresses, phases)
     except TimeoutError:
         detail = timeout_detail(limit, phases.waiting_for)
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.TIMEOUT, detail)
     except ResolveError as exc:
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.DNS, str(exc))
+    except Blocked as exc:
+        return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.BLOCKED, str(exc))
     if problem is not None:
         code, detail = problem
         timings = phases.timings()

@@ -13,7 +13,14 @@ from monitor.probes.context import ProbeContext
 from monitor.probes.lean.errors import is_local, local_detail, os_reason
 from monitor.probes.lean.peek import connect, peer_certificate, shake
 from monitor.probes.lean.tls import TlsError
-from monitor.probes.net import ResolveError, connect_problem, first_reachable, resolve
+from monitor.probes.net import (
+    Blocked,
+    ResolveError,
+    connect_problem,
+    first_reachable,
+    permitted,
+    resolve,
+)
 from monitor.probes.phases import Phases
 from monitor.probes.results import failed, ok, timeout_detail
 
@@ -49,6 +56,10 @@ async def _handshake(
 ) -> tuple[datetime | None, str]:
     name = spec.server_name or spec.host
     addresses = await resolve(ctx.dns, spec.host, phases)
+    try:
+        addresses = permitted(ctx.policy, addresses, spec.port, spec.host)
+    except Blocked as exc:
+        raise _Refused(ErrorCode.BLOCKED, str(exc)) from None
     loop = asyncio.get_running_loop()
     phases.begin("a connection")
     try:

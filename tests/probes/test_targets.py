@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from monitor.clock import SystemClock
-from monitor.config.records import HostPort, HttpSpec
+from monitor.config.records import HostPort, HttpSpec, TcpSpec, TlsSpec
 from monitor.model import ErrorCode, Verdict
 from monitor.probes import open_probe_context, run_probe
 from monitor.probes.targets import AddressClass, TargetPolicy, classify, redirect_allowed
@@ -111,3 +111,24 @@ def test_problem_6_a_public_name_rebound_to_loopback_is_refused_like_a_redirect(
     assert policy.refusal("10.0.0.5", 8081, AddressClass.PUBLIC) is None
     allowing = TargetPolicy(allow=(ip_network("127.0.0.1/32"),))
     assert allowing.refusal("127.0.0.1", 80, AddressClass.PUBLIC) is None
+
+
+async def test_tcp_and_tls_checks_honour_the_deny_list_too() -> None:
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text="inside")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner, port = await _serve(app, "127.0.0.2")
+    try:
+        tcp = make_check(TcpSpec(host="127.0.0.2", port=port))
+        tls = make_check(TlsSpec(host="127.0.0.2", port=port))
+        async with open_probe_context(SystemClock()) as ctx:
+            reached = await run_probe(tcp, ctx)
+        policy = TargetPolicy(deny=(ip_network("127.0.0.2/32"),))
+        async with open_probe_context(SystemClock(), policy=policy) as ctx:
+            blocked = [await run_probe(check, ctx) for check in (tcp, tls)]
+    finally:
+        await runner.cleanup()
+    assert reached.verdict is Verdict.OK
+    assert [(r.verdict, r.error) for r in blocked] == [(Verdict.FAILED, ErrorCode.BLOCKED)] * 2
