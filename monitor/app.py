@@ -83,7 +83,7 @@ from monitor.observability import (
 )
 from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
-from monitor.probes.targets import TargetPolicy
+from monitor.probes.targets import target_policy
 from monitor.scheduler import Scheduler
 from monitor.store import (
     Incident,
@@ -492,11 +492,7 @@ class _Daemon:
                 resolver=settings.resolver,
                 heartbeats=heartbeats,
                 ca_file=self.options.ca_file,
-                policy=TargetPolicy(
-                    allow=settings.probes.allow,
-                    deny=settings.probes.deny,
-                    own=(settings.listen, settings.public_listen),
-                ),
+                policy=target_policy(settings),
             ) as ctx,
         ):
             try:

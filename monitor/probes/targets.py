@@ -22,7 +22,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-from monitor.config.records import HostPort, Network
+from monitor.config.records import HostPort, Network, Settings
 
 CACHE_LIMIT = 1 << 16  # addresses classified, host names seen public: then cleared
 
@@ -130,3 +130,11 @@ def _within(address: str, networks: Sequence[Network]) -> bool:
 def most_public(seen: AddressClass | None, kind: AddressClass) -> AddressClass | None:
     """The source class for the next hop after a hop on `kind`."""
     return AddressClass.PUBLIC if AddressClass.PUBLIC in (seen, kind) else (seen or kind)
+
+
+def target_policy(settings: Settings) -> TargetPolicy:
+    """The policy of a config: `settings.probes` and Vakt's two listeners."""
+    probes = settings.probes
+    return TargetPolicy(
+        allow=probes.allow, deny=probes.deny, own=(settings.listen, settings.public_listen)
+    )
