@@ -50,6 +50,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -692,14 +693,14 @@ class _Daemon:
         runners: list[web.AppRunner] = []
         limits = listener_limits(settings.web.limits, self.options.concurrency)
         try:
-            for app, where in (
-                (private, settings.listen),
-                (create_public_app(deps), settings.public_listen),
+            for app, where, name in (
+                (private, settings.listen, "private"),
+                (create_public_app(deps), settings.public_listen, "public"),
             ):
                 runner = web.AppRunner(app, access_log=None, **runner_options(limits))
                 runners.append(runner)
                 await runner.setup()
-                guard = ConnectionGuard(limits)
+                guard = ConnectionGuard(limits, partial(self.hub.connection_dropped, name))
                 await GuardedSite(runner, where.host, where.port, guard).start()
         except OSError:
             for runner in runners:

@@ -139,6 +139,11 @@ METRICS: tuple[MetricSpec, ...] = (
         "(reason: local_resource = out of descriptors, buffers or memory; internal = a bug).",
         "reason",
     ),
+    _counter(
+        "vakt_web_connections_dropped_total",
+        "Connections a listener closed: over_limit (too many), slow_head, slow_body.",
+        "listener", "reason",
+    ),
     _counter("vakt_incidents_opened_total", "Incidents opened, by level.", "level"),
     _counter("vakt_incidents_resolved_total", "Incidents resolved, by level.", "level"),
     _counter(
@@ -442,6 +447,10 @@ class MetricsHub:
         values[CHECK_DURATION.name][slot] = timings.total
         if result.cert_not_after is not None:
             values[CHECK_TLS_EXPIRY.name][slot] = result.cert_not_after.timestamp()
+
+    def connection_dropped(self, listener: str, reason: str) -> None:
+        """A listener closed a connection: too many, or a client too slow."""
+        self._c.counter("vakt_web_connections_dropped_total", listener, reason).inc()
 
     def set_check_level(self, check_id: str, level: Level | None) -> None:
         """The level this check's state puts its site at (None: contributes nothing)."""

@@ -27,7 +27,7 @@ import re
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, cast
 
 from aiohttp import web
@@ -97,6 +97,14 @@ def connection_budget(soft_limit: int, probe_concurrency: int) -> int:
     return max(MIN_CONNECTIONS, spare // 2)
 
 
+class Dropped(StrEnum):
+    """Why the guard closed a connection (a metrics label)."""
+
+    OVER_LIMIT = "over_limit"  # more than `max_connections`
+    SLOW_HEAD = "slow_head"  # the head took longer than `header_timeout` (or grew too large)
+    SLOW_BODY = "slow_body"  # the body took longer than `body_timeout`
+
+
 class _Phase(Enum):
     HEAD = 1  # reading a request head
     BODY = 2  # reading a body of known length
@@ -107,13 +115,24 @@ class _Phase(Enum):
 class ConnectionGuard:
     """One listener's limits: the protocol factory wrapper and its counters."""
 
-    __slots__ = ("cut", "limits", "open", "refused")
+    __slots__ = ("_on_drop", "cut", "limits", "open", "refused")
 
-    def __init__(self, limits: ListenerLimits) -> None:
+    def __init__(
+        self, limits: ListenerLimits, on_drop: Callable[[Dropped], None] | None = None
+    ) -> None:
         self.limits = limits
+        self._on_drop = on_drop  # e.g. a metric per reason
         self.open = 0  # connections held now
         self.refused = 0  # closed at once: over `max_connections`
         self.cut = 0  # aborted: a head or body too slow (or a head too large)
+
+    def dropped(self, reason: Dropped) -> None:
+        if reason is Dropped.OVER_LIMIT:
+            self.refused += 1
+        else:
+            self.cut += 1
+        if self._on_drop is not None:
+            self._on_drop(reason)
 
     def wrap(self, factory: Callable[[], asyncio.Protocol]) -> Callable[[], asyncio.Protocol]:
         """A protocol factory for `loop.create_server` around aiohttp's."""
@@ -150,7 +169,7 @@ class _Guarded(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
         guard = self._guard
         if guard.open >= guard.limits.max_connections:
-            guard.refused += 1
+            guard.dropped(Dropped.OVER_LIMIT)
             self._transport.abort()
             return
         guard.open += 1
@@ -254,7 +273,8 @@ class _Guarded(asyncio.Protocol):
 
     def _cut(self) -> None:
         self._timer = None
-        self._guard.cut += 1
+        slow_body = self._phase in (_Phase.BODY, _Phase.CHUNKED)
+        self._guard.dropped(Dropped.SLOW_BODY if slow_body else Dropped.SLOW_HEAD)
         if self._transport is not None:
             self._transport.abort()
 

@@ -135,6 +135,10 @@ async def test_problem_2_slow_clients_under_a_small_descriptor_limit_open_no_inc
                 await asyncio.gather(*(_closed(c[0]) for c in clients if c is not None))
             seen = await _metrics(session, private)
         assert seen[("vakt_probe_local_errors_total", "reason=local_resource")] == 0
+        dropped = "vakt_web_connections_dropped_total"
+        over, slow = "listener=public,reason=over_limit", "listener=public,reason=slow_head"
+        connected = sum(client is not None for client in clients)
+        assert seen[(dropped, over)] + seen[(dropped, slow)] == connected > 0
         assert seen[("vakt_incidents_opened_total", "level=A")] == 0
         assert seen[("vakt_incidents_opened_total", "level=B")] == 0
         assert proc.returncode is None  # still running

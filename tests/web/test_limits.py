@@ -18,6 +18,7 @@ from monitor.config.records import WebLimits
 from monitor.web.limits import (
     MIN_CONNECTIONS,
     ConnectionGuard,
+    Dropped,
     GuardedSite,
     ListenerLimits,
     connection_budget,
@@ -27,10 +28,16 @@ from monitor.web.limits import (
 
 LIMITS = ListenerLimits(header_timeout=0.3, body_timeout=0.5, idle_timeout=0.5, max_connections=8)
 WAIT = 10.0  # seconds: the bound of every poll
+DROPS: list[Dropped] = []
 
 
 async def _echo(request: web.Request) -> web.Response:
     return web.Response(text=f"got {len(await request.read())}")
+
+
+@pytest.fixture(autouse=True)
+def _no_drops_yet() -> None:
+    DROPS.clear()
 
 
 @pytest.fixture
@@ -39,7 +46,7 @@ async def listener() -> AsyncIterator[tuple[int, ConnectionGuard]]:
     app.router.add_route("*", "/", _echo)
     runner = web.AppRunner(app, access_log=None, **runner_options(LIMITS))
     await runner.setup()
-    guard = ConnectionGuard(LIMITS)
+    guard = ConnectionGuard(LIMITS, DROPS.append)
     site = GuardedSite(runner, "127.0.0.1", 0, guard)
     await site.start()
     try:
@@ -83,6 +90,7 @@ async def test_problem_2_a_slowloris_client_is_cut_off_after_the_header_timeout(
     assert closed == [True] * 5
     assert guard.cut == 5
     assert guard.open == 0
+    assert DROPS == [Dropped.SLOW_HEAD] * 5
     for _, writer in clients:
         writer.close()
 
@@ -98,6 +106,7 @@ async def test_a_slow_body_is_cut_off_after_the_body_timeout(
     drip.cancel()
     writer.close()
     assert guard.cut == 1
+    assert DROPS == [Dropped.SLOW_BODY]
 
 
 async def test_clients_that_keep_up_are_served_and_idle_ones_closed_after_a_response(
@@ -124,6 +133,7 @@ async def test_connections_over_the_limit_are_closed_at_once(
         while guard.open + guard.refused < 12:  # noqa: ASYNC110 - the server's accept
             await asyncio.sleep(0.01)
     assert (guard.open, guard.refused) == (8, 4)
+    assert DROPS == [Dropped.OVER_LIMIT] * 4
     for _, writer in clients:
         writer.close()
 
