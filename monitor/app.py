@@ -50,6 +50,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -83,6 +84,7 @@ from monitor.observability import (
 )
 from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
+from monitor.probes.targets import target_policy
 from monitor.scheduler import Scheduler
 from monitor.store import (
     Incident,
@@ -103,6 +105,13 @@ from monitor.supervisor import (
     store_error_only,
 )
 from monitor.web import StoreHeartbeats, WebDeps, create_private_app, create_public_app
+from monitor.web.limits import (
+    ConnectionGuard,
+    GuardedSite,
+    listener_limits,
+    raise_descriptor_limit,
+    runner_options,
+)
 
 log = logging.getLogger("monitor.app")
 
@@ -191,6 +200,7 @@ async def serve(
         return EXIT_CONFIG
     if own_process:
         tune_gc()
+        raise_descriptor_limit()  # slow clients must not leave probes without sockets
     settings = config.settings
     init_sentry(
         settings.sentry,
@@ -483,6 +493,7 @@ class _Daemon:
                 resolver=settings.resolver,
                 heartbeats=heartbeats,
                 ca_file=self.options.ca_file,
+                policy=target_policy(settings),
             ) as ctx,
         ):
             try:
@@ -680,15 +691,17 @@ class _Daemon:
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)
         runners: list[web.AppRunner] = []
+        limits = listener_limits(settings.web.limits, self.options.concurrency)
         try:
-            for app, where in (
-                (private, settings.listen),
-                (create_public_app(deps), settings.public_listen),
+            for app, where, name in (
+                (private, settings.listen, "private"),
+                (create_public_app(deps), settings.public_listen, "public"),
             ):
-                runner = web.AppRunner(app, access_log=None)
+                runner = web.AppRunner(app, access_log=None, **runner_options(limits))
                 runners.append(runner)
                 await runner.setup()
-                await web.TCPSite(runner, where.host, where.port).start()
+                guard = ConnectionGuard(limits, partial(self.hub.connection_dropped, name))
+                await GuardedSite(runner, where.host, where.port, guard).start()
         except OSError:
             for runner in runners:
                 await runner.cleanup()

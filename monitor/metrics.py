@@ -28,7 +28,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from monitor.config.records import Check, HeartbeatSpec
-from monitor.model import Level, ProbeResult, Verdict
+from monitor.model import NO_EVIDENCE_CODES, Level, ProbeResult, Verdict
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The exposition format `render()` writes (Prometheus text format 0.0.4)."""
@@ -132,6 +132,17 @@ METRICS: tuple[MetricSpec, ...] = (
     _counter(
         "vakt_probe_results_total", "Probe results by error code ('ok' when none).", "type",
         "location", "code",
+    ),
+    _counter(
+        "vakt_probe_local_errors_total",
+        "Probes Vakt could not judge for its own reasons, no evidence about the target "
+        "(reason: local_resource = out of descriptors, buffers or memory; internal = a bug).",
+        "reason",
+    ),
+    _counter(
+        "vakt_web_connections_dropped_total",
+        "Connections a listener closed: over_limit (too many), slow_head, slow_body.",
+        "listener", "reason",
     ),
     _counter("vakt_incidents_opened_total", "Incidents opened, by level.", "level"),
     _counter("vakt_incidents_resolved_total", "Incidents resolved, by level.", "level"),
@@ -385,6 +396,8 @@ class MetricsHub:
         for what in SHED_KINDS:
             self._c.counter("vakt_engine_shed_total", what)
         self._c.counter("vakt_notifications_cancelled_total")
+        for code in sorted(NO_EVIDENCE_CODES):
+            self._c.counter("vakt_probe_local_errors_total", code.value)
         self.set_checks(checks)
 
     # -- config -----------------------------------------------------------------------
@@ -426,11 +439,18 @@ class MetricsHub:
         ):
             if seconds is not None:
                 self._c.histogram("vakt_probe_phase_seconds", kind, where, phase).observe(seconds)
+        if not result.is_evidence:  # Vakt's own trouble: the check's gauges stay as they were
+            self._c.counter("vakt_probe_local_errors_total", code).inc()
+            return
         values = table.values
         values[CHECK_UP.name][slot] = 0.0 if result.verdict is Verdict.FAILED else 1.0
         values[CHECK_DURATION.name][slot] = timings.total
         if result.cert_not_after is not None:
             values[CHECK_TLS_EXPIRY.name][slot] = result.cert_not_after.timestamp()
+
+    def connection_dropped(self, listener: str, reason: str) -> None:
+        """A listener closed a connection: too many, or a client too slow."""
+        self._c.counter("vakt_web_connections_dropped_total", listener, reason).inc()
 
     def set_check_level(self, check_id: str, level: Level | None) -> None:
         """The level this check's state puts its site at (None: contributes nothing)."""

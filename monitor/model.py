@@ -34,14 +34,22 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     REDIRECTS = "redirects"
     PROTOCOL = "protocol"
+    BLOCKED = "blocked"  # the probe target policy refused the address (settings.probes)
     LATE = "late"  # a heartbeat that did not arrive in time
     REPORTED = "reported"  # a heartbeat that reported failure (/fail)
     # degraded, not failed
     SLOW = "slow"
     CERT_EXPIRING = "cert_expiring"
+    # no evidence about the target: Vakt's own trouble (DESIGN.md trust rule 4)
+    LOCAL_RESOURCE = "local_resource"  # out of descriptors, buffers or memory while probing
+    INTERNAL = "internal"  # the probe raised: a bug in Vakt (reported to Sentry)
 
 
 DEGRADED_CODES = frozenset({ErrorCode.SLOW, ErrorCode.CERT_EXPIRING})
+
+NO_EVIDENCE_CODES = frozenset({ErrorCode.LOCAL_RESOURCE, ErrorCode.INTERNAL})
+"""Results that say nothing about the target: evaluation ignores them (the check keeps
+its state), metrics count them as Vakt's own errors, and Vakt's alerts report them."""
 
 
 class CheckType(StrEnum):
@@ -121,3 +129,8 @@ class ProbeResult:
     @property
     def ok(self) -> bool:
         return self.verdict is Verdict.OK
+
+    @property
+    def is_evidence(self) -> bool:
+        """False when Vakt could not judge the target (`NO_EVIDENCE_CODES`)."""
+        return self.error not in NO_EVIDENCE_CODES

@@ -11,6 +11,7 @@ from monitor.clock import SystemClock
 from monitor.config.records import Check, HostPort
 from monitor.model import ProbeResult, Verdict
 from monitor.probes import open_probe_context, probe_url, run_probe
+from monitor.probes.targets import TargetPolicy, target_policy
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +43,10 @@ def handle(args: argparse.Namespace) -> int:
             print(f"vakt probe: no check {target!r} in {config.path}")
             return 2
         resolver = resolver or config.settings.resolver
-        result = asyncio.run(_probe_check(check, config.settings.location, resolver, args.ca_file))
+        policy = target_policy(config.settings)
+        result = asyncio.run(
+            _probe_check(check, config.settings.location, resolver, args.ca_file, policy)
+        )
     print(render(result))
     return 0 if result.verdict is Verdict.OK else 1
 
@@ -60,10 +64,14 @@ async def _probe_url(
 
 
 async def _probe_check(
-    check: Check, location: str, resolver: HostPort | None, ca_file: str | None
+    check: Check,
+    location: str,
+    resolver: HostPort | None,
+    ca_file: str | None,
+    policy: TargetPolicy,
 ) -> ProbeResult:
     async with open_probe_context(
-        SystemClock(), location=location, resolver=resolver, ca_file=ca_file
+        SystemClock(), location=location, resolver=resolver, ca_file=ca_file, policy=policy
     ) as ctx:
         return await run_probe(check, ctx)
 

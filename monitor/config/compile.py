@@ -56,6 +56,7 @@ from monitor.config.records import (
     Person,
     Policy,
     PriorityTarget,
+    ProbeSettings,
     ProbeSpec,
     Recurrence,
     RetrySettings,
@@ -73,6 +74,7 @@ from monitor.config.records import (
     TargetKind,
     TcpSpec,
     TlsSpec,
+    WebLimits,
     WebSettings,
 )
 from monitor.config.source import Locator, Path_
@@ -201,7 +203,13 @@ class _Compiler:
             canaries=m.canaries,
             deadman=DeadmanSettings(self.optional_url(m.deadman.url, "deadman"), m.deadman.every),
             web=WebSettings(
-                tuple(ApiTokenRecord(t.name, t.sha256, t.scope) for t in m.web.api_tokens)
+                tuple(ApiTokenRecord(t.name, t.sha256, t.scope) for t in m.web.api_tokens),
+                WebLimits(
+                    m.web.limits.header_timeout,
+                    m.web.limits.body_timeout,
+                    m.web.limits.idle_timeout,
+                    m.web.limits.max_connections,
+                ),
             ),
             sentry=SentrySettings(dsn=m.sentry.dsn or None, environment=m.sentry.environment),
             resolver=m.resolver.address if m.resolver else None,
@@ -222,6 +230,7 @@ class _Compiler:
             health=HealthSettings(
                 m.health.delivery_after, m.health.engine_periods, m.health.planner_periods
             ),
+            probes=ProbeSettings(m.probes.allow, m.probes.deny),
         )
 
     def compile_delivery(self, m: s.DeliveryModel) -> DeliverySettings:

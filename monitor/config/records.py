@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
 from typing import Literal
 
@@ -171,8 +172,34 @@ class ApiToken:
 
 
 @dataclass(frozen=True, slots=True)
+class WebLimits:
+    """Each listener's limits: slow clients are cut off (`settings.web.limits`).
+
+    `max_connections` None: (soft descriptor limit − probe concurrency − 64) ÷ 2."""
+
+    header_timeout: timedelta = timedelta(seconds=10)
+    body_timeout: timedelta = timedelta(seconds=30)
+    idle_timeout: timedelta = timedelta(seconds=60)
+    max_connections: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WebSettings:
     api_tokens: tuple[ApiToken, ...] = ()
+    limits: WebLimits = field(default_factory=WebLimits)
+
+
+Network = IPv4Network | IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSettings:
+    """Where probes may connect (`settings.probes`): `deny` is refused, `allow` is
+    allowed even where the default rule would refuse a redirect; see
+    `monitor.probes.targets`."""
+
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +274,7 @@ class Settings:
     log_level: str = "info"
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    probes: ProbeSettings = field(default_factory=ProbeSettings)
 
 
 # ----------------------------------------------------------------------------- calendars

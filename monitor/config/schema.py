@@ -24,6 +24,7 @@ from monitor.config.records import (
     HostPort,
     Language,
     Mailbox,
+    Network,
     PageWhen,
     Quorum,
     QuorumKind,
@@ -164,6 +165,9 @@ Statuses = Annotated[StatusMatcher, PlainValidator(v.statuses)]
 QuorumT = Annotated[Quorum, PlainValidator(v.quorum)]
 Factor = Annotated[float, PlainValidator(lambda x: v.number(x, "a number such as 3"))]
 TimeOfDay = Annotated[time, PlainValidator(v.time_of_day)]
+Networks = Annotated[
+    tuple[Network, ...], PlainValidator(lambda x: tuple(v.network(i) for i in _list(x)))
+]
 
 
 def _list(value: Any) -> list[Any]:
@@ -233,8 +237,21 @@ class ApiTokenModel(Strict):
     scope: Annotated[Scope, PlainValidator(_enum(Scope))] = Scope.READ
 
 
+class WebLimitsModel(Strict):
+    header_timeout: Duration = timedelta(seconds=10)
+    body_timeout: Duration = timedelta(seconds=30)
+    idle_timeout: Duration = timedelta(seconds=60)
+    max_connections: OptCount = None
+
+
 class WebModel(Strict):
     api_tokens: tuple[ApiTokenModel, ...] = ()
+    limits: WebLimitsModel = WebLimitsModel()
+
+
+class ProbesModel(Strict):
+    allow: Networks = ()
+    deny: Networks = ()
 
 
 class SentryModel(Strict):
@@ -293,6 +310,7 @@ class SettingsModel(Strict):
     defaults: DefaultsModel = DefaultsModel()
     delivery: DeliveryModel = DeliveryModel()
     health: HealthModel = HealthModel()
+    probes: ProbesModel = ProbesModel()
     log_level: Annotated[str, PlainValidator(lambda x: _log_level(x))] = "info"
 
 

@@ -10,6 +10,7 @@ import itertools
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -438,3 +439,15 @@ def mailbox(value: Any) -> Mailbox:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = re.sub(r"\\(.)", r"\1", name[1:-1])
     return Mailbox(addr_spec(address), display_name(name, required=False))
+
+
+def network(value: Any) -> IPv4Network | IPv6Network:
+    """`10.0.0.0/8`, `fd00::/8`, or one address (`127.0.0.2` is `127.0.0.2/32`)."""
+    text = _text(value, "a network such as 10.0.0.0/8").strip()
+    try:
+        return ip_network(text, strict=True)
+    except ValueError:
+        raise ValueError(
+            f"expected a network such as 10.0.0.0/8 or an address, with no host bits "
+            f"after the prefix, got {got(value)}"
+        ) from None

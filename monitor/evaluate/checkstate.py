@@ -50,7 +50,13 @@ def recoveries(check: Check) -> int:
 
 
 def step(state: LocationState, result: ProbeResult, check: Check) -> LocationState:
-    """The location's state after one more probe result. Pure."""
+    """The location's state after one more probe result. Pure.
+
+    A result that is no evidence about the target (Vakt's own trouble: `local_resource`,
+    `internal`) leaves the state as it was: DESIGN.md trust rule 4.
+    """
+    if not result.is_evidence:
+        return state
     if result.verdict is Verdict.OK:
         return _after_ok(state, result, check)
     first_bad_at = state.first_bad_at or result.started_at

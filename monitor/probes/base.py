@@ -8,6 +8,7 @@ scheduler relies on, so a probe that forgets to bound an await still ends.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 
@@ -15,7 +16,10 @@ from monitor.config.records import Check
 from monitor.model import CheckType, ErrorCode, ProbeResult, Timings
 from monitor.probes import dns, heartbeat, http, tcp, tls
 from monitor.probes.context import ProbeContext
+from monitor.probes.lean.errors import is_local, local_detail
 from monitor.probes.results import failed, timeout_detail
+
+log = logging.getLogger(__name__)
 
 ProbeFn = Callable[[Check, ProbeContext], Awaitable[ProbeResult]]
 
@@ -38,7 +42,27 @@ SELF_BOUNDED: frozenset[CheckType] = frozenset({CheckType.HTTP})
 
 
 async def run_probe(check: Check, ctx: ProbeContext) -> ProbeResult:
-    """Run `check`'s probe, never for longer than its timeout plus `BACKSTOP` seconds."""
+    """Run `check`'s probe, never for longer than its timeout plus `BACKSTOP` seconds.
+
+    A probe that raises is a bug in Vakt: logged as `probe.crashed` with its traceback
+    (Sentry) and returned as an `internal` result; out of descriptors or memory where no
+    probe expected it is `local_resource`. Neither is evidence about the target
+    (`ProbeResult.is_evidence`): the check keeps its state. (A `try` costs nothing
+    until something raises: the clock is read only then.)
+    """
+    try:
+        return await _bounded(check, ctx)
+    except Exception as exc:
+        now, timings = ctx.clock.now(), Timings()
+        if is_local(exc):
+            detail = local_detail(exc)
+            return failed(check.id, ctx, now, timings, ErrorCode.LOCAL_RESOURCE, detail)
+        log.exception("probe.crashed", extra={"check": check.id, "type": check.type.value})
+        detail = f"Vakt's {check.type.value} probe failed ({type(exc).__name__}): a bug in Vakt"
+        return failed(check.id, ctx, now, timings, ErrorCode.INTERNAL, detail)
+
+
+async def _bounded(check: Check, ctx: ProbeContext) -> ProbeResult:
     probe = PROBES[check.type]
     if check.type in SELF_BOUNDED:
         return await probe(check, ctx)

@@ -21,6 +21,7 @@ from monitor.config.records import HostPort
 from monitor.probes.lean import LeanClient
 from monitor.probes.lean.tls import TlsContext
 from monitor.probes.resolver import CachingResolver
+from monitor.probes.targets import TargetPolicy
 
 USER_AGENT = f"Vakt/{__version__}"
 
@@ -69,6 +70,7 @@ class ProbeContext:
         "heartbeats",
         "http",
         "location",
+        "policy",
         "resolver_server",
         "started_at",
         "tls",
@@ -85,9 +87,11 @@ class ProbeContext:
         location: str,
         heartbeats: HeartbeatLog,
         http: LeanClient | None = None,
+        policy: TargetPolicy | None = None,
     ) -> None:
         self.tls = tls  # verifying: the system's CAs (and the demo's or tests' own)
         self.unverified = TlsContext(verify=False)  # to read a refused certificate
+        self.policy = policy or TargetPolicy()  # where probes may connect
         # the HTTP probe's client; by default on its own caching resolver over `dns`
         self.http = http or LeanClient(
             CachingResolver(dns, clock.monotonic),
@@ -95,6 +99,7 @@ class ProbeContext:
             USER_AGENT,
             clock.monotonic,
             unverified=self.unverified,
+            policy=self.policy,
         )
         self.dns = dns
         self.resolver_server = resolver_server
@@ -128,11 +133,13 @@ async def open_probe_context(
     resolver: HostPort | None = None,
     heartbeats: HeartbeatLog | None = None,
     ca_file: str | None = None,
+    policy: TargetPolicy | None = None,
 ) -> AsyncIterator[ProbeContext]:
     """Build the shared client and resolver; close the resolvers on exit.
 
     `resolver` is `settings.resolver` (None: the system's resolvers); `ca_file` adds a
-    trusted CA (the demo and tests use their own).
+    trusted CA (the demo and tests use their own); `policy` says where HTTP probes may
+    connect (None: the default rule only, see `monitor.probes.targets`).
     """
     dns = aiodns.DNSResolver(nameservers=[nameserver(resolver)] if resolver else None)
     ctx = ProbeContext(
@@ -142,6 +149,7 @@ async def open_probe_context(
         clock=clock,
         location=location,
         heartbeats=heartbeats if heartbeats is not None else InMemoryHeartbeatLog(),
+        policy=policy,
     )
     try:
         yield ctx

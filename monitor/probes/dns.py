@@ -11,6 +11,7 @@ import pycares
 from monitor.config.records import Check, DnsRecord, DnsSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.context import ProbeContext
+from monitor.probes.lean.errors import raise_if_local
 from monitor.probes.phases import Phases
 from monitor.probes.results import failed, ok, timeout_detail
 
@@ -40,6 +41,7 @@ async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
         detail = timeout_detail(limit, phases.waiting_for)
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.TIMEOUT, detail)
     except aiodns.error.DNSError as exc:
+        raise_if_local()  # c-ares hides a resolver without a socket: Vakt's shortage
         phases.add_dns()
         detail = f"{spec.record} {spec.name}: {_no_answer(exc, spec.record)}"
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.DNS, detail)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 
 from monitor.config.records import Check, TcpSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.context import ProbeContext
-from monitor.probes.net import ResolveError, first_reachable, resolve
+from monitor.probes.net import (
+    Blocked,
+    ResolveError,
+    connect_problem,
+    first_reachable,
+    permitted,
+    resolve,
+)
 from monitor.probes.phases import Phases
-from monitor.probes.results import clip, failed, host_port, ok, timeout_detail
+from monitor.probes.results import clip, failed, ok, timeout_detail
 
 MAX_BANNER = 64 * 1024  # read no more than this looking for the expected banner
 
@@ -26,12 +32,15 @@ async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
     try:
         async with asyncio.timeout(limit):
             addresses = await resolve(ctx.dns, spec.host, phases)
+            addresses = permitted(ctx.policy, addresses, spec.port, spec.host)
             problem, address = await _converse(spec, addresses, phases)
     except TimeoutError:
         detail = timeout_detail(limit, phases.waiting_for)
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.TIMEOUT, detail)
     except ResolveError as exc:
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.DNS, str(exc))
+    except Blocked as exc:
+        return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.BLOCKED, str(exc))
     if problem is not None:
         code, detail = problem
         timings = phases.timings()
@@ -49,10 +58,7 @@ async def _converse(spec: TcpSpec, addresses: list[str], phases: Phases) -> tupl
             addresses, lambda a: asyncio.open_connection(a, spec.port)
         )
     except OSError as exc:
-        where = host_port(addresses[-1], spec.port)
-        if exc.errno == errno.ECONNREFUSED:
-            return (ErrorCode.REFUSED, f"connection refused by {where}"), addresses[-1]
-        return (ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"), address
+        return connect_problem(exc, addresses[-1], spec.port), addresses[-1]
     phases.add_connect()
     return await _talk(spec, reader, writer, phases), address
 

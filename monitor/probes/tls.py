@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 from datetime import datetime
 from functools import partial
 
@@ -11,12 +10,19 @@ from monitor.config.records import Check, TlsSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.certs import explain
 from monitor.probes.context import ProbeContext
-from monitor.probes.lean.errors import os_reason
+from monitor.probes.lean.errors import is_local, local_detail, os_reason
 from monitor.probes.lean.peek import connect, peer_certificate, shake
 from monitor.probes.lean.tls import TlsError
-from monitor.probes.net import ResolveError, first_reachable, resolve
+from monitor.probes.net import (
+    Blocked,
+    ResolveError,
+    connect_problem,
+    first_reachable,
+    permitted,
+    resolve,
+)
 from monitor.probes.phases import Phases
-from monitor.probes.results import failed, host_port, ok, timeout_detail
+from monitor.probes.results import failed, ok, timeout_detail
 
 
 class _Refused(Exception):
@@ -50,12 +56,16 @@ async def _handshake(
 ) -> tuple[datetime | None, str]:
     name = spec.server_name or spec.host
     addresses = await resolve(ctx.dns, spec.host, phases)
+    try:
+        addresses = permitted(ctx.policy, addresses, spec.port, spec.host)
+    except Blocked as exc:
+        raise _Refused(ErrorCode.BLOCKED, str(exc)) from None
     loop = asyncio.get_running_loop()
     phases.begin("a connection")
     try:
         sock, address = await first_reachable(addresses, partial(connect, loop, port=spec.port))
     except OSError as exc:
-        raise _Refused(*_connect_error(exc, addresses[-1], spec.port)) from exc
+        raise _Refused(*connect_problem(exc, addresses[-1], spec.port)) from None
     with sock:
         phases.add_connect()
         phases.begin("the TLS handshake")
@@ -68,16 +78,11 @@ async def _handshake(
             cert = await peer_certificate(ctx.unverified, address, spec.port, name)
             raise _Refused(ErrorCode.TLS, explain(exc, cert, name)) from None
         except OSError as exc:
+            if is_local(exc):
+                raise _Refused(ErrorCode.LOCAL_RESOURCE, local_detail(exc)) from None
             raise _Refused(ErrorCode.TLS, f"TLS handshake failed: {os_reason(exc)}") from None
     phases.add_tls()
     return tls.not_after(), address
-
-
-def _connect_error(exc: OSError, address: str, port: int) -> tuple[ErrorCode, str]:
-    where = host_port(address, port)
-    if exc.errno == errno.ECONNREFUSED:
-        return ErrorCode.REFUSED, f"connection refused by {where}"
-    return ErrorCode.REFUSED, f"cannot connect to {where}: {exc.strerror or exc}"
 
 
 def _judge(

@@ -101,6 +101,8 @@ def fold(results: Iterable[ProbeResult]) -> list[Aggregate]:
     """Aggregate probe results into one `Aggregate` per (check, location, 5-minute bucket)."""
     folded: dict[tuple[str, str, datetime], list[int | float]] = {}
     for result in results:
+        if not result.is_evidence:  # Vakt's own trouble is not the target's downtime
+            continue
         key = (result.check_id, result.location, bucket_start(result.started_at))
         row = folded.setdefault(key, [0, 0, 0, 0.0, *([0] * BUCKET_COUNT)])
         if result.verdict is Verdict.FAILED:

@@ -41,6 +41,8 @@ STATIC_IDS: dict[type[BaseModel], tuple[str, ...]] = {
     s.DeadmanModel: ("settings.deadman",),
     s.WebModel: ("settings.web",),
     s.ApiTokenModel: ("settings.web.api_tokens[]",),
+    s.WebLimitsModel: ("settings.web.limits",),
+    s.ProbesModel: ("settings.probes",),
     s.SentryModel: ("settings.sentry",),
     s.ResolverModel: ("settings.resolver",),
     s.EmailModel: ("settings.email",),

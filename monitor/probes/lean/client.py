@@ -32,6 +32,7 @@ from monitor.probes.lean.errors import (
     dns_error,
     exchange_error,
     handshake_error,
+    raise_if_local,
     redirect_error,
 )
 from monitor.probes.lean.parser import Failure, Head, ResponseParser
@@ -47,6 +48,7 @@ from monitor.probes.lean.request import (
 from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError
 from monitor.probes.phases import Phases
 from monitor.probes.resolver import CachingResolver
+from monitor.probes.targets import AddressClass, TargetPolicy, most_public
 
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds before racing the next address (aiohttp's default)
 _FAMILIES: dict[int | None, socket.AddressFamily] = {
@@ -350,6 +352,7 @@ class LeanClient:
 
     __slots__ = (
         "_insecure",
+        "_policy",
         "_prepared",
         "_refused",
         "_resolver",
@@ -364,8 +367,10 @@ class LeanClient:
         user_agent: str,
         now: Callable[[], float],
         unverified: TlsContext | None = None,
+        policy: TargetPolicy | None = None,
     ) -> None:
         self._resolver = resolver
+        self._policy = policy or TargetPolicy()  # where probes may connect
         self._tls = tls
         # `verify_tls: false`, reading refused certificates, and vouched-for connections
         self._insecure = unverified or TlsContext(verify=False)
@@ -389,13 +394,17 @@ class LeanClient:
         """Request `url`, following up to `follow_redirects` redirects (0: none)."""
         hop = self._first_hop(url, method.upper(), headers, body)
         family = _FAMILIES.get(ip_version, socket.AF_UNSPEC)
+        source: AddressClass | None = None  # the most public class this fetch has been on
         for hops in range(follow_redirects + 1):
-            response = await self._exchange(hop, phases, family, verify_tls, max_body_bytes)
+            response = await self._exchange(hop, phases, family, verify_tls, max_body_bytes, source)
             location = response.header("location")
             if not follow_redirects or response.status not in REDIRECT_STATUSES or not location:
                 return response
             if hops == follow_redirects:
                 break
+            if response.address is not None:
+                kind = self._policy.address_class(response.address, hop.target.port)
+                source = most_public(source, kind)
             phases.waiting_for = "a redirect target"
             hop = next_hop(hop, response.status, location)
         raise redirect_error(f"more than {follow_redirects} redirects")
@@ -431,16 +440,19 @@ class LeanClient:
         family: socket.AddressFamily,
         verify: bool,
         cap: int,
+        source: AddressClass | None,
     ) -> Response:
         request = hop.wire or build_request(
             hop.method, hop.target, hop.headers, hop.body, self._user_agent
         )
         exchange = _Exchange.new(hop.method, cap, phases)
+        target = hop.target
+        addresses = await self._addresses(target, family, phases, source)
         try:
-            transport = await self._open(hop.target, exchange, phases, family, verify)
+            transport = await self._open(target, addresses, exchange, phases, verify)
         except _Unvouched:  # a certificate not verified lately: verify it, on a new connection
             exchange = _Exchange.new(hop.method, cap, phases)
-            transport = await self._open(hop.target, exchange, phases, family, verify, False)
+            transport = await self._open(target, addresses, exchange, phases, verify, False)
         try:
             try:
                 transport.write(request)
@@ -454,9 +466,9 @@ class LeanClient:
     async def _open(
         self,
         target: Target,
+        addresses: list[AddrInfo],
         exchange: _Exchange,
         phases: Phases,
-        family: socket.AddressFamily,
         verify: bool,
         vouch: bool = True,
     ) -> _Writer:
@@ -466,7 +478,6 @@ class LeanClient:
         `verified`) is connected to without verification, and the chain it shows must be
         one of those known (else `_Unvouched`: the caller connects again with `vouch`
         False, verifying)."""
-        addresses = await self._addresses(target, family, phases)
         phases.begin("a connection")
         loop = asyncio.get_running_loop()
         protocol: _Exchange | _Tls = exchange
@@ -503,23 +514,41 @@ class LeanClient:
         return writer
 
     async def _addresses(
-        self, target: Target, family: socket.AddressFamily, phases: Phases
+        self,
+        target: Target,
+        family: socket.AddressFamily,
+        phases: Phases,
+        source: AddressClass | None,
     ) -> list[AddrInfo]:
+        """The addresses to connect to: resolved, and permitted by the target policy."""
         host, port = target.host, target.port
         if target.is_ip:
             own = socket.AF_INET6 if ":" in host else socket.AF_INET
             if family not in (socket.AF_UNSPEC, own):
                 raise dns_error(host, "an address of the other IP version")
+            refusal = self._policy.refusal(host, port, source)
+            if refusal is not None:
+                raise FetchError(ErrorCode.BLOCKED, refusal)
             return [_addr_info(own, host, port)]
         phases.begin("the name to resolve")
         try:
             answer = await self._resolver.lookup(host, family)
         except aiodns.error.DNSError as exc:
+            raise_if_local()
             raise dns_error(host, exc.args[1] if len(exc.args) > 1 else str(exc)) from exc
         phases.add_dns()
         if not answer:
             raise dns_error(host, "no address")
-        return [_addr_info(node_family, address, port) for node_family, address in answer]
+        permitted, refusal = [], None
+        for node_family, address in answer:
+            why = self._policy.refusal(address, port, source, host)
+            if why is None:
+                permitted.append(_addr_info(node_family, address, port))
+            else:
+                refusal = refusal or why
+        if not permitted:
+            raise FetchError(ErrorCode.BLOCKED, refusal or f"{host}: no permitted address")
+        return permitted
 
     def _certified(self, tls: TlsConnection, verify: bool, vouched: bool) -> datetime | None:
         """The notAfter of the certificate of a finished handshake; raises `_Unvouched`
