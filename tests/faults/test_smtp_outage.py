@@ -63,6 +63,8 @@ async def _outage(tmp_path: Path, backend: Backend, seconds: float) -> None:
     summary.report()
 
 
+# SMTP is the same whatever the store: `make test` runs it on SQLite, `-m slow` on both.
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @PROBLEMS_3_5
 async def test_problems_3_5_smtp_421_for_a_while_then_accepting_delivers_all_and_readyz_tells(
     backend: Backend, tmp_path: Path

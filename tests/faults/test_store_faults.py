@@ -1,10 +1,11 @@
 """The store fails under the dispatcher during an open Level A case: nothing is lost, the
 dispatcher lives on, and what the store records is what the SMTP sink received.
 
-(a) SQLite: the SMTP sink takes SQLite's write lock (`BEGIN IMMEDIATE` on its own
-connection) before it answers 250 and holds it past the daemon's busy_timeout, so the
-lock falls exactly between a send and its settle; a second run holds it while the
-dispatcher claims rows. (b) PostgreSQL: the sink takes `LOCK TABLE outbox` before it
+(a) SQLite: the test holds SQLite's write lock (`BEGIN IMMEDIATE` on its own connection)
+past the daemon's busy_timeout while the dispatcher claims rows; then the SMTP sink takes
+it before it answers 250 and holds it as long, so the lock falls exactly between a send
+and its settle (one daemon run, one fault after the other, in `make test`; each alone
+and longer under `-m slow`). (b) PostgreSQL: the sink takes `LOCK TABLE outbox` before it
 answers 250, and the daemon's connections that wait for it are terminated.
 
 After the fault: a notification planned after it is delivered, the case is acknowledged
@@ -16,6 +17,7 @@ the same Message-ID (the crash window of at-least-once delivery).
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -53,37 +55,68 @@ async def _released(rig: Rig, lock: SqliteWriteLock | PgTableLock) -> None:
     await rig.must("the store lock to be taken and released", released, WAIT + HOLD)
 
 
-async def _sqlite_lock_between_send_and_settle(tmp_path: Path, backend: Backend, hold: float):
+async def _lock_between_send_and_settle(rig: Rig, path: Path, hold: float) -> datetime:
+    """The sink takes the write lock before it answers 250 to the next page and keeps it
+    `hold` seconds: the daemon's settle of that send meets it. Returns when it was freed."""
+    lock = SqliteWriteLock(path)
+    held: set[asyncio.Task[None]] = set()
+
+    async def take_then_answer() -> None:
+        await lock.take()  # before the 250: the daemon's settle meets the lock
+        release = asyncio.get_running_loop().call_later
+        release(hold, lambda: held.add(asyncio.ensure_future(lock.release())))
+
+    rig.smtp.before_accepting(ALICE, take_then_answer)
+    await _released(rig, lock)
+    assert lock.released_at is not None
+    return lock.released_at
+
+
+async def _lock_while_claiming(path: Path, hold: float) -> datetime:
+    """The dispatcher claims (a write transaction) at least once per poll, rows due or
+    not: a lock held past busy_timeout makes a claim fail for certain."""
+    lock = SqliteWriteLock(path)
+    await lock.hold(hold)
+    assert lock.released_at is not None
+    return lock.released_at
+
+
+async def _sqlite_locks(
+    tmp_path: Path, backend: Backend, scenario: str, holds: dict[str, float]
+) -> None:
+    """Each fault of `holds` in turn ("claim", "settle"), during one open case."""
     assert backend.path is not None
-    scenario = "sqlite_lock_send_settle" if hold == HOLD else "sqlite_lock_send_settle_long"
     async with Rig(tmp_path, backend, scenario) as rig:
         case = await rig.opened()
-        lock = SqliteWriteLock(backend.path)
-        held: set[asyncio.Task[None]] = set()
-
-        async def take_then_answer() -> None:
-            await lock.take()  # before the 250: the daemon's settle meets the lock
-            release = asyncio.get_running_loop().call_later
-            release(hold, lambda: held.add(asyncio.ensure_future(lock.release())))
-
-        rig.smtp.before_accepting(ALICE, take_then_answer)
-        await _released(rig, lock)
-        assert lock.released_at is not None
-        await rig.alive_since(lock.released_at)
+        for fault, hold in holds.items():
+            if fault == "claim":
+                released = await _lock_while_claiming(backend.path, hold)
+            else:
+                released = await _lock_between_send_and_settle(rig, backend.path, hold)
+            await rig.alive_since(released)
         await rig.ack(case)
         await rig.resolve_and_settle()
         await rig.stop()
-        summary = await rig.verify(crash_window=True)
-    summary.extra["hold"] = f"{hold:g}s"
+        summary = await rig.verify(crash_window="settle" in holds)
+    summary.extra["holds"] = ",".join(f"{k}:{v:g}s" for k, v in holds.items())
     summary.report()
 
 
 @SQLITE
 @PROBLEM_1
-async def test_problem_1_sqlite_lock_between_send_and_settle_loses_nothing_and_dispatcher_lives(
+async def test_problem_1_sqlite_lock_while_claiming_then_between_send_and_settle_loses_nothing(
     backend: Backend, tmp_path: Path
 ) -> None:
-    await _sqlite_lock_between_send_and_settle(tmp_path, backend, HOLD)
+    holds = {"claim": HOLD, "settle": HOLD}
+    await _sqlite_locks(tmp_path, backend, "sqlite_lock_claim+settle", holds)
+
+
+@pytest.mark.slow
+@SQLITE
+async def test_sqlite_lock_while_rows_are_claimed_held_long_delays_but_loses_nothing(
+    backend: Backend, tmp_path: Path
+) -> None:
+    await _sqlite_locks(tmp_path, backend, "sqlite_lock_claim_long", {"claim": SLOW_HOLD})
 
 
 @pytest.mark.slow
@@ -92,41 +125,7 @@ async def test_problem_1_sqlite_lock_between_send_and_settle_loses_nothing_and_d
 async def test_problem_1_sqlite_lock_between_send_and_settle_held_long(
     backend: Backend, tmp_path: Path
 ) -> None:
-    await _sqlite_lock_between_send_and_settle(tmp_path, backend, SLOW_HOLD)
-
-
-async def _sqlite_lock_while_claiming(tmp_path: Path, backend: Backend, hold: float) -> None:
-    assert backend.path is not None
-    scenario = "sqlite_lock_claim" if hold == HOLD else "sqlite_lock_claim_long"
-    async with Rig(tmp_path, backend, scenario) as rig:
-        case = await rig.opened()
-        lock = SqliteWriteLock(backend.path)
-        # The dispatcher claims (a write transaction) at least once per poll, rows due or
-        # not: a lock held past busy_timeout makes a claim fail for certain.
-        await lock.hold(hold)
-        assert lock.released_at is not None
-        await rig.alive_since(lock.released_at)
-        await rig.ack(case)
-        await rig.resolve_and_settle()
-        await rig.stop()
-        summary = await rig.verify()
-    summary.extra["hold"] = f"{hold:g}s"
-    summary.report()
-
-
-@SQLITE
-async def test_sqlite_lock_while_rows_are_claimed_delays_delivery_but_loses_nothing(
-    backend: Backend, tmp_path: Path
-) -> None:
-    await _sqlite_lock_while_claiming(tmp_path, backend, HOLD)
-
-
-@pytest.mark.slow
-@SQLITE
-async def test_sqlite_lock_while_rows_are_claimed_held_long(
-    backend: Backend, tmp_path: Path
-) -> None:
-    await _sqlite_lock_while_claiming(tmp_path, backend, SLOW_HOLD)
+    await _sqlite_locks(tmp_path, backend, "sqlite_lock_settle_long", {"settle": SLOW_HOLD})
 
 
 async def _pg_lock_and_terminate(tmp_path: Path, backend: Backend, rounds: int) -> None:
