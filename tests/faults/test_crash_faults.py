@@ -58,7 +58,7 @@ async def _crash(tmp_path: Path, backend: Backend, kills: int) -> None:
 async def test_problems_5_7_sigkill_at_random_moments_loses_nothing_and_never_pages_after_the_ack(
     backend: Backend, tmp_path: Path
 ) -> None:
-    await _crash(tmp_path, backend, kills=3)
+    await _crash(tmp_path, backend, kills=2)
 
 
 @pytest.mark.slow
