@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -73,6 +74,12 @@ TEAM = "ops@agency.example"
 PAGE_KINDS = frozenset({"page", "digest"})
 
 WAIT = 60.0  # the longest any one step may take on a busy machine
+# A send begins when the dispatcher claims the row and re-checks its case; the attempt's
+# recorded start (`delivery_attempts.at`) comes a few milliseconds later, and the store
+# keeps no claim time. A page whose attempt started within this of the acknowledgement
+# was in flight when it came (a page retried or planned after it starts later: the retry
+# floor is 1 s, a missed slot waits for a planner tick).
+IN_FLIGHT = 0.5
 ALIVE_WAIT = 30.0  # a notification planned after a fault must be delivered within this
 
 SHORT_DELIVERY = """\
@@ -579,6 +586,8 @@ class Rig:
         self.daemon = Daemon(self.config, self.log, drain=3.0)
         self.readyz = ReadyzWatch(f"http://127.0.0.1:{self.private}/readyz")
         self.acknowledged: list[str] = []
+        self.marks: dict[str, float] = {}  # step -> seconds since the rig started
+        self._started = time.monotonic()
 
     # -------------------------------------------------------------- set-up
 
@@ -627,6 +636,13 @@ class Rig:
 
     # -------------------------------------------------------------- waits
 
+    def mark(self, step: str) -> None:
+        """Note when `step` was reached (printed with the summary: where the time went)."""
+        name, n = step, 2
+        while name in self.marks:
+            name, n = f"{step}{n}", n + 1
+        self.marks[name] = time.monotonic() - self._started
+
     async def ledger(self) -> Ledger:
         return await read_ledger(self.backend.url)
 
@@ -648,13 +664,15 @@ class Rig:
             raise breach(f"{self.scenario}: timed out waiting for {what}; daemon log:\n{tail}")
 
     async def opened(self) -> str:
-        """Wait until the case is open, the on-call paged and the customer emailed; its
-        case number."""
+        """Wait until the case is open and the on-call person paged; its case number. (The
+        customer's first email is planned a moment later: it goes out during or after the
+        fault, and `resolve_and_settle` requires it sent.)"""
 
-        async def told() -> bool:
-            return bool(self.smtp.to(ALICE)) and bool(self.smtp.to(KARI))
+        async def paged() -> bool:
+            return bool(self.smtp.to(ALICE))
 
-        await self.must("a page and a customer email", told)
+        await self.must("a page", paged)
+        self.mark("opened")
         ledger = await self.ledger()
         [case] = [c for c in ledger.cases if c.status == "open"]
         return case.case_number
@@ -666,11 +684,13 @@ class Rig:
             return bool((await self.ledger()).sent_since(at))
 
         await self.must("a notification planned after the fault", delivered, wait, DispatcherDied)
+        self.mark("alive")
 
     async def ack(self, case: str) -> None:
         code, out = await self.daemon.cli("incidents", "ack", case, "--by", "alice")
         assert code == 0, out
         self.acknowledged.append(case)
+        self.mark("acked")
 
     async def resolve_and_settle(self, wait: float = WAIT) -> None:
         """Heal the site; wait for the case to resolve, its customers to be told, and the
@@ -680,14 +700,17 @@ class Rig:
         async def resolved() -> bool:
             ledger = await self.ledger()
             done = all(c.status == "resolved" for c in ledger.cases)
-            told = any(r.kind == "customer_resolved" for r in ledger.rows)
+            kinds = {r.kind for r in ledger.rows}
+            told = {"customer_opened", "customer_resolved"} <= kinds
             return done and told and not ledger.pending()
 
         if not await self.until("resolution and an empty outbox", resolved, wait):
             pending = [(r.key, r.attempts, r.last_error) for r in (await self.ledger()).pending()]
             tail = self.log.read_text(errors="replace")[-3000:]
             raise Unsettled(f"{self.scenario}: still pending {pending}\n{tail}")
+        self.mark("settled")
         await self.ready_again()
+        self.mark("ready")
 
     async def ready_again(self, wait: float = 20.0) -> None:
         """`/readyz` answers ready after the faults (with the health branch: every
@@ -704,6 +727,7 @@ class Rig:
     async def stop(self) -> None:
         code = await self.daemon.stop(signal.SIGTERM)
         assert code == 0, f"vakt run exited {code}"
+        self.mark("stopped")
 
     # -------------------------------------------------------------- invariants
 
@@ -719,7 +743,9 @@ class Rig:
         check_attempts(ledger, may_fail)
         check_not_after_ack(ledger)
         duplicates = check_sink(ledger, self.smtp.mails, crash_window=crash_window)
-        return summarise(self.scenario, self.backend.name, ledger, duplicates)
+        summary = summarise(self.scenario, self.backend.name, ledger, duplicates)
+        summary.extra["steps"] = ",".join(f"{k}@{v:.1f}s" for k, v in self.marks.items())
+        return summary
 
 
 # ------------------------------------------------------------------------------ invariants
@@ -752,8 +778,8 @@ def check_attempts(ledger: Ledger, may_fail: Callable[[Row], bool]) -> None:
 
 
 def check_not_after_ack(ledger: Ledger) -> None:
-    """No page or digest was first tried after its case was acknowledged or resolved (a
-    send that started before may finish after)."""
+    """No page or digest was sent by an attempt that started after its case was
+    acknowledged or resolved (one in flight then may finish after: see `IN_FLIGHT`)."""
     cases = {c.id: c for c in ledger.cases}
     for r in ledger.rows:
         if r.kind not in PAGE_KINDS or r.incident_id is None or r.status != "sent":
@@ -763,7 +789,7 @@ def check_not_after_ack(ledger: Ledger) -> None:
         if not answered:
             continue
         sent = next(a for a in r.tried if a.outcome == "sent")
-        if sent.at > min(answered):
+        if sent.at > min(answered) + timedelta(seconds=IN_FLIGHT):
             late = (sent.at - min(answered)).total_seconds()
             raise SentAfterAck(
                 f"{r.key} (due {r.due_at:%H:%M:%S.%f}) was tried {late:.3f} s after "
@@ -784,7 +810,10 @@ def check_sink(ledger: Ledger, mails: Sequence[Received], *, crash_window: bool)
     for mid, row in sent.items():
         if row.status == "sent" and not arrived[mid]:
             raise BadRecord(f"{row.key} is marked sent but never arrived")
-        if row.status != "sent" and arrived[mid]:
+        # Killed after the server's 250 and before the settle: the store cannot know, and
+        # the re-check may then cancel the row (its case was acknowledged meanwhile).
+        lost_settle = crash_window and row.status == "cancelled"
+        if row.status != "sent" and arrived[mid] and not lost_settle:
             raise BadRecord(f"{row.key} arrived but is marked {row.status}")
     duplicates = sum(arrived.values()) - len(arrived)
     if duplicates and not crash_window:

@@ -8,7 +8,9 @@ the last restart a notification planned since is delivered, the case resolves, a
 invariant holds: each notification ended sent, failed or cancelled with its attempts
 recorded, no page went out after the acknowledgement unless its send began before, and
 the only duplicates at the SMTP sink are repeats from a crash window, with the original's
-Message-ID. The seed is printed ($VAKT_CRASH_SEED replays one).
+Message-ID (a page delivered just before a kill may be cancelled after the restart, its
+case acknowledged meanwhile: the store cannot know the server had it). The seed is
+printed ($VAKT_CRASH_SEED replays one).
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ import asyncio
 import os
 import random
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.faults.harness import Backend, Rig, SentAfterAck
 
-DOWN = 3.0  # seconds down half-way: longer than the page repeat interval (2 s)
+DOWN = 2.5  # seconds down half-way: longer than the page repeat interval (2 s)
 PROBLEMS_5_7 = pytest.mark.xfail(
     strict=True,
     raises=SentAfterAck,
@@ -45,8 +46,8 @@ async def _crash(tmp_path: Path, backend: Backend, kills: int) -> None:
                 await asyncio.sleep(DOWN)  # down past a page slot, by design
                 await rig.ack(case)
             await rig.daemon.start()
-        restarted = datetime.now(UTC)
-        await rig.alive_since(restarted)
+        # The dispatcher lives: the resolved emails, planned after the last restart, must
+        # be delivered for the outbox to settle.
         await rig.resolve_and_settle()
         await rig.stop()
         summary = await rig.verify(crash_window=True)
@@ -54,6 +55,11 @@ async def _crash(tmp_path: Path, backend: Backend, kills: int) -> None:
     summary.report()
 
 
+# `make test` runs it on PostgreSQL (tests/e2e/test_crash.py kills a SQLite daemon too);
+# `-m slow` on both.
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgresql", marks=pytest.mark.pg)], indirect=True
+)
 @PROBLEMS_5_7
 async def test_problems_5_7_sigkill_at_random_moments_loses_nothing_and_never_pages_after_the_ack(
     backend: Backend, tmp_path: Path
