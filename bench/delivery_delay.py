@@ -1,7 +1,7 @@
 """Delivery delay: how long a notification waits from its due time to its delivery, with
 the real `vakt run`, under normal load and during an SMTP outage.
 
-    .venv/bin/python bench/delivery_delay.py [--sites 50] [--outage 60] [--duration 60]
+    .venv/bin/python bench/delivery_delay.py [--sites 50] [--outage 60] [--duration 90]
     .venv/bin/python bench/delivery_delay.py --store postgresql --pg-dsn postgresql://...
     .venv/bin/python bench/delivery_delay.py --phase outage --outage 300
 
@@ -13,16 +13,18 @@ on-call person, an email to each customer, updates) and an SMTP server (aiosmtpd
 127.0.0.1). Two phases, each on a fresh store:
 
 - `normal`: the server accepts everything;
-- `outage`: the server answers 421 to every message for `--outage` seconds, then accepts.
+- `outage`: the server answers 421 to every message for `--outage` seconds from the first
+  one it is offered, then accepts.
 
-Each phase runs `--duration` seconds (at least the outage plus 30 s), heals the sites,
-waits until every case is resolved and nothing is pending, then prints, per channel and
-kind, how many were sent and the p50/p99/max of `sent_at - due_at` from the store; and,
-when `/metrics` has the histogram `vakt_notification_delivery_delay_seconds`, its p50/p99
-(interpolated in the buckets as Prometheus' `histogram_quantile` does), marked "from
-/metrics" beside the store's. A retry moves a row's `due_at` to the retry's time, so
+Each phase runs `--duration` seconds from the first message (at least the outage plus
+30 s), heals the sites, waits until every case is resolved and nothing is pending, then
+prints, per channel and kind, how many were sent and the p50/p99/max of the delay from the
+store; and, when `/metrics` has the histogram `vakt_notification_delivery_delay_seconds`,
+its p50/p99 (interpolated in the buckets as Prometheus' `histogram_quantile` does), marked
+"from /metrics" beside the store's. A retry moves a row's `due_at` to the retry's time, so
 `due -> sent` shows only the last back-off wait; `first due/planned -> sent` counts from
-min(due_at, created_at) and shows what an outage costs. Prints the machine's cores and load average.
+min(due_at, created_at) and shows what an outage costs. Prints the machine's cores and
+load average.
 Not a test: figures depend on the machine.
 """
 
@@ -113,15 +115,20 @@ def free_port() -> int:
 
 
 class Sink:
-    """aiosmtpd handler: refuses with 421 while `refusing`, else accepts and counts."""
+    """aiosmtpd handler: answers 421 for `outage` seconds from the first message it is
+    offered, then accepts and counts."""
 
-    def __init__(self) -> None:
-        self.refusing = False
+    def __init__(self, outage: float) -> None:
+        self.outage = outage
+        self.first: float | None = None  # monotonic time of the first message offered
         self.accepted = 0
         self.refused = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refusing:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = now
+        if now - self.first < self.outage:
             self.refused += 1
             return "421 4.3.2 Service not available, try again later"
         email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
@@ -275,7 +282,7 @@ async def wait_for(what: str, probe: Any, limit: float) -> bool:
 
 
 async def phase(args: argparse.Namespace, name: str, outage: float, directory: Path) -> None:
-    sink = Sink()
+    sink = Sink(outage)
     async with (
         HostileFleet(directory) as fleet,
         smtp_server(sink) as smtp_port,
@@ -291,16 +298,16 @@ async def phase(args: argparse.Namespace, name: str, outage: float, directory: P
         )
         config.write_text(body)
         log = (directory / f"{name}.log").open("wb")
-        sink.refusing = outage > 0
-        started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "monitor", "run", "-c", str(config), stdout=log, stderr=log
         )
         try:
-            if outage > 0:
-                await asyncio.sleep(outage)
-                sink.refusing = False
-            await asyncio.sleep(max(0.0, args.duration - (time.monotonic() - started)))
+
+            async def offered() -> bool:
+                return sink.first is not None
+
+            await wait_for("the first message", offered, 120.0)
+            await asyncio.sleep(args.duration)  # from the first message (the outage's start)
             for n in range(args.sites):
                 fleet.http.site(f"s{n}").state = SiteState.HEALTHY
 
@@ -368,7 +375,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=50, help="sites down (one per customer)")
     parser.add_argument("--outage", type=float, default=60.0, help="seconds of SMTP 421")
-    parser.add_argument("--duration", type=float, default=90.0, help="seconds per phase")
+    parser.add_argument(
+        "--duration", type=float, default=90.0, help="seconds per phase from the first message"
+    )
     parser.add_argument("--drain", type=float, default=600.0, help="longest wait to drain")
     parser.add_argument("--phase", choices=("normal", "outage", "both"), default="both")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
