@@ -551,14 +551,16 @@ class Summary:
     cancelled: int = 0
     failed: int = 0
     duplicates: int = 0
-    longest_delay: float = 0.0  # seconds from due to sent
+    longest_delay: float = 0.0  # seconds from due_at to sent (a retry moves due_at)
+    longest_since_planned: float = 0.0  # from min(due_at, created_at): what a fault cost
     extra: dict[str, Any] = field(default_factory=dict)
 
     def report(self) -> None:
         line = (
             f"faults {self.scenario}[{self.backend}]: planned={self.planned} "
             f"delivered={self.delivered} cancelled={self.cancelled} failed={self.failed} "
-            f"duplicates={self.duplicates} longest_delay={self.longest_delay:.2f}s"
+            f"duplicates={self.duplicates} longest_delay={self.longest_delay:.2f}s "
+            f"longest_since_planned={self.longest_since_planned:.2f}s"
         )
         extra = " ".join(f"{k}={v}" for k, v in self.extra.items())
         print(f"{line} {extra}".rstrip())
@@ -848,7 +850,9 @@ def check_ready_through_outage(
 
 def summarise(scenario: str, backend: str, ledger: Ledger, duplicates: int) -> Summary:
     statuses = Counter(r.status for r in ledger.rows)
-    delays = [(r.sent_at - r.due_at).total_seconds() for r in ledger.rows if r.sent_at]
+    sent = [r for r in ledger.rows if r.sent_at is not None]
+    delays = [(r.sent_at - r.due_at).total_seconds() for r in sent if r.sent_at]
+    waits = [(r.sent_at - min(r.due_at, r.created_at)).total_seconds() for r in sent if r.sent_at]
     return Summary(
         scenario=scenario,
         backend=backend,
@@ -858,4 +862,5 @@ def summarise(scenario: str, backend: str, ledger: Ledger, duplicates: int) -> S
         failed=statuses["failed"],
         duplicates=duplicates,
         longest_delay=max(delays, default=0.0),
+        longest_since_planned=max(waits, default=0.0),
     )

@@ -73,6 +73,7 @@ async def test_problems_3_5_smtp_421_for_a_while_then_accepting_delivers_all_and
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SLOW_OUTAGE + 240)
 @PROBLEMS_3_5
 async def test_problems_3_5_smtp_421_for_two_minutes(backend: Backend, tmp_path: Path) -> None:
     await _outage(tmp_path, backend, SLOW_OUTAGE)
