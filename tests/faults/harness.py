@@ -383,7 +383,7 @@ class PgTableLock:
             return bool(await self.waiters())
 
         if not await poll_until(waiting, WAIT, every=0.05):
-            raise TimeoutError("no daemon connection waited for the table lock")
+            return  # nobody waited: `terminated` stays 0 and the scenario says so
         await asyncio.sleep(settle_after)
         assert self._conn is not None
         for pid in await self.waiters():

@@ -173,6 +173,7 @@ async def _pg_lock_and_terminate(tmp_path: Path, backend: Backend, rounds: int) 
             rig.smtp.before_accepting(ALICE, lock_then_answer)
             await _released(rig, lock)
             assert lock.released_at is not None
+            assert lock.terminated, "no daemon connection waited for the table lock"
             terminated += lock.terminated
             await rig.alive_since(lock.released_at)
         await rig.ack(case)
