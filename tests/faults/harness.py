@@ -87,7 +87,7 @@ SHORT_DELIVERY = """\
     poll: 200ms
     lease: 4s
     timeout: 2s
-    retry: {base: 300ms, cap: 1s, max_attempts: 60, max_age: 10m}
+    retry: {base: 300ms, cap: 1s, max_attempts: 500, max_age: 10m}  # outlasts every outage
     warn_after: 3
   health:
     delivery_after: 2s
