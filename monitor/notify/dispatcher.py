@@ -100,7 +100,7 @@ class SettledAttempt:
     channel: str
     kind: str  # the outbox key's kind (page, digest, customer_update, ...)
     outcome: AttemptOutcome  # SENT | RETRY | FAILED
-    due_at: datetime  # the row's due time when claimed
+    due_at: datetime  # when the row first fell due (`first_due`: a retry does not reset it)
     at: datetime  # when the attempt started
     duration: timedelta
     error: str  # "" when sent
@@ -115,6 +115,14 @@ class DispatchObserver(Protocol):
     def cancelled(self, count: int, now: datetime) -> None:
         """`count` rows were cancelled by the send-time re-check."""
         ...
+
+
+def first_due(item: OutboxItem) -> datetime:
+    """When `item` first fell due: a retry moves `due_at` to the next attempt, so a retried
+    row's delay counts from when it was planned (the planner inserts rows when they are
+    due); a row not tried yet keeps its own `due_at` (which a re-check may have moved to
+    the end of a silence: that wait is intended, not a delay)."""
+    return item.due_at if item.attempts == 0 else min(item.due_at, item.created_at)
 
 
 class ObserverSet:
@@ -553,7 +561,7 @@ class Dispatcher:
                 channel=o.item.key.channel,
                 kind=o.item.key.kind,
                 outcome=a.outcome,
-                due_at=o.item.due_at,
+                due_at=first_due(o.item),
                 at=o.at,
                 duration=o.duration,
                 error=a.error,

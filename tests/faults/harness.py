@@ -57,11 +57,6 @@ from monitor.store.url import normalise_url
 from tests.e2e.support import Daemon, free_port
 from tests.store.conftest import PG_DSN
 
-# Flip to True once the `health` branch is merged: checks.yaml then carries the short
-# `settings.delivery` / `settings.health` below (today's schema refuses unknown keys), and
-# the end-of-scenario `/readyz` check also requires `delivery` and `dispatcher` to be "ok".
-HEALTH_BRANCH = False
-
 # `monitor.store.Store`'s SQLite busy_timeout: the daemon builds its store with the
 # default and has no setting for it, so a lock must be held past this to fail a write.
 BUSY_TIMEOUT = 10.0
@@ -604,7 +599,7 @@ class Rig:
                 team=TEAM,
                 smtp=self.smtp.port,
                 templates=templates,
-                delivery=SHORT_DELIVERY if HEALTH_BRANCH else "",
+                delivery=SHORT_DELIVERY,
                 alice=ALICE,
                 kari=KARI,
                 zelda=ZELDA,
@@ -825,8 +820,8 @@ def check_sink(ledger: Ledger, mails: Sequence[Received], *, crash_window: bool)
 
 
 def is_ready(answer: Readiness) -> bool:
-    """200, and with the health branch `delivery` and `dispatcher` ok too."""
-    wanted = ("delivery", "dispatcher") if HEALTH_BRANCH else ()
+    """200, with `delivery` and `dispatcher` ok."""
+    wanted = ("delivery", "dispatcher")
     return answer.status == 200 and all(answer.checks.get(name) == "ok" for name in wanted)
 
 

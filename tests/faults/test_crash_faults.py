@@ -23,15 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Backend, Rig, SentAfterAck
+from tests.faults.harness import Backend, Rig
 
 DOWN = 2.5  # seconds down half-way: longer than the page repeat interval (2 s)
-PROBLEMS_5_7 = pytest.mark.xfail(
-    strict=True,
-    raises=SentAfterAck,
-    reason="problems 5 and 7: a slot missed while the daemon was down is planned after the "
-    "ack and paged (fixed on branches dispatch: send-time re-check, readers: missed slots)",
-)
 
 
 async def _crash(tmp_path: Path, backend: Backend, kills: int) -> None:
@@ -60,7 +54,6 @@ async def _crash(tmp_path: Path, backend: Backend, kills: int) -> None:
 @pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.pg)], indirect=True
 )
-@PROBLEMS_5_7
 async def test_problems_5_7_sigkill_at_random_moments_loses_nothing_and_never_pages_after_the_ack(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -68,7 +61,6 @@ async def test_problems_5_7_sigkill_at_random_moments_loses_nothing_and_never_pa
 
 
 @pytest.mark.slow
-@PROBLEMS_5_7
 async def test_problems_5_7_sigkill_twenty_times_loses_nothing_and_never_pages_after_the_ack(
     backend: Backend, tmp_path: Path
 ) -> None:

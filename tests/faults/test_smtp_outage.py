@@ -18,9 +18,7 @@ import pytest
 
 from tests.faults.harness import (
     Backend,
-    ReadinessLied,
     Rig,
-    SentAfterAck,
     check_ready_through_outage,
 )
 
@@ -28,13 +26,6 @@ OUTAGE = 10.0  # seconds of 421 in `make test`
 SLOW_OUTAGE = 120.0
 DELIVERY_AFTER = 2.0  # settings.health.delivery_after in the rig's checks.yaml
 SLACK = 1.5  # for the health evaluation's own cadence
-
-PROBLEMS_3_5 = pytest.mark.xfail(
-    strict=True,
-    raises=(SentAfterAck, ReadinessLied),
-    reason="problem 5: a page refused before the ack is retried and sent after it (fixed on "
-    "branch dispatch); problem 3: /readyz knows nothing of delivery (fixed on branch health)",
-)
 
 
 async def _outage(tmp_path: Path, backend: Backend, seconds: float) -> None:
@@ -65,7 +56,6 @@ async def _outage(tmp_path: Path, backend: Backend, seconds: float) -> None:
 
 # SMTP is the same whatever the store: `make test` runs it on SQLite, `-m slow` on both.
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@PROBLEMS_3_5
 async def test_problems_3_5_smtp_421_for_a_while_then_accepting_delivers_all_and_readyz_tells(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -74,6 +64,5 @@ async def test_problems_3_5_smtp_421_for_a_while_then_accepting_delivers_all_and
 
 @pytest.mark.slow
 @pytest.mark.timeout(SLOW_OUTAGE + 240)
-@PROBLEMS_3_5
 async def test_problems_3_5_smtp_421_for_two_minutes(backend: Backend, tmp_path: Path) -> None:
     await _outage(tmp_path, backend, SLOW_OUTAGE)

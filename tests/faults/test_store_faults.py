@@ -27,7 +27,6 @@ from tests.faults.harness import (
     BUSY_TIMEOUT,
     WAIT,
     Backend,
-    DispatcherDied,
     PgTableLock,
     Rig,
     SqliteWriteLock,
@@ -40,11 +39,6 @@ SLOW_HOLD = 3 * BUSY_TIMEOUT + 5.0
 SQLITE = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 POSTGRES = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.pg)], indirect=True
-)
-PROBLEM_1 = pytest.mark.xfail(
-    strict=True,
-    raises=DispatcherDied,
-    reason="problem 1: a store error while settling ends the dispatcher (fixed on branch dispatch)",
 )
 
 
@@ -103,7 +97,6 @@ async def _sqlite_locks(
 
 
 @SQLITE
-@PROBLEM_1
 async def test_problem_1_sqlite_lock_between_send_and_settle_loses_nothing_dispatcher_lives(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -115,7 +108,6 @@ async def test_problem_1_sqlite_lock_between_send_and_settle_loses_nothing_dispa
 # followed by the settle variant in the same run.
 @pytest.mark.slow
 @SQLITE
-@PROBLEM_1
 async def test_problem_1_sqlite_lock_while_claiming_then_between_send_and_settle(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -141,7 +133,6 @@ async def test_sqlite_lock_while_rows_are_claimed_held_long_delays_but_loses_not
 
 @pytest.mark.slow
 @SQLITE
-@PROBLEM_1
 async def test_problem_1_sqlite_lock_between_send_and_settle_held_long(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -185,7 +176,6 @@ async def _pg_lock_and_terminate(tmp_path: Path, backend: Backend, rounds: int) 
 
 
 @POSTGRES
-@PROBLEM_1
 async def test_problem_1_pg_lock_table_and_terminated_connection_lose_nothing(
     backend: Backend, tmp_path: Path
 ) -> None:
@@ -194,7 +184,6 @@ async def test_problem_1_pg_lock_table_and_terminated_connection_lose_nothing(
 
 @pytest.mark.slow
 @POSTGRES
-@PROBLEM_1
 async def test_problem_1_pg_lock_table_and_terminate_five_times(
     backend: Backend, tmp_path: Path
 ) -> None:

@@ -21,7 +21,6 @@ from tests.faults.harness import (
     TEAM,
     ZELDA,
     Backend,
-    DispatcherDied,
     NotContained,
     Rig,
     Row,
@@ -31,12 +30,6 @@ RARE = "Zelda Rare"  # the contact's name in the rig's checks.yaml
 BROKEN = (
     '{%- if p.to_name == "' + RARE + '" %}{{ p.loyalty_tier }}{% endif -%}\n'
 )  # the payload has no `loyalty_tier`: StrictUndefined raises, for Zelda only
-
-PROBLEM_2 = pytest.mark.xfail(
-    strict=True,
-    raises=(NotContained, DispatcherDied),
-    reason="problem 2: a template error ends the dispatcher (fixed on branch dispatch)",
-)
 
 
 def broken_overrides(directory: Path) -> Path:
@@ -51,7 +44,6 @@ def zelda_opened(row: Row) -> bool:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-@PROBLEM_2
 async def test_problem_2_template_error_in_a_rare_branch_fails_that_email_alone_and_warns(
     backend: Backend, tmp_path: Path
 ) -> None:

@@ -83,3 +83,40 @@ async def test_observers_hear_settled_attempts_after_the_commit_and_cancelled_ro
     assert "503" in retry.error
     assert recorder.seen == {sent.outbox_id: "sent", retry.outbox_id: "pending"}
     assert recorder.cancels == [1]
+
+
+class Flaky:
+    """Refuses the first send (421), takes the next."""
+
+    name = "hook"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, message: Outgoing) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise DeliveryError("421 try later", permanent=False)
+
+
+async def test_a_retried_row_is_told_with_its_first_due_time_not_the_retry_time(
+    tmp_path: Path,
+) -> None:
+    """The delivery-delay histogram must show an outage: each retry moves the row's
+    `due_at`, so the observer hears the time the row first fell due."""
+    database = tmp_path / "vakt.db"
+    async with Store(f"sqlite:///{database}") as store:
+        await store.upgrade()
+        async with store.transaction() as tx:
+            await tx.outbox.add([page("VAKT-2026-000001")])
+        recorder = Recorder(database)
+        clock = FixedClock(T0 + timedelta(seconds=5))
+        worker = Dispatcher(
+            store, {"hook": Flaky()}, clock, "w1", observer=recorder, draw=lambda: 0.5
+        )
+        assert await worker.run_once() == 1
+        clock.advance(600)  # past any backoff
+        assert await worker.run_once() == 1
+    first, second = recorder.attempts
+    assert (first.outcome, second.outcome) == (AttemptOutcome.RETRY, AttemptOutcome.SENT)
+    assert first.due_at == second.due_at == T0
