@@ -208,7 +208,7 @@ async def serve(
         secrets=config_secrets(config),
         environ=os.environ,
     )
-    store = Store(settings.store)
+    store = Store(settings.store, busy_timeout=settings.busy_timeout)
     lock = store.lock_for_daemon()
     try:
         lock.acquire()

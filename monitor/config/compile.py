@@ -193,6 +193,7 @@ class _Compiler:
             timezone=tz,
             timezone_name=tz_name,
             store=m.store,
+            busy_timeout=m.busy_timeout,
             listen=m.listen,
             public_listen=m.public_listen,
             public_url=public_url.rstrip("/"),

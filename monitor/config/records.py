@@ -255,6 +255,7 @@ class Settings:
     timezone: tzinfo
     timezone_name: str
     store: str = "sqlite:///vakt.db"
+    busy_timeout: timedelta = timedelta(seconds=10)  # a SQLite writer's wait for the lock
     listen: HostPort = HostPort("127.0.0.1", 8080)
     public_listen: HostPort = HostPort("127.0.0.1", 8081)
     public_url: str = "http://127.0.0.1:8081"

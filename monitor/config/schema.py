@@ -292,6 +292,7 @@ class HealthModel(Strict):
 class SettingsModel(Strict):
     timezone: Zone = (UTC, "UTC")
     store: Annotated[str, PlainValidator(v.store_url)] = "sqlite:///vakt.db"
+    busy_timeout: Duration = timedelta(seconds=10)
     listen: Listen = HostPort("127.0.0.1", 8080)
     public_listen: Listen = HostPort("127.0.0.1", 8081)
     public_url: OptUrl = None
