@@ -141,6 +141,23 @@ def init_sentry(
     return True
 
 
+def reinit_sentry(
+    settings: SentrySettings,
+    *,
+    location: str,
+    secrets: Iterable[str],
+    environ: Mapping[str, str],
+) -> bool:
+    """On a reload: Sentry with the new DSN, environment and secrets, or off when no DSN
+    is left (`init_sentry` otherwise)."""
+    if init_sentry(settings, location=location, secrets=secrets, environ=environ):
+        return True
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.init()  # no DSN anywhere (checked above): an inactive client
+        log.info("sentry.disabled")
+    return False
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -68,5 +68,6 @@ def test_problem_5_an_alias_bomb_is_a_config_error_with_a_line(tmp_path: Path, t
     issues = refused(path)
     assert len(issues) == 1
     line, message = issues[0]
-    assert line is not None and 2 <= line <= LEVELS + 2
+    assert line is not None
+    assert 2 <= line <= LEVELS + 2
     assert "alias" in message
