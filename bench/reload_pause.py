@@ -12,20 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from config_load import generate
 
-from config_load import generate  # noqa: E402
-
-from monitor.app import RELOAD_CHECK  # noqa: E402
-from monitor.config import load_config  # noqa: E402
-from monitor.config.reloading import load_in_child  # noqa: E402
-from monitor.notify.templatecheck import checked_renderer  # noqa: E402
+from monitor.app import RELOAD_CHECK
+from monitor.config import load_config
+from monitor.config.reloading import load_in_child
+from monitor.notify.templatecheck import checked_renderer
 
 
 async def longest_pause(work: Callable[[], Awaitable[object]]) -> float:
@@ -48,14 +45,18 @@ async def longest_pause(work: Callable[[], Awaitable[object]]) -> float:
     return max(gaps)
 
 
+def write(path: Path, sites: int) -> str:
+    path.write_text(generate(sites))
+    return str(path)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "checks.yaml")
-        Path(path).write_text(generate(args.sites))
+        path = write(Path(tmp) / "checks.yaml", args.sites)
 
         async def thread() -> None:
             config = await asyncio.to_thread(load_config, path)
