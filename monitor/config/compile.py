@@ -50,6 +50,7 @@ from monitor.config.records import (
     LevelPolicy,
     Maintenance,
     MassOutage,
+    MetricsAuth,
     Override,
     PageWhen,
     PagingSettings,
@@ -201,7 +202,13 @@ class _Compiler:
             canaries=m.canaries,
             deadman=DeadmanSettings(self.optional_url(m.deadman.url, "deadman"), m.deadman.every),
             web=WebSettings(
-                tuple(ApiTokenRecord(t.name, t.sha256, t.scope) for t in m.web.api_tokens)
+                tuple(ApiTokenRecord(t.name, t.sha256, t.scope) for t in m.web.api_tokens),
+                metrics_auth=(
+                    MetricsAuth(m.web.metrics_auth.sha256, m.web.metrics_auth.username)
+                    if m.web.metrics_auth
+                    else None
+                ),
+                trusted_proxies=m.web.trusted_proxies,
             ),
             sentry=SentrySettings(dsn=m.sentry.dsn or None, environment=m.sentry.environment),
             resolver=m.resolver.address if m.resolver else None,

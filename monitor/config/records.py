@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
 from types import MappingProxyType
 from typing import Literal
 
@@ -144,8 +145,21 @@ class ApiToken:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsAuth:
+    """`/metrics` asks for `Authorization: Bearer SECRET` or basic auth `username:SECRET`."""
+
+    sha256: str  # hex digest of the secret
+    username: str = "prometheus"
+
+
+Network = IPv4Network | IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
 class WebSettings:
     api_tokens: tuple[ApiToken, ...] = ()
+    metrics_auth: MetricsAuth | None = None  # None: /metrics is open (on the private listener)
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-For is believed
 
 
 @dataclass(frozen=True, slots=True)

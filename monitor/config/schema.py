@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, time, timedelta, tzinfo
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
@@ -229,8 +230,26 @@ class ApiTokenModel(Strict):
     scope: Annotated[Scope, PlainValidator(_enum(Scope))] = Scope.READ
 
 
+def _network(value: Any) -> IPv4Network | IPv6Network:
+    text = _text(value).strip()
+    try:
+        return ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(
+            "expected an IP address or network (10.0.0.5, 10.0.0.0/8, fd00::/8), got "
+            + v.got(value)
+        ) from None
+
+
+class MetricsAuthModel(Strict):
+    sha256: Annotated[str, PlainValidator(_sha256)]
+    username: Text = "prometheus"
+
+
 class WebModel(Strict):
     api_tokens: tuple[ApiTokenModel, ...] = ()
+    metrics_auth: MetricsAuthModel | None = None
+    trusted_proxies: tuple[Annotated[IPv4Network | IPv6Network, PlainValidator(_network)], ...] = ()
 
 
 class SentryModel(Strict):
