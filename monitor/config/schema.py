@@ -88,14 +88,7 @@ def _redirects(value: Any) -> int:
 
 
 def _size(value: Any) -> int:
-    help_ = "a size such as 1MiB, 512KiB or 65536"
-    text = _text(value).strip()
-    match = re.fullmatch(r"(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"expected {help_}, got {v.got(value)}")
-    factor = {None: 1, "B": 1, "KB": 1000, "KiB": 1024, "MB": 10**6, "MiB": 1 << 20}
-    factor |= {"GB": 10**9, "GiB": 1 << 30}
-    return int(match.group(1)) * factor[match.group(2)]
+    return v.size(value, v.MAX_BODY)
 
 
 def _ip_version(value: Any) -> int | None:

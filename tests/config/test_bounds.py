@@ -28,13 +28,12 @@ def load(size: str = "1MiB", status: str = STRONG, beat: str = STRONG + "x") -> 
     return load_config_text(BASE.format(size=size, status=status, beat=beat))
 
 
-@pytest.mark.xfail(strict=True, reason="problem 7: sizes are not bounded")
 @pytest.mark.parametrize("size", ["99999999999GiB", "65GiB", f"{(64 << 20) + 1}"])
 def test_problem_7_a_size_past_the_bound_is_an_error_at_its_line(size: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load(size=size)
     [issue] = caught.value.issues
-    assert issue.line == 11
+    assert issue.line == 12
     assert issue.path.endswith("checks.home.max_body")
 
 
