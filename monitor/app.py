@@ -61,6 +61,7 @@ from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.records import Check
 from monitor.config.reloading import load_in_child, restart_keys
+from monitor.config.tokens import weak_tokens
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
@@ -441,6 +442,7 @@ class _Daemon:
             observer=self.hub,
         )
         self.hub.config_reloaded(success=True, at=self.clock.now())
+        self.hub.weak_tokens(len(weak_tokens(config)))
 
     def _checks(self) -> list[Check]:
         return [*self.config.checks(), *canary_checks(self.config.settings)]
@@ -806,6 +808,7 @@ class _Daemon:
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
         self.hub.config_reloaded(success=True, at=self.clock.now())
+        self.hub.weak_tokens(len(weak_tokens(config)))
         log.info(
             "config.reloaded", extra={"checks": len(config.checks()), "needs_restart": restart}
         )
