@@ -19,7 +19,7 @@ from pathlib import Path
 
 from config_load import generate
 
-from monitor.app import RELOAD_CHECK
+from monitor.app import RELOAD_CHECK, tune_gc
 from monitor.config import load_config
 from monitor.config.reloading import load_in_child
 from monitor.notify.templatecheck import checked_renderer
@@ -54,7 +54,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--daemon-gc", action="store_true", help="the collector tuned as `vakt run` tunes it"
+    )
     args = parser.parse_args()
+    if args.daemon_gc:
+        tune_gc()
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "checks.yaml", args.sites)
 
