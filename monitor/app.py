@@ -60,7 +60,7 @@ from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.records import Check
-from monitor.config.reloading import load_in_child, restart_keys
+from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
@@ -792,6 +792,7 @@ class _Daemon:
         restart = restart_keys(old, config.settings)
         for key in restart:
             log.warning("config.needs_restart", extra={"key": key})
+        config = keep_start_only(old, config)
         self._adopt_sentry(self.config, config)
         self.config = config  # the web apps read it through `deps.config`
         self.config_ok = True

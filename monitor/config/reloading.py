@@ -20,6 +20,7 @@ import os
 import pickle
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -33,6 +34,13 @@ RESTART_KEYS = ("store", "listen", "public_listen", "resolver", "location", "del
 def restart_keys(old: Settings, new: Settings) -> list[str]:
     """The dotted keys (`settings.listen`) whose change a reload cannot adopt."""
     return [f"settings.{key}" for key in RESTART_KEYS if getattr(old, key) != getattr(new, key)]
+
+
+def keep_start_only(old: Settings, new: Config) -> Config:
+    """`new` with the start-only settings (`RESTART_KEYS`) of the running daemon, so the
+    parts that read them later see the values the listeners, store and clients run with."""
+    kept = {key: getattr(old, key) for key in RESTART_KEYS}
+    return replace(new, settings=replace(new.settings, **kept))
 
 
 def _proxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:

@@ -170,5 +170,8 @@ async def test_problem_5_a_changed_listen_address_needs_a_restart_and_the_old_on
         assert keys == ["settings.listen"]
         async with http.get(f"http://127.0.0.1:{values['private']}/healthz") as response:
             assert response.status == 200
+        os.kill(os.getpid(), signal.SIGHUP)  # the file still differs: said again
+        await until(lambda: len(records.events("config.needs_restart")) == 2)
+        assert len(records.events("config.reloaded")) == 2
         stop.set()
         assert await daemon == EXIT_OK
