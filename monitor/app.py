@@ -31,8 +31,9 @@ pages, `/ack`, `/heartbeat`). The dispatcher and the engine's writer run under t
 `/readyz`'s answer and holds back the dead-man's ping. Runs until SIGTERM/SIGINT or
 `stop`; then stops the listeners, jobs and scheduler, drains the engine and delivers what
 is due, each within `Options.drain`, and never raises past the drain. SIGHUP reloads the
-config; a bad file keeps the old config (`config.reload_failed`, `/readyz` config
-failing until a good one). At start and on every reload the email templates are checked
+config (loaded and checked in a child process, `monitor.config.reloading`); a bad file
+keeps the old config (`config.reload_failed`, `/readyz` config failing until a good one);
+a changed start-only setting is logged as `config.needs_restart` and keeps its value. At start and on every reload the email templates are checked
 (`monitor.notify.templatecheck`): a template that fails is a config error (exit
 `EXIT_CONFIG` at start, the old config and templates kept on reload), and the dispatcher
 renders with exactly the templates that were checked.
