@@ -33,7 +33,8 @@ pages, `/ack`, `/heartbeat`). The dispatcher and the engine's writer run under t
 is due, each within `Options.drain`, and never raises past the drain. SIGHUP reloads the
 config (loaded and checked in a child process, `monitor.config.reloading`); a bad file
 keeps the old config (`config.reload_failed`, `/readyz` config failing until a good one);
-a changed start-only setting is logged as `config.needs_restart` and keeps its value. At start and on every reload the email templates are checked
+a changed start-only setting is logged as `config.needs_restart` and keeps its value.
+At start and on every reload the email templates are checked
 (`monitor.notify.templatecheck`): a template that fails is a config error (exit
 `EXIT_CONFIG` at start, the old config and templates kept on reload), and the dispatcher
 renders with exactly the templates that were checked.
