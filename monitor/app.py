@@ -31,8 +31,10 @@ pages, `/ack`, `/heartbeat`). The dispatcher and the engine's writer run under t
 `/readyz`'s answer and holds back the dead-man's ping. Runs until SIGTERM/SIGINT or
 `stop`; then stops the listeners, jobs and scheduler, drains the engine and delivers what
 is due, each within `Options.drain`, and never raises past the drain. SIGHUP reloads the
-config; a bad file keeps the old config (`config.reload_failed`, `/readyz` config
-failing until a good one). At start and on every reload the email templates are checked
+config (loaded and checked in a child process, `monitor.config.reloading`); a bad file
+keeps the old config (`config.reload_failed`, `/readyz` config failing until a good one);
+a changed start-only setting is logged as `config.needs_restart` and keeps its value.
+At start and on every reload the email templates are checked
 (`monitor.notify.templatecheck`): a template that fails is a config error (exit
 `EXIT_CONFIG` at start, the old config and templates kept on reload), and the dispatcher
 renders with exactly the templates that were checked.
@@ -61,6 +63,8 @@ from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.records import Check
+from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
+from monitor.config.tokens import weak_tokens
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
@@ -79,6 +83,7 @@ from monitor.observability import (
     Deadman,
     config_secrets,
     init_sentry,
+    reinit_sentry,
     sentry_middleware,
     setup_logging,
 )
@@ -120,6 +125,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 MAX_LATENESS = 60.0  # seconds of p99 scheduler lateness above which the dead-man stays silent
+RELOAD_CHECK = "monitor.notify.reloadcheck"  # the reload's child process (`python -m`)
 FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
 
 
@@ -431,6 +437,7 @@ class _Daemon:
             on_flushed=self.progress.reporter(ENGINE),
         )
         self.scheduler: Scheduler | None = None
+        self.jobs: AsyncIOScheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
         self._reloads: set[asyncio.Task[bool]] = set()  # SIGHUP reloads under way
         self._reloading = asyncio.Lock()
@@ -447,6 +454,7 @@ class _Daemon:
             observer=self.hub,
         )
         self.hub.config_reloaded(success=True, at=self.clock.now())
+        self.hub.weak_tokens(len(weak_tokens(config)))
 
     def _checks(self) -> list[Check]:
         return [*self.config.checks(), *canary_checks(self.config.settings)]
@@ -510,7 +518,6 @@ class _Daemon:
         return dict(build_channels(self.config.channels, context))
 
     def _dispatcher(self, session: aiohttp.ClientSession) -> Dispatcher:
-        email = self.config.settings.email
         delivery = self.config.settings.delivery
         retry = delivery.retry
         self.channels.swap(self._build_channels(session))
@@ -529,7 +536,7 @@ class _Daemon:
             lease=delivery.lease,
             timeout=delivery.timeout,
             poll=self._poll(),
-            warner=OutboxTeamWarner(self.store, email.team) if email.team else None,
+            warner=OutboxTeamWarner(self.store, lambda: self.config.settings.email.team),
             warn_after=delivery.warn_after,
             observer=ObserverSet(self.hub, SettleProgress(self.progress)),
             config=lambda: self.config,
@@ -559,7 +566,7 @@ class _Daemon:
         dispatching = self.supervisor.start(
             DISPATCHER, lambda: dispatcher.run(dispatch_stop), done=dispatch_stop.is_set
         )
-        jobs = self._jobs(heartbeats, session)
+        jobs = self.jobs = self._jobs(heartbeats, session)
         try:
             if self.options.signals:
                 self._signals(session)
@@ -609,6 +616,13 @@ class _Daemon:
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
+        self._deadman_job(jobs, session)
+        return jobs
+
+    def _deadman_job(self, jobs: AsyncIOScheduler, session: aiohttp.ClientSession) -> None:
+        """(Re)place the dead-man's ping job for the current `settings.deadman`."""
+        if jobs.get_job("deadman") is not None:
+            jobs.remove_job("deadman")
         deadman = self.config.settings.deadman
         if deadman.url:
             pinger = Deadman(
@@ -619,10 +633,9 @@ class _Daemon:
                 clock=self.clock,
                 observer=self.hub,
             )
-            ping = job("deadman", pinger.ping_once)
+            ping = self.supervisor.job("deadman", pinger.ping_once)
             self._interval(jobs, ping, deadman.every.total_seconds(), "deadman")
         self.hub.deadman_configured(deadman.every.total_seconds() if deadman.url else 0.0)
-        return jobs
 
     def _interval(
         self,
@@ -762,16 +775,20 @@ class _Daemon:
 
     async def reload(self, session: aiohttp.ClientSession) -> bool:
         """Load the config file again, check its templates and adopt both everywhere;
-        False keeps the old ones. Loading and checking (~0.1 s: every template rendered
-        with every sample) run in a worker thread, so probes and sends go on meanwhile;
-        reloads run one at a time, in the order of the signals."""
+        False keeps the old ones. A child process loads and checks the file and its
+        templates (`monitor.config.reloading`: seconds for a large file, which in a thread
+        would hold the interpreter lock for long stretches); this process then unpickles
+        the compiled config and builds its checked renderer (~0.1 s) in a worker thread,
+        so probes and sends go on meanwhile. Reloads run one at a time, in the order of
+        the signals."""
         path = self.path
         if path is None:
             log.warning("config.reload_unavailable", extra={"reason": "in-memory config"})
             return False
         async with self._reloading:
             try:
-                config, renderer = await asyncio.to_thread(_load_checked, path)
+                config = await load_in_child(path, RELOAD_CHECK)
+                renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
                 self.config_ok = False
@@ -782,7 +799,16 @@ class _Daemon:
             return True
 
     def adopt(self, config: Config, session: aiohttp.ClientSession) -> None:
-        """Swap in `config`: engine, scheduler, metrics, planner, channels, web."""
+        """Swap in `config`: engine, scheduler, metrics, planner, channels, web, dead-man,
+        Sentry and the team address (read through `self.config`). Settings read only at
+        start (`restart_keys`) keep their old values until a restart; each changed one is
+        logged as `config.needs_restart`."""
+        old = self.config.settings
+        restart = restart_keys(old, config.settings)
+        for key in restart:
+            log.warning("config.needs_restart", extra={"key": key})
+        config = keep_start_only(old, config)
+        self._adopt_sentry(self.config, config)
         self.config = config  # the web apps read it through `deps.config`
         self.config_ok = True
         self.engine.reload(config)
@@ -791,17 +817,26 @@ class _Daemon:
         self.hub.set_checks(self._checks())
         self.case_planner = CasePlanner(config)
         self.planner.reload(self.case_planner)
-        old = self.channels.swap(self._build_channels(session))
-        closing = asyncio.get_running_loop().create_task(_close_later(old, 60.0))
+        if self.jobs is not None and old.deadman != config.settings.deadman:
+            self._deadman_job(self.jobs, session)
+        replaced = self.channels.swap(self._build_channels(session))
+        closing = asyncio.get_running_loop().create_task(_close_later(replaced, 60.0))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
         self.hub.config_reloaded(success=True, at=self.clock.now())
-        log.info("config.reloaded", extra={"checks": len(config.checks())})
+        self.hub.weak_tokens(len(weak_tokens(config)))
+        log.info(
+            "config.reloaded", extra={"checks": len(config.checks()), "needs_restart": restart}
+        )
 
-
-def _load_checked(path: str) -> tuple[Config, Renderer]:
-    config = load_config(path)
-    return config, checked_renderer(config)
+    def _adopt_sentry(self, old: Config, new: Config) -> None:
+        secrets = config_secrets(new)
+        if old.settings.sentry == new.settings.sentry and config_secrets(old) == secrets:
+            return
+        settings = new.settings
+        reinit_sentry(
+            settings.sentry, location=settings.location, secrets=secrets, environ=os.environ
+        )
 
 
 async def _close_later(channels: Sequence[Channel], delay: float) -> None:

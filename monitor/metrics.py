@@ -185,6 +185,10 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _gauge("vakt_deadman_interval_seconds", "The dead-man's ping interval; 0 when switched off."),
     _gauge(
+        "vakt_weak_tokens",
+        "Configured status-page and heartbeat tokens estimated under 128 bits.",
+    ),
+    _gauge(
         "vakt_task_last_progress_timestamp_seconds",
         "When a supervised task last made progress (Unix time).",
         "task",
@@ -516,6 +520,10 @@ class MetricsHub:
     def set_outbox(self, backlog: int, oldest_age: float) -> None:
         self._c.gauge("vakt_outbox_backlog").set(backlog)
         self._c.gauge("vakt_outbox_oldest_age_seconds").set(oldest_age)
+
+    def weak_tokens(self, count: int) -> None:
+        """How many configured tokens are weak (`monitor.config.tokens`)."""
+        self._c.gauge("vakt_weak_tokens").set(count)
 
     def deadman_configured(self, every: float) -> None:
         """The dead-man's ping interval in seconds (0: switched off)."""

@@ -141,6 +141,23 @@ def init_sentry(
     return True
 
 
+def reinit_sentry(
+    settings: SentrySettings,
+    *,
+    location: str,
+    secrets: Iterable[str],
+    environ: Mapping[str, str],
+) -> bool:
+    """On a reload: Sentry with the new DSN, environment and secrets, or off when no DSN
+    is left (`init_sentry` otherwise)."""
+    if init_sentry(settings, location=location, secrets=secrets, environ=environ):
+        return True
+    if sentry_sdk.get_client().is_active():
+        sentry_sdk.init()  # no DSN anywhere (checked above): an inactive client
+        log.info("sentry.disabled")
+    return False
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -210,9 +227,12 @@ class ConsoleFormatter(logging.Formatter):
 def setup_logging(
     level: str = "info", *, stream: TextIO | None = None, json_lines: bool | None = None
 ) -> logging.Handler:
-    """Send the `monitor` loggers to `stream` (stderr); JSON unless it is a terminal.
+    """Send every logger to `stream` (stderr) in one format; JSON unless it is a terminal.
 
-    Returns the installed handler (remove it with `logging.getLogger("monitor")
+    The handler sits on the root logger, so lines from libraries (APScheduler's "missed"
+    warnings, aiohttp's handler tracebacks) and Python warnings (`py.warnings`) come out
+    as JSON too; `monitor` loggers log from `level`, others from `warning` (or `level`
+    when higher). Returns the installed handler (remove it with `logging.getLogger()
     .removeHandler(handler)`). Calling it again replaces the previous handler.
     """
     out = stream if stream is not None else sys.stderr
@@ -220,12 +240,17 @@ def setup_logging(
     handler = logging.StreamHandler(out)
     handler.setFormatter(JsonFormatter() if as_json else ConsoleFormatter())
     handler.set_name("vakt")
+    root = logging.getLogger()
     logger = logging.getLogger("monitor")
-    for old in [h for h in logger.handlers if h.get_name() == "vakt"]:
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    logger.propagate = False
+    for owner in (root, logger):
+        for old in [h for h in owner.handlers if h.get_name() == "vakt"]:
+            owner.removeHandler(old)
+    root.addHandler(handler)
+    numeric = logging.getLevelNamesMapping()[level.upper()]
+    root.setLevel(max(numeric, logging.WARNING))
+    logger.setLevel(numeric)
+    logger.propagate = True
+    logging.captureWarnings(True)
     return handler
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from monitor.cli._common import add_config_option, config_path, load_or_report
 from monitor.config import ConfigError
 from monitor.config.records import Config
+from monitor.config.tokens import STRONG_BITS, weak_tokens
 from monitor.model import CheckType
 
 
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{config_path(args)}: OK")
     for line in summary(config):
         print(line)
+    for weak in weak_tokens(config):
+        print(
+            f"warning: {weak.path}: a token of about {weak.bits} bits can be guessed; use "
+            f"{STRONG_BITS} bits or more (`python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -50,6 +50,7 @@ from monitor.config.records import (
     LevelPolicy,
     Maintenance,
     MassOutage,
+    MetricsAuth,
     Override,
     PageWhen,
     PagingSettings,
@@ -211,6 +212,12 @@ class _Compiler:
                     m.web.limits.idle_timeout,
                     m.web.limits.max_connections,
                 ),
+                metrics_auth=(
+                    MetricsAuth(m.web.metrics_auth.sha256, m.web.metrics_auth.username)
+                    if m.web.metrics_auth
+                    else None
+                ),
+                trusted_proxies=m.web.trusted_proxies,
             ),
             sentry=SentrySettings(dsn=m.sentry.dsn or None, environment=m.sentry.environment),
             resolver=m.resolver.address if m.resolver else None,

@@ -184,12 +184,22 @@ class WebLimits:
 
 
 @dataclass(frozen=True, slots=True)
-class WebSettings:
-    api_tokens: tuple[ApiToken, ...] = ()
-    limits: WebLimits = field(default_factory=WebLimits)
+class MetricsAuth:
+    """`/metrics` asks for `Authorization: Bearer SECRET` or basic auth `username:SECRET`."""
+
+    sha256: str  # hex digest of the secret
+    username: str = "prometheus"
 
 
 Network = IPv4Network | IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    api_tokens: tuple[ApiToken, ...] = ()
+    limits: WebLimits = field(default_factory=WebLimits)
+    metrics_auth: MetricsAuth | None = None  # None: /metrics is open (on the private listener)
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-For is believed
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,14 +89,7 @@ def _redirects(value: Any) -> int:
 
 
 def _size(value: Any) -> int:
-    help_ = "a size such as 1MiB, 512KiB or 65536"
-    text = _text(value).strip()
-    match = re.fullmatch(r"(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"expected {help_}, got {v.got(value)}")
-    factor = {None: 1, "B": 1, "KB": 1000, "KiB": 1024, "MB": 10**6, "MiB": 1 << 20}
-    factor |= {"GB": 10**9, "GiB": 1 << 30}
-    return int(match.group(1)) * factor[match.group(2)]
+    return v.size(value, v.MAX_BODY)
 
 
 def _ip_version(value: Any) -> int | None:
@@ -244,9 +237,16 @@ class WebLimitsModel(Strict):
     max_connections: OptCount = None
 
 
+class MetricsAuthModel(Strict):
+    sha256: Annotated[str, PlainValidator(_sha256)]
+    username: Text = "prometheus"
+
+
 class WebModel(Strict):
     api_tokens: tuple[ApiTokenModel, ...] = ()
     limits: WebLimitsModel = WebLimitsModel()
+    metrics_auth: MetricsAuthModel | None = None
+    trusted_proxies: Networks = ()
 
 
 class ProbesModel(Strict):

@@ -5,6 +5,13 @@ Every scalar stays a string (the schema parses it), so YAML 1.1's guesses never 
 empty value become None. `${VAR}` and `${VAR:-default}` are taken from the environment.
 Each value's position is kept in a `Locator` keyed by its path, so an error can name the
 file and line of the key it is about.
+
+Aliases (`*name`, `<<: *name`) are expanded while reading, so a few lines can stand for
+10^9 values (an "alias bomb"). A document yields at most `value_budget(text)` values:
+1,000,000 plus 10 per character of its text. Without aliases a file yields at most about
+one value per two characters, so no file that uses aliases sparingly reaches the cap
+whatever its size (a 60,000-customer file included), while any expansion stops after
+at most about as much work as reading a plain file twenty times its size.
 """
 
 from __future__ import annotations
@@ -52,6 +59,24 @@ class _Loader(_BaseLoader):
 Path_ = tuple[str | int, ...]
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+VALUE_FLOOR = 1_000_000  # values any document may yield, however short
+VALUES_PER_CHAR = 10  # and this many more per character of its text
+
+
+def value_budget(text: str) -> int:
+    """How many values (mappings, sequences, scalars) reading `text` may produce."""
+    return VALUE_FLOOR + VALUES_PER_CHAR * len(text)
+
+
+class _TooManyValues(Exception):
+    """The budget ran out while reading `node` (an alias bomb)."""
+
+    def __init__(self, node: yaml.Node, path: Path_) -> None:
+        super().__init__()
+        self.node = node
+        self.path = path
+
+
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -127,9 +152,13 @@ class _Reader:
     file: str
     env: Mapping[str, str]
     issues: list[ConfigIssue]
+    budget: int = VALUE_FLOOR
     stack: list[str | int] = field(default_factory=list)
 
     def value(self, node: yaml.Node) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooManyValues(node, tuple(self.stack[:3]))
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node)
         if isinstance(node, yaml.SequenceNode):
@@ -238,8 +267,17 @@ def read_text(
         issues.append(ConfigIssue(file, line, "", "the top level must be a mapping of sections"))
         return None
     locator.roots.append((file, node))
+    budget = value_budget(text)
     try:
-        return _Reader(file, env, issues).value(node)
+        return _Reader(file, env, issues, budget).value(node)
+    except _TooManyValues as exc:
+        message = (
+            f"invalid YAML: aliases (*name, <<: *name) expand to more than {budget:,} values;"
+            " refused as an alias bomb"
+        )
+        line = exc.node.start_mark.line + 1
+        issues.append(ConfigIssue(file, line, dotted(exc.path), message))
+        return None
     except RecursionError:  # thousands of levels deep, or an anchor inside itself: `&a [*a]`
         message = "invalid YAML: nested too deeply, or an alias (*name) inside its own anchor"
         issues.append(ConfigIssue(file, None, "", message))

@@ -55,6 +55,32 @@ def integer(value: Any, minimum: int = 0, what: str = "a whole number") -> int:
     return int(text)
 
 
+MAX_BODY = 64 << 20  # the most of a response body a check may read (it is held in memory)
+_SIZE = re.compile(r"(\d{1,15})\s*(B|KB|KiB|MB|MiB|GB|GiB)?")
+_SIZE_FACTORS = {None: 1, "B": 1, "KB": 1000, "KiB": 1024, "MB": 10**6, "MiB": 1 << 20}
+_SIZE_FACTORS |= {"GB": 10**9, "GiB": 1 << 30}
+
+
+def size(value: Any, most: int) -> int:
+    """A size in bytes (`1MiB`, `512KiB`, `65536`), more than 0 and at most `most`."""
+    help_ = "a size such as 1MiB, 512KiB or 65536"
+    text = _text(value, help_).strip()
+    match = _SIZE.fullmatch(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"expected {help_}, got {got(value)}")
+    result = int(match.group(1)) * _SIZE_FACTORS[match.group(2)]
+    if result > most:
+        raise ValueError(f"expected a size of at most {_bytes(most)}, got {got(value)}")
+    return result
+
+
+def _bytes(count: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1024)):
+        if count % factor == 0:
+            return f"{count // factor}{unit}"
+    return f"{count} bytes"
+
+
 def number(value: Any, what: str = "a number") -> float:
     text = _text(value, what)
     try:

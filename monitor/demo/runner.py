@@ -137,7 +137,7 @@ class Demo:
         except SinkUnavailable as exc:
             raise StartFailed(str(exc)) from exc
         finally:
-            logging.getLogger("monitor").removeHandler(handler)
+            logging.getLogger().removeHandler(handler)
             log_file.close()
 
     def _config(self, directory: Path, fleet: HostileFleet, ports: Ports) -> Config:

@@ -619,14 +619,19 @@ class OutboxTeamWarner:
 
     __slots__ = ("_channel", "_store", "_to")
 
-    def __init__(self, store: Store, to: Mailbox, *, channel: str = "email") -> None:
+    def __init__(
+        self, store: Store, to: Mailbox | Callable[[], Mailbox | None], *, channel: str = "email"
+    ) -> None:
         self._store = store
-        self._to = to
+        self._to = to  # a callable: the address now (a reload may change it; None: nobody)
         self._channel = channel
 
     async def channel_failing(
         self, channel: str, failures: int, error: str, at: datetime, *, permanent: bool
     ) -> None:
+        to = self._recipient()
+        if to is None:
+            return
         if permanent:
             note = (
                 f"{failures} attempts in a row failed; the last was refused for good "
@@ -645,11 +650,14 @@ class OutboxTeamWarner:
             warning="delivery_failing",
             title=f"Notifications through {channel!r} keep failing",
             note=note,
-            to=self._to,
+            to=to,
         )
         await self._add(f"channel:{channel}", "delivery_failing", payload, at)
 
     async def template_failing(self, template: str, error: str, at: datetime) -> None:
+        to = self._recipient()
+        if to is None:
+            return
         name = Path(template).name if template else "a template"
         payload = Payload(
             kind=MessageKind.TEAM_WARNING,
@@ -658,9 +666,12 @@ class OutboxTeamWarner:
             note=f"{error}. That notification failed for good; the others are delivered. "
             "Fix the template (settings.email.templates), reload, then "
             "`vakt notifications retry` it.",
-            to=self._to,
+            to=to,
         )
         await self._add(f"template:{name}", "template_failing", payload, at)
+
+    def _recipient(self) -> Mailbox | None:
+        return self._to() if callable(self._to) else self._to
 
     async def _add(self, subject: str, kind: str, payload: Payload, at: datetime) -> None:
         key = OutboxKey(subject, kind, at.strftime("%Y-%m-%dT%H"), "team", self._channel)

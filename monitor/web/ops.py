@@ -11,7 +11,8 @@
   Without a daemon wired in only the store is asked (within `STORE_TIMEOUT`) and the rest
   is not ready. The body names what is not ready, never why in detail (no URLs, no error
   text: those go to the log).
-- `/metrics`: the observability layer's handler, mounted only when one is given.
+- `/metrics`: the observability layer's handler, mounted only when one is given; with
+  `settings.web.metrics_auth` it asks for `Bearer SECRET` or basic auth (401 otherwise).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from monitor.config.records import Config
 from monitor.health import unready
 from monitor.store import Store, StoreError
 from monitor.web.api.deps import Handler, Readiness
+from monitor.web.security import metrics_authorized
 
 log = logging.getLogger(__name__)
 
@@ -87,5 +89,21 @@ def ops_routes(deps: OpsDeps) -> list[web.AbstractRouteDef]:
         web.get("/readyz", readyz_handler(deps)),
     ]
     if deps.metrics is not None:
-        routes.append(web.get("/metrics", deps.metrics))
+        routes.append(web.get("/metrics", _guarded(deps.config, deps.metrics)))
     return routes
+
+
+def _guarded(config: Callable[[], Config | None], handler: Handler) -> Handler:
+    """`/metrics` behind `settings.web.metrics_auth` (read per request: a reload applies)."""
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        current = config()
+        auth = current.settings.web.metrics_auth if current is not None else None
+        if not metrics_authorized(auth, request.headers.get("Authorization")):
+            raise web.HTTPUnauthorized(
+                text="Unauthorized\n",
+                headers={"WWW-Authenticate": 'Basic realm="vakt metrics"', **_NO_CACHE},
+            )
+        return await handler(request)
+
+    return metrics

@@ -11,15 +11,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from ipaddress import ip_address
 
 from aiohttp import web
 
 from monitor.clock import Clock
+from monitor.config.records import MetricsAuth, Network
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -130,6 +135,57 @@ class RateLimiter:
         return allowed
 
 
-def client_key(request: web.Request) -> str:
-    """The client's address (the peer; proxies are not trusted for this)."""
-    return request.remote or "unknown"
+def client_key(request: web.Request, trusted: Sequence[Network] = ()) -> str:
+    """The client's address, for rate limits: the peer, unless the peer is a trusted proxy
+    (`settings.web.trusted_proxies`); then the rightmost `X-Forwarded-For` address that is
+    not a trusted proxy (each proxy appends the address it got the request from, so what
+    is left of the first untrusted one may be made up by the client). A malformed entry
+    ends the walk at the last address known good."""
+    peer = request.remote or "unknown"
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [
+        hop.strip()
+        for value in request.headers.getall("X-Forwarded-For", ())
+        for hop in value.split(",")
+    ]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            client = str(ip_address(hop))
+        except ValueError:
+            break
+        if not _within(client, trusted):
+            break
+    return client
+
+
+def _within(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+def metrics_authorized(auth: MetricsAuth | None, authorization: str | None) -> bool:
+    """Whether an `Authorization` header opens `/metrics`: always without
+    `settings.web.metrics_auth`; else `Bearer SECRET` or basic `username:SECRET`."""
+    if auth is None:
+        return True
+    scheme, _, value = (authorization or "").partition(" ")
+    secret: str | None = None
+    if scheme.lower() == "bearer":
+        secret = value.strip()
+    elif scheme.lower() == "basic":
+        try:
+            user, _, password = (
+                base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        secret = password if hmac.compare_digest(user.encode(), auth.username.encode()) else None
+    if not secret:
+        return False
+    digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    return hmac.compare_digest(digest.encode(), auth.sha256.lower().encode())

@@ -84,3 +84,18 @@ def test_an_include_of_a_missing_template_is_listed(
     assert code == 1
     assert f"{tmp_path / 'templates' / 'recovered.txt'}:2: settings.email.templates: " in err
     assert "footer.txt" in err
+
+
+def test_a_weak_status_token_is_a_warning_and_check_config_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = setup(tmp_path)
+    text = config.read_text().replace(
+        "    name: ACME AS\n", "    name: ACME AS\n    status_page: {token: fixedtoken}\n"
+    )
+    config.write_text(text)
+    code, out, err = check_config(capsys, config)
+    assert code == 0
+    assert out.startswith(f"{config}: OK\n")
+    [warning] = err.splitlines()
+    assert warning.startswith("warning: customers.acme.status_page.token: ")

@@ -144,12 +144,16 @@ async def test_an_asynchronous_health_check_is_awaited_before_each_ping(
 
 @pytest.fixture
 def restore_monitor_logger() -> Iterator[None]:
-    logger = logging.getLogger("monitor")
+    logger, root = logging.getLogger("monitor"), logging.getLogger()
     saved = (list(logger.handlers), logger.level, logger.propagate)
+    saved_root = (list(root.handlers), root.level)
     yield
     logger.handlers[:] = saved[0]
     logger.setLevel(saved[1])
     logger.propagate = saved[2]
+    root.handlers[:] = saved_root[0]
+    root.setLevel(saved_root[1])
+    logging.captureWarnings(False)
 
 
 @pytest.mark.usefixtures("restore_monitor_logger")
@@ -173,7 +177,7 @@ def test_level_is_configurable_and_setup_replaces_its_handler() -> None:
     out = io.StringIO()
     setup_logging("warning", stream=out)
     setup_logging("debug", stream=out, json_lines=False)
-    assert len([h for h in logging.getLogger("monitor").handlers if h.get_name() == "vakt"]) == 1
+    assert len([h for h in logging.getLogger().handlers if h.get_name() == "vakt"]) == 1
     logging.getLogger("monitor.scheduler").debug("scheduler.started", extra={"checks": 3})
     assert out.getvalue().rstrip().endswith("DEBUG scheduler.started checks=3")
 

@@ -93,7 +93,8 @@ async def ping(request: web.Request) -> web.Response:
     check_id = request.app[TOKENS].lookup(web_state.config(), token)
     if check_id is None:
         _count_unknown(web_state)
-        if not web_state.heartbeat_limit.allow(f"unknown:{client_key(request)}"):
+        proxies = web_state.config().settings.web.trusted_proxies
+        if not web_state.heartbeat_limit.allow(f"unknown:{client_key(request, proxies)}"):
             raise web.HTTPTooManyRequests(text="Too many requests\n")
         raise web.HTTPNotFound(text="Unknown heartbeat token\n")
     if not web_state.heartbeat_limit.allow(f"token:{token}"):

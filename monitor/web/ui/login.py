@@ -74,7 +74,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
     web_state = state(request)
     form = await request.post()
     check_anonymous_csrf(request, form_text(form, CSRF_FIELD))
-    if not web_state.login_limit.allow(client_key(request)):
+    proxies = web_state.config().settings.web.trusted_proxies
+    if not web_state.login_limit.allow(client_key(request, proxies)):
         return _form(request, "Too many attempts. Wait a minute and try again.", 429)
     person = form_text(form, "person", 64).lower()
     password = form.get("password")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from monitor.config.records import Config, Site
+from monitor.config.tokens import WeakToken, weak_tokens
 from monitor.model import CheckState, Level
 from monitor.store import CheckStatus, Incident, Transaction
 from monitor.web.state import state
@@ -117,8 +118,19 @@ async def overview(request: web.Request) -> web.StreamResponse:
         "sites": sites,
         "incidents": incidents,
         "customers": customers,
+        "weak_tokens": _weak_tokens(config),
     }
     return render(request, "overview.html", context)
+
+
+_weak: list[tuple[Config, list[WeakToken]]] = []  # the last config's answer
+
+
+def _weak_tokens(config: Config) -> list[WeakToken]:
+    """`weak_tokens` of `config`, computed once per loaded config (it walks every check)."""
+    if not _weak or _weak[0][0] is not config:
+        _weak[:] = [(config, weak_tokens(config))]
+    return _weak[0][1]
 
 
 def routes() -> list[web.RouteDef]:
