@@ -244,12 +244,10 @@ async def restart_changes_nothing(store_url: str, tmp_path: Path, kills: int) ->
     print(f"restart test: seed={seed} kills={kills} mid-flush kill #{middle + 1}")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: restart re-decides from lost state")
 async def test_a_restart_changes_nothing_a_customer_sees(store_url: str, tmp_path: Path) -> None:
     await restart_changes_nothing(store_url, tmp_path, kills=3)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14: restart re-decides from lost state")
 async def test_ten_restarts_change_nothing_a_customer_sees(store_url: str, tmp_path: Path) -> None:
     await restart_changes_nothing(store_url, tmp_path, kills=10)
