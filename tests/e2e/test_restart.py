@@ -30,10 +30,12 @@ from monitor.demo.targets import HostileFleet
 from monitor.demo.targets.http import SiteMode, SiteState
 from monitor.evaluate.baseline import MIN_BASELINE
 from monitor.model import IncidentStatus, Level
+from monitor.notify.message import MessageKind
 from monitor.store import Store
 from tests.e2e.support import Daemon, SmtpInbox, free_port, until
 
 INTERVAL = 0.25  # seconds, every check's
+OPENED = MessageKind.CUSTOMER_OPENED.value  # the customer's first email about a case
 
 CONFIG = """\
 vakt: 1
@@ -170,15 +172,24 @@ async def settle(store: Store, log: Path, fleet: Fleet) -> None:
     await until("the upgrade to A", lambda: is_open(store, "acme/upgrade", Level.A), log)
     previous = await seen(store)
 
-    async def quiet() -> bool:  # nothing new for a while: every email planned and sent
+    async def quiet() -> bool:
+        """Every open case's customer was told, and nothing new for longer than the
+        planner's tick: every notification of the steady state is planned."""
         nonlocal previous
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(3.0)
         now = await seen(store)
         same, previous = now == previous, now
-        return same
+        return same and await customers_told(store)
 
     await until("a quiet store", quiet, log)
     assert await case_of(store, "acme/maint") is None
+
+
+async def customers_told(store: Store) -> bool:
+    async with store.transaction(read_only=True) as tx:
+        cases = {r.case_number for r in await tx.incidents.find(limit=1000)}
+        told = {i.key.subject for i in await tx.outbox.find(limit=100_000) if i.key.kind == OPENED}
+    return cases <= told
 
 
 async def is_open(store: Store, site_id: str, level: Level) -> bool:
@@ -233,7 +244,7 @@ async def restart_changes_nothing(store_url: str, tmp_path: Path, kills: int) ->
                         assert await daemon.stop(signal.SIGKILL) == -signal.SIGKILL
                 else:
                     assert await daemon.stop(signal.SIGKILL) == -signal.SIGKILL
-                await asyncio.sleep(draw.uniform(0.0, 3.0))
+                await asyncio.sleep(draw.uniform(0.0, 2.0))
                 restarted = datetime.now(UTC)
                 await daemon.start()
                 await fresh(store, log, restarted + timedelta(seconds=2 * INTERVAL))
