@@ -8,18 +8,26 @@
     await engine.close()                 # last flush, open aggregates, checkpoint
 
 Each flush: step every result into its (check, location) state in memory; write only
-what matters (state changes with their `CheckChange` rows, counters of bad streaks,
-failed/degraded evidence, closed 5-minute aggregates); evaluate only the sites where
-something changed; decide incidents against the rows read fresh from the store; insert
-or compare-and-set them with their timeline and the planner's outbox rows; all in ONE
-transaction. A store error keeps everything pending for the next flush: it never
+what matters (state changes with their `CheckChange` rows, counters of streaks, latency
+samples, failed/degraded evidence, closed 5-minute aggregates); evaluate only the sites
+where something changed; decide incidents against the rows read fresh from the store;
+insert or compare-and-set them with their timeline, the planner's outbox rows and the
+site memory that changed; all in ONE transaction. So whatever evaluation depends on is
+durable with the results that changed it, and a SIGKILL at any instant loses nothing a
+restart would re-decide differently (DESIGN.md 8, rule 1). A site slow at its last
+evaluation whose short window holds too few samples to judge (after a restart longer
+than the window) is not evaluated until fresh samples arrive: its case keeps its level
+and status. A store error keeps everything pending for the next flush: it never
 crashes the engine and never becomes a probe failure.
+
+The checkpoint (`checkpoint`, every `checkpoint_every` s) is a compaction, not the
+durability: it writes the baselines that changed since the last one, deletes their
+journaled samples, and pushes the recent-results rings of the checks with new results.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -35,7 +43,15 @@ from monitor.engine.hooks import EngineObserver, NullObserver, check_level, repo
 from monitor.engine.mass import mass_outage_step
 from monitor.engine.planner import Change, NullPlanner, Planner
 from monitor.engine.sites import Inputs, SiteOutcome, evaluate_site
-from monitor.engine.state import BASELINE, SITE, Memory, load, to_status
+from monitor.engine.state import (
+    BASELINE,
+    SITE,
+    Memory,
+    SiteMemory,
+    baseline_to_json,
+    load,
+    to_status,
+)
 from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, step
 from monitor.incidents import RespondBy, Rules, no_deadline
 from monitor.model import CheckState, ProbeResult, Verdict
@@ -47,6 +63,7 @@ from monitor.store import (
     CheckStatus,
     Evidence,
     Notification,
+    Sample,
     SiteChange,
     SiteStatus,
     Store,
@@ -89,17 +106,20 @@ class _Pending:
     changes: list[CheckChange] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     aggregates: list[Aggregate] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     sites: set[str] = field(default_factory=set)
 
     @property
     def rows(self) -> int:
         """Rows waiting to be written (sites are re-evaluated, not written as rows)."""
-        return len(self.statuses) + len(self.changes) + len(self.evidence) + len(self.aggregates)
+        written = (self.statuses, self.changes, self.evidence, self.aggregates, self.samples)
+        return sum(len(rows) for rows in written)
 
     def shed(self, limit: int) -> dict[str, int]:
         """Drop the oldest evidence, then the oldest aggregates, until at most `limit` rows
         are left (or none of those two is left); returns what was dropped, by kind. Check
-        statuses and state changes are never dropped: incidents are decided from them."""
+        statuses, state changes and latency samples are never dropped: incidents are
+        decided from them."""
         dropped: dict[str, int] = {}
         for what, rows in (("evidence", self.evidence), ("aggregates", self.aggregates)):
             excess = min(self.rows - limit, len(rows))
@@ -136,7 +156,7 @@ class Engine:
         on_flushed: Callable[[], None] | None = None,
     ) -> None:
         """`deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
-        `checkpoint_every` seconds between bulk writes of baselines, site memory and rings;
+        `checkpoint_every` seconds between compactions of the changed baselines (and rings);
         `observer` is told about every result, check level and incident (the metrics hub);
         `on_notifications()` is called after a commit that planned notifications (the
         dispatcher's `wake`); `max_pending` rows are kept across failed flushes at most
@@ -212,8 +232,11 @@ class Engine:
 
     async def start(self) -> None:
         """Reload state, baselines, site memory and open incidents from the store."""
+        slow = {cid: site.slow for cid, (_, site) in self._checks.items() if site.slow}
         async with self._store.transaction(read_only=True) as tx:
-            self._memory = await load(tx)
+            self._memory = await load(tx, slow)
+        # the journal is emptied by the next checkpoint: it must write what was replayed
+        self._baselines_dirty.update(self._memory.replayed)
         log.info(
             "engine.loaded",
             extra={
@@ -364,12 +387,15 @@ class Engine:
             ring = self._ring[check.id] = deque(maxlen=self._ring_size)
         ring.append(result)
         if site.slow is not None and not bad:
-            baselines = self._memory.baselines
-            previous = baselines.get(check.id)
-            in_incident = self._memory.site(site.id).case is not None
-            baselines[check.id] = (previous or _new_baseline()).observe(
-                result.started_at, result.timings.total, site.slow, in_incident=in_incident
+            memory = self._memory
+            previous = memory.baselines.get(check.id)
+            in_incident = memory.site(site.id).case is not None
+            at, seconds = result.started_at, result.timings.total
+            memory.baselines[check.id] = (previous or _new_baseline()).observe(
+                at, seconds, site.slow, in_incident=in_incident
             )
+            seq = memory.seq[check.id] = memory.seq.get(check.id, 0) + 1
+            pending.samples.append(Sample(check.id, seq, at, seconds, in_incident))
             self._baselines_dirty.add(check.id)
 
     def _note_slow(self, batch: Sequence[ProbeResult], now: datetime) -> None:
@@ -402,10 +428,14 @@ class Engine:
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
             await tx.results.add_aggregates(pending.aggregates)
+            await tx.memory.add_samples(pending.samples, now)
             lost = judged.suppressing
+            held = {s for s in sites if self._unknown(s, now)}
+            sites = [s for s in sites if s not in held]
             outcomes = await self._evaluate(tx, sites, now, lost) if sites else []
             changes = [c for o in outcomes for c in (*([o.change] if o.change else []), *o.extra)]
             await self._save_sites(tx, outcomes)
+            await self._save_memory(tx, outcomes, now)
             if sites and self._config.settings.paging.mass_outage is not None:
                 changes += await mass_outage_step(
                     tx,
@@ -434,10 +464,48 @@ class Engine:
             incidents=len(changes),
             retried=sum(1 for o in outcomes if o.retry),
         )
-        self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry})
+        self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry} | held)
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
         return report
+
+    def _unknown(self, site_id: str, now: datetime) -> bool:
+        """The site was slow at its last evaluation, with a case open, and a check's short
+        window now holds too few samples to judge (the daemon was down for longer than the
+        window): its recent history is unknown, so it keeps its case as it is until fresh
+        samples arrive (DESIGN.md 8, rule 1)."""
+        site = self._sites[site_id][0]
+        memory = self._memory.sites.get(site_id)
+        rule = site.slow
+        if rule is None or memory is None or not memory.slow or memory.case is None:
+            return False
+        baselines = self._memory.baselines
+        return any(
+            b.baseline_median() is not None and b.short_median(now, rule) is None
+            for c in site.checks
+            if (b := baselines.get(c.id)) is not None
+        )
+
+    async def _save_memory(
+        self, tx: Transaction, outcomes: Sequence[SiteOutcome], now: datetime
+    ) -> None:
+        """In the flush's transaction: each site's memory that changed, and the reset
+        states of the checks a manual resolve re-armed."""
+        known = self._memory.sites
+        changed = {
+            o.site_id: o.memory.to_json()
+            for o in outcomes
+            if not o.retry and _persisted(known.get(o.site_id)) != _persisted(o.memory)
+        }
+        await tx.memory.save(SITE, changed, now)
+        rearmed = [
+            to_status(check_id, location, _EMPTY, now)
+            for o in outcomes
+            if not o.retry
+            for check_id in o.rearm
+            for location in self._memory.locations.get(check_id, {})
+        ]
+        await tx.checks.save(rearmed)
 
     async def _evaluate(
         self, tx: Transaction, site_ids: Sequence[str], now: datetime, connectivity_lost: bool
@@ -525,20 +593,18 @@ class Engine:
     # ----------------------------------------------------------------- checkpoint
 
     async def checkpoint(self) -> None:
-        """Bulk-write baselines, site memory and recent rings (checks that changed since
-        the last checkpoint get their whole ring, the others their newest result)."""
+        """Compact: write the baselines that changed since the last checkpoint and delete
+        their journaled samples; push the recent rings of the checks with new results
+        (those that changed get their whole ring, the others their newest result). Not
+        needed for durability: what evaluation depends on is committed by each flush."""
 
         async with self._lock:
             now = self._clock.now()
-            kept = self._memory.baselines
+            kept, seqs = self._memory.baselines, self._memory.seq
+            dirty = [c for c in self._baselines_dirty if c in kept]
             baselines = {
-                cid: json.dumps(kept[cid].to_json(), separators=(",", ":"))
-                async for cid in _in_slices(list(self._baselines_dirty))
-                if cid in kept
-            }
-            sites = {
-                sid: memory.to_json()
-                async for sid, memory in _in_slices(list(self._memory.sites.items()))
+                cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
+                async for cid in _in_slices(dirty)
             }
             recent = [
                 r
@@ -548,7 +614,7 @@ class Engine:
             try:
                 async with self._store.transaction() as tx:
                     await tx.memory.save(BASELINE, baselines, now)
-                    await tx.memory.save(SITE, sites, now)
+                    await tx.memory.forget_samples()
                     await tx.results.push_recent(recent)
             except StoreError as exc:
                 log.error("engine.checkpoint_failed", extra={"error": str(exc)})
@@ -559,9 +625,9 @@ class Engine:
             self._last_checkpoint = self._clock.monotonic()
 
 
-# A checkpoint serialises every changed baseline and every site's memory in the event
-# loop's thread: tens of ms per thousand, seconds at 100,000 checks. It yields to the
-# loop after each slice so the scheduler's timers are not held up behind it.
+# A checkpoint serialises every changed baseline in the event loop's thread: tens of ms
+# per thousand, seconds at 100,000 checks. It yields to the loop after each slice so the
+# scheduler's timers are not held up behind it.
 _YIELD_EVERY = 200
 T = TypeVar("T")
 
@@ -572,6 +638,13 @@ async def _in_slices(items: Sequence[T]) -> AsyncIterator[T]:
         yield item
         if n % _YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let probes start meanwhile
+
+
+def _persisted(memory: SiteMemory | None) -> tuple[object, ...] | None:
+    """What the store keeps of a site's memory (its case is read from the incidents)."""
+    if memory is None:
+        return None
+    return (memory.track, memory.level, memory.since, memory.slow, memory.warnings)
 
 
 def _new_baseline() -> LatencyBaseline:

@@ -1,22 +1,28 @@
 """The engine's memory: per-(check, location) state, baselines and per-site memory.
 
-Kept in memory for speed and written to the store only when it matters: check states
-when they change (or carry a bad streak), the rest at checkpoints. `load` rebuilds it
-after a restart from `check_states`, the latest evidence, `engine_memory` and the
-unresolved incidents.
+Kept in memory for speed and durable in the flush's transaction that changed it
+(DESIGN.md 8, rule 1): check states when they change (or carry a streak), each site's
+memory when it changed, every latency sample in the `baseline_samples` journal (the
+baselines themselves are checkpointed now and then, only those that changed, and the
+journal up to the checkpoint deleted). `load` rebuilds it exactly after a restart from
+`check_states`, the latest evidence, `engine_memory`, the journal and the unresolved
+incidents.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
+from monitor.config.records import SlowRule
 from monitor.evaluate import LatencyBaseline, LocationState
 from monitor.incidents import SiteTrack
 from monitor.model import CheckState, Level, Verdict
-from monitor.store import CheckStatus, Transaction
+from monitor.store import CheckStatus, Sample, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +86,8 @@ class Memory:
     locations: dict[str, dict[str, LocationState]] = field(default_factory=dict)
     baselines: dict[str, LatencyBaseline] = field(default_factory=dict)
     sites: dict[str, SiteMemory] = field(default_factory=dict)
+    seq: dict[str, int] = field(default_factory=dict)  # check id -> its last sample's seq
+    replayed: set[str] = field(default_factory=set)  # checks with journaled samples on load
 
     def site(self, site_id: str) -> SiteMemory:
         memory = self.sites.get(site_id)
@@ -104,27 +112,32 @@ def to_status(check_id: str, location: str, state: LocationState, at: datetime) 
         last_error=None if evidence is None else evidence.error,
         last_probe_at=None if evidence is None else evidence.started_at,
         last_total=None if evidence is None else evidence.timings.total,
+        bad=state.bad,
+        first_bad_at=state.first_bad_at,
     )
 
 
 def from_status(status: CheckStatus) -> LocationState:
-    """A location's state from its stored row. The exact mixed bad streak and its start
-    are not stored: `bad` is taken as the longer of the failed and degraded streaks and
-    the episode as starting when the state was entered (bad states only)."""
-    bad = max(status.failures, status.degraded)
+    """A location's state from its stored row (rows written before migration 0040 lack
+    the mixed bad streak and the episode's start: the longer of the failed and degraded
+    streaks, and the time the state was entered, stand in for them)."""
+    first_bad_at = status.first_bad_at
+    if first_bad_at is None and status.state in _BAD:
+        first_bad_at = status.since
     return LocationState(
         state=status.state,
         failed=status.failures,
-        bad=bad,
+        bad=max(status.bad, status.failures, status.degraded),
         degraded=status.degraded,
         good=status.successes,
         since=status.since,
-        first_bad_at=status.since if status.state in _BAD else None,
+        first_bad_at=first_bad_at,
     )
 
 
-async def load(tx: Transaction) -> Memory:
-    """Rebuild the memory from the store (at startup)."""
+async def load(tx: Transaction, slow: Mapping[str, SlowRule] | None = None) -> Memory:
+    """Rebuild the memory from the store (at startup). `slow` is each check's slow rule:
+    the journal's samples are replayed over the checkpointed baselines with it."""
     memory = Memory()
     for status in await tx.checks.load():
         state = from_status(status)
@@ -135,9 +148,10 @@ async def load(tx: Transaction) -> Memory:
         memory.locations.setdefault(status.check_id, {})[status.location] = state
     for check_id, text in (await tx.memory.load(BASELINE)).items():
         try:
-            memory.baselines[check_id] = LatencyBaseline.from_json(json.loads(text))
-        except (ValueError, TypeError) as exc:
+            memory.seq[check_id], memory.baselines[check_id] = baseline_from_json(text)
+        except (ValueError, TypeError, KeyError) as exc:
             log.warning("engine.baseline_unreadable", extra={"check": check_id, "error": str(exc)})
+    replay(memory, await tx.memory.samples(), slow or {})
     for site_id, text in (await tx.memory.load(SITE)).items():
         try:
             memory.sites[site_id] = SiteMemory.from_json(text)
@@ -146,6 +160,38 @@ async def load(tx: Transaction) -> Memory:
     for incident in await tx.incidents.unresolved():
         memory.site(incident.site_id).case = incident.case_number
     return memory
+
+
+def baseline_to_json(seq: int, baseline: LatencyBaseline) -> str:
+    """A baseline's checkpoint: it holds the check's samples up to `seq`."""
+    return json.dumps({"seq": seq, "baseline": baseline.to_json()}, separators=(",", ":"))
+
+
+def baseline_from_json(text: str) -> tuple[int, LatencyBaseline]:
+    """`baseline_to_json`'s `(seq, baseline)` (a checkpoint without `seq` holds none)."""
+    data: Any = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("a baseline checkpoint must be a JSON object")
+    if "baseline" not in data:
+        return 0, LatencyBaseline.from_json(data)
+    return int(data["seq"]), LatencyBaseline.from_json(data["baseline"])
+
+
+def replay(memory: Memory, samples: list[Sample], slow: Mapping[str, SlowRule]) -> None:
+    """Observe the journal's samples newer than each baseline's checkpoint, in order:
+    the baseline is then exactly what it was when the last of them was committed."""
+    for sample in samples:
+        rule = slow.get(sample.check_id)
+        if sample.seq <= memory.seq.get(sample.check_id, 0):
+            continue
+        memory.seq[sample.check_id] = sample.seq  # the next sample's seq follows it
+        if rule is None:
+            continue
+        memory.replayed.add(sample.check_id)
+        baseline = memory.baselines.get(sample.check_id) or LatencyBaseline()
+        memory.baselines[sample.check_id] = baseline.observe(
+            sample.at, sample.seconds, rule, in_incident=sample.in_incident
+        )
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from monitor.model import CheckState, ErrorCode, IncidentStatus, Level, ProbeResult, Verdict
 
@@ -36,6 +37,8 @@ class CheckStatus:
     last_error: ErrorCode | None = None
     last_probe_at: datetime | None = None
     last_total: float | None = None  # seconds
+    bad: int = 0  # consecutive failed-or-degraded probes
+    first_bad_at: datetime | None = None  # when the current bad episode began
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,19 @@ class CheckChange:
     error: ErrorCode | None = None
     detail: str = ""
     id: int = 0  # assigned by the store
+
+
+class Sample(NamedTuple):
+    """One latency sample of a check's baseline, as the journal keeps it: `seq` counts
+    the check's samples; `in_incident` is what the baseline was told when it observed it.
+    A named tuple, not a dataclass: one is made per successful result, and a tuple of
+    plain values costs less to build and nothing to the garbage collector."""
+
+    check_id: str
+    seq: int
+    at: datetime
+    seconds: float
+    in_incident: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,9 @@ check_states = Table(
     Column("last_error", String(NAME)),
     Column("last_probe_at", UTCDateTime),
     Column("last_total", Float),
+    # migration 0040_state: the mixed bad streak and when the bad episode began
+    Column("bad", Integer, nullable=False, server_default="0"),
+    Column("first_bad_at", UTCDateTime),
 )
 
 check_changes = Table(
@@ -286,6 +289,18 @@ engine_memory = Table(
     Column("key", String(ID), primary_key=True),
     Column("data", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The journal of latency samples (migration 0040_state): one row per flush, holding that
+# flush's samples (JSON owned by `queries/memory.py`), replayed on start over the baselines
+# checkpointed in `engine_memory` (whose `seq` says which samples each holds); emptied by
+# the checkpoint that covers it.
+baseline_samples = Table(
+    "baseline_samples",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("data", Text, nullable=False),
 )
 
 # ------------------------------------------------------------------ web (migration 0020_web)

@@ -19,11 +19,11 @@ from tests.store.support import T0
 OSLO = timezone(timedelta(hours=1))
 COLUMNS = tuple(c.name for c in check_states.columns)
 ROWS: list[tuple[Any, ...]] = [
-    ("a/b/whole-seconds", "oslo", "ok", T0, T0, 0, 0, 3, "ok", None, T0, 0.25),
+    ("a/b/whole-seconds", "oslo", "ok", T0, T0, 0, 0, 3, "ok", None, T0, 0.25, 0, None),
     ("a/b/micro", "oslo", "failing", T0 + timedelta(microseconds=7), T0, 3, 0, 0,
-     "failed", "timeout", None, None),
+     "failed", "timeout", None, None, 4, T0 - timedelta(microseconds=3)),
     ("a/b/offset", "frankfurt", "degraded", datetime(2026, 3, 2, 10, 30, tzinfo=OSLO), T0,
-     0, 2, 0, "degraded", "slow", T0, 1e-9),
+     0, 2, 0, "degraded", "slow", T0, 1e-9, 2, datetime(2026, 3, 2, 10, 29, tzinfo=OSLO)),
 ]  # fmt: skip
 
 

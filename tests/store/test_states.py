@@ -22,6 +22,8 @@ async def test_check_states_round_trip_and_are_replaced_by_check_and_location(
         "acme/shop/home",
         CheckState.FAILING,
         failures=3,
+        bad=4,  # a degraded probe, then three failed ones
+        first_bad_at=T0 - timedelta(seconds=40),
         last_verdict=Verdict.FAILED,
         last_error=ErrorCode.TIMEOUT,
         last_probe_at=T0,

@@ -1,16 +1,28 @@
-"""Engine memory: opaque JSON per (scope, key), checkpointed in bulk by the engine."""
+"""Engine memory: opaque JSON per (scope, key), and the journal of latency samples.
+
+Per-site memory is written in the flush that changed it; latency baselines are written
+as checkpoints of the checks whose baseline changed, and every sample in between is in
+`baseline_samples`, written in the flush that observed it (one row per flush: a row per
+sample would cost the flush several microseconds per successful result; DESIGN.md 8,
+rule 1).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.queries._sql import upsert_replacing
-from monitor.store.tables import engine_memory
+from monitor.store.records import Sample
+from monitor.store.tables import baseline_samples, engine_memory
+
+_SAMPLE_FIELDS = 5
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +50,43 @@ class MemoryQueries:
                 engine_memory.c.scope == scope, engine_memory.c.key.in_(sorted(keys))
             )
             await self.conn.execute(stmt)
+
+    async def add_samples(self, samples: Sequence[Sample], at: datetime) -> None:
+        """Append one flush's latency samples to the journal, as one row (each sample's
+        time as whole microseconds from the row's `at`: exact, and cheap to write)."""
+        if not samples:
+            return
+        data = json.dumps(
+            [(c, q, (t - at) // _MICROSECOND, s, i) for c, q, t, s, i in samples],
+            separators=(",", ":"),
+        )
+        await self.conn.execute(baseline_samples.insert().values(at=at, data=data))
+
+    async def samples(self) -> list[Sample]:
+        """The whole journal, in the order it was written. Raises ValueError on a row
+        this module did not write."""
+        query = select(baseline_samples.c.at, baseline_samples.c.data).order_by(
+            baseline_samples.c.id
+        )
+        return [
+            _sample(row.at, item)
+            for row in await self.conn.execute(query)
+            for item in json.loads(row.data)
+        ]
+
+    async def forget_samples(self) -> None:
+        """Empty the journal (a checkpoint of every baseline it touched was just written)."""
+        await self.conn.execute(baseline_samples.delete())
+
+
+def _sample(at: datetime, item: object) -> Sample:
+    if not isinstance(item, list) or len(item) != _SAMPLE_FIELDS:
+        raise ValueError(f"bad journal entry {item!r}")
+    check_id, seq, offset, seconds, in_incident = item
+    return Sample(
+        str(check_id),
+        int(seq),
+        at + int(offset) * _MICROSECOND,
+        float(seconds),
+        bool(in_incident),
+    )

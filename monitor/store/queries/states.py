@@ -101,7 +101,8 @@ class SiteQueries:
 
 _STATUS_COLUMNS = (
     "check_id", "location", "state", "since", "updated_at", "failures", "degraded",
-    "successes", "last_verdict", "last_error", "last_probe_at", "last_total",
+    "successes", "last_verdict", "last_error", "last_probe_at", "last_total", "bad",
+    "first_bad_at",
 )  # fmt: skip
 
 
@@ -119,6 +120,8 @@ def _status_tuple(s: CheckStatus) -> tuple[Any, ...]:
         None if s.last_error is None else s.last_error.value,
         s.last_probe_at,
         s.last_total,
+        s.bad,
+        s.first_bad_at,
     )
 
 
@@ -136,6 +139,8 @@ def _status(row: Row[Any]) -> CheckStatus:
         last_error=enum_or_none(ErrorCode, row.last_error),
         last_probe_at=row.last_probe_at,
         last_total=row.last_total,
+        bad=row.bad,
+        first_bad_at=row.first_bad_at,
     )
 
 
