@@ -49,7 +49,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -69,13 +69,12 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
-from monitor.metrics import MetricsHub, NotificationOutcome, metrics_handler
-from monitor.model import Level, ProbeResult
-from monitor.notify.channels import Channel, ChannelContext, DeliveryError, build_channels
+from monitor.metrics import MetricsHub, metrics_handler
+from monitor.model import ProbeResult
+from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
 from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTeamWarner
-from monitor.notify.message import Outgoing
+from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.planner import Planner as CasePlanner
-from monitor.notify.planner import SlaMark
 from monitor.notify.render import Renderer
 from monitor.notify.templatecheck import checked_renderer
 from monitor.notify.tick import planner_tick
@@ -92,7 +91,6 @@ from monitor.probes.canary import canary_checks
 from monitor.probes.targets import target_policy
 from monitor.scheduler import Scheduler
 from monitor.store import (
-    Incident,
     Retained,
     SchemaOutdated,
     Store,
@@ -275,129 +273,6 @@ def tune_gc() -> None:
 def owner_id() -> str:
     """The dispatcher's lease owner: unique per process."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-# ----------------------------------------------------------------------------- channels
-
-
-class MeteredChannel:
-    """A channel that counts its delivery attempts in the hub (`vakt_notifications_total`).
-
-    Not used by the daemon any more (the dispatcher tells the hub what it decided, so
-    exhausted retries count as `failed`); kept for callers that send through a channel
-    without a dispatcher."""
-
-    __slots__ = ("_hub", "_inner")
-
-    def __init__(self, inner: Channel, hub: MetricsHub) -> None:
-        self._inner = inner
-        self._hub = hub
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    async def send(self, message: Outgoing) -> None:
-        try:
-            await self._inner.send(message)
-        except DeliveryError as exc:
-            outcome = NotificationOutcome.FAILED if exc.permanent else NotificationOutcome.RETRY
-            self._hub.notification(self._inner.name, outcome)
-            raise
-        self._hub.notification(self._inner.name, NotificationOutcome.SENT)
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-class ChannelSet(Mapping[str, Channel]):
-    """The dispatcher's channels; `swap` replaces them all when the config reloads."""
-
-    def __init__(self, channels: Mapping[str, Channel]) -> None:
-        self._channels = dict(channels)
-
-    def __getitem__(self, name: str) -> Channel:
-        return self._channels[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._channels)
-
-    def __len__(self) -> int:
-        return len(self._channels)
-
-    def swap(self, channels: Mapping[str, Channel]) -> list[Channel]:
-        """Adopt `channels`; returns the old ones (close them once no send uses them)."""
-        old, self._channels = list(self._channels.values()), dict(channels)
-        return old
-
-
-# ------------------------------------------------------------------------------ gauges
-
-
-class IncidentWatch:
-    """Incident and outbox gauges, and the acknowledgement and SLA figures of incidents
-    acknowledged or resolved by anyone (CLI, web, another process): each incident is
-    counted once per process; those already acknowledged or resolved at start are not."""
-
-    RESOLVED_WITHIN = timedelta(hours=1)  # far beyond the gauges' period
-
-    def __init__(self, store: Store, hub: MetricsHub, clock: Clock) -> None:
-        self._store = store
-        self._hub = hub
-        self._clock = clock
-        self._acknowledged: set[int] = set()
-        self._settled: set[int] = set()  # SLA response counted (acknowledged or resolved)
-        self._primed = False
-
-    async def update(self) -> None:
-        now = self._clock.now()
-        async with self._store.transaction(read_only=True) as tx:
-            open_rows = await tx.incidents.unresolved()
-            resolved = await tx.incidents.resolved_since(now - self.RESOLVED_WITHIN)
-            backlog = await tx.outbox.due_backlog(now)
-        counts: dict[Level, int] = {}
-        for row in open_rows:
-            counts[row.level] = counts.get(row.level, 0) + 1
-        self._hub.set_incidents_open(counts)
-        self._hub.set_outbox(backlog.count, backlog.oldest_age(now).total_seconds())
-        self._responses([*open_rows, *resolved], count=self._primed)
-        self._primed = True
-
-    def _responses(self, rows: Sequence[Incident], *, count: bool) -> None:
-        for row in rows:
-            if row.acknowledged_at is not None and row.id not in self._acknowledged:
-                self._acknowledged.add(row.id)
-                if count:
-                    seconds = (row.acknowledged_at - row.opened_at).total_seconds()
-                    self._hub.acknowledged(row.level, max(seconds, 0.0))
-            answered = row.acknowledged_at or row.resolved_at
-            if answered is not None and row.id not in self._settled:
-                self._settled.add(row.id)
-                if count:
-                    met = row.respond_by is None or answered <= row.respond_by
-                    self._hub.sla_response(row.level, met=met)
-
-
-class SlaCounter:
-    """Feeds `vakt_sla_warnings_total` and `vakt_sla_breaches_total` from the planner
-    tick's SLA marks: once per case, threshold and paging era in this process."""
-
-    __slots__ = ("_hub", "_seen")
-
-    def __init__(self, hub: MetricsHub) -> None:
-        self._hub = hub
-        self._seen: set[tuple[str, str, int]] = set()
-
-    def count(self, marks: Sequence[SlaMark]) -> None:
-        for mark in marks:
-            key = (mark.case, mark.what, mark.era)
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            if mark.what == "sla_breach":
-                self._hub.sla_breach()
-            else:
-                self._hub.sla_warning()
 
 
 # ------------------------------------------------------------------------------ daemon
@@ -864,12 +739,8 @@ __all__ = [
     "EXIT_CONFIG",
     "EXIT_FAILED",
     "EXIT_OK",
-    "ChannelSet",
-    "IncidentWatch",
-    "MeteredChannel",
     "Options",
     "Retention",
-    "SlaCounter",
     "configure_logging",
     "owner_id",
     "run",

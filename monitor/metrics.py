@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 from array import array
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -577,31 +577,3 @@ def metrics_handler(hub: MetricsHub) -> Callable[[web.Request], Awaitable[web.St
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     return handle
-
-
-async def serve_metrics(hub: MetricsHub, host: str, port: int) -> web.AppRunner:
-    """Serve `/metrics` on its own listener until the caller runs `await runner.cleanup()`.
-
-    For deployments (and tests) without the web app; port 0 picks a free port.
-    """
-    app = web.Application()
-    app.router.add_get("/metrics", metrics_handler(hub))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
-
-
-def bound_port(runner: web.AppRunner) -> int:
-    """The port a runner from `serve_metrics` listens on (useful with port 0)."""
-    for address in runner.addresses:
-        if isinstance(address, tuple):
-            return int(address[1])
-    raise RuntimeError("the runner has no TCP listener")
-
-
-def sample_names(text: str) -> Iterable[str]:
-    """The metric names of sample lines in exposition `text` (for tests and tools)."""
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            yield line.split("{", 1)[0].split(" ", 1)[0]

@@ -270,7 +270,7 @@ HealthCheck = Callable[[], bool | Awaitable[bool]]
 class Deadman:
     """Pings `url` every `every` while `health_check()` is true; silent while it is false.
 
-    `run()` loops until cancelled; `ping_once()` is one round, for a job scheduler.
+    `ping_once()` is one round; the daemon's job scheduler runs it every `every`.
     """
 
     def __init__(
@@ -326,9 +326,3 @@ class Deadman:
             # The URL may carry a secret (the check's UUID); log the error kind only.
             log.warning("deadman.ping_failed", extra={"error": type(exc).__name__})
         return False
-
-    async def run(self) -> None:
-        """Ping, then wait `every`, until cancelled."""
-        while True:
-            await self.ping_once()
-            await asyncio.sleep(self.every)

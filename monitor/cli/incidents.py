@@ -156,6 +156,11 @@ def event_json(event: IncidentEvent) -> dict[str, object]:
         "kind": event.kind.value,
         "text": event.text,
         "public": event.public,
+        "level": None if event.level is None else event.level.value,
+        "previous_level": None if event.previous_level is None else event.previous_level.value,
+        "ref": event.ref,
+        "recipient": event.recipient,
+        "channel": event.channel,
     }
 
 

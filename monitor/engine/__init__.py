@@ -16,7 +16,7 @@ from monitor.engine.commands import (
     add_note,
     resolve,
 )
-from monitor.engine.mapping import event_records, from_record, to_record
+from monitor.notify.stored import event_records, from_record, to_record
 
 __all__ = [
     "AlreadyResolved",

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor import incidents
-from monitor.engine.mapping import event_records, from_record, to_record
 from monitor.evaluate import SiteAssessment
 from monitor.model import IncidentStatus
 from monitor.notify.recheck import cancel_answered_pages
+from monitor.notify.stored import event_records, from_record, to_record
 from monitor.store import Incident as StoredIncident
 from monitor.store import IncidentEvent, Store, Transaction
 

@@ -1,6 +1,6 @@
 """`Engine`: the unit of work from probe results to one commit, through one writer.
 
-    engine = Engine(store, config, clock)
+    engine = Engine(store, config, clock, planner=planner, deadlines=policy_respond_by)
     await engine.start()                 # reload memory from the store
     scheduler = Scheduler(prober, engine, clock)   # the engine is its ResultSink
     task = asyncio.create_task(engine.run())       # flush ~every second or 1,000 results
@@ -41,7 +41,7 @@ from monitor.engine.connectivity import ConnectivityWatch
 from monitor.engine.context import site_context
 from monitor.engine.hooks import EngineObserver, NullObserver, check_level, report_changes
 from monitor.engine.mass import mass_outage_step
-from monitor.engine.planner import Change, NullPlanner, Planner
+from monitor.engine.planner import Change, Planner
 from monitor.engine.sites import Inputs, SiteOutcome, evaluate_site
 from monitor.engine.state import (
     BASELINE,
@@ -53,7 +53,7 @@ from monitor.engine.state import (
     to_status,
 )
 from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, step
-from monitor.incidents import RespondBy, Rules, no_deadline
+from monitor.incidents import RespondBy, Rules
 from monitor.model import CheckState, ProbeResult, Verdict
 from monitor.notify.recheck import cancel_answered_pages
 from monitor.probes.canary import canary_checks
@@ -78,10 +78,6 @@ log = logging.getLogger(__name__)
 
 _EMPTY = LocationState()
 Deadlines = Callable[[Config], RespondBy]
-
-
-def _no_deadlines(config: Config) -> RespondBy:
-    return no_deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +139,8 @@ class Engine:
         config: Config,
         clock: Clock,
         *,
-        planner: Planner | None = None,
-        deadlines: Deadlines = _no_deadlines,
+        planner: Planner,
+        deadlines: Deadlines,
         batch_size: int = 1000,
         flush_every: float = 1.0,
         checkpoint_every: float = 30.0,
@@ -155,7 +151,8 @@ class Engine:
         on_shed: Callable[[str, int], None] | None = None,
         on_flushed: Callable[[], None] | None = None,
     ) -> None:
-        """`deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
+        """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
+        `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
         `checkpoint_every` seconds between compactions of the changed baselines (and rings);
         `observer` is told about every result, check level and incident (the metrics hub);
         `on_notifications()` is called after a commit that planned notifications (the
@@ -165,7 +162,7 @@ class Engine:
         after each committed flush (the supervisor's progress)."""
         self._store = store
         self._clock = clock
-        self._planner: Planner = planner if planner is not None else NullPlanner()
+        self._planner = planner
         self._deadlines = deadlines
         self._batch_size = batch_size
         self._flush_every = flush_every

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from monitor.config.records import MassOutage
-from monitor.engine.mapping import event_records, from_record, to_record
 from monitor.engine.planner import Change
 from monitor.incidents import (
     Decision,
@@ -26,6 +25,7 @@ from monitor.incidents import (
     link,
     with_case,
 )
+from monitor.notify.stored import event_records, from_record, to_record
 from monitor.store import Incident as StoredIncident
 from monitor.store import Transaction
 

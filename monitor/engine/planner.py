@@ -66,7 +66,7 @@ class Planner(Protocol):
 
 
 class NullPlanner:
-    """Plans nothing (no notifications are wired in yet)."""
+    """Plans nothing: for tests of the engine's own writes (the daemon passes `NotifyPlanner`)."""
 
     __slots__ = ()
 

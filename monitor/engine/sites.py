@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.config.records import Customer, Site
-from monitor.engine.mapping import event_records, from_record, to_record
 from monitor.engine.planner import Change, WarningStart
 from monitor.engine.state import SiteMemory
 from monitor.evaluate import (
@@ -36,6 +35,7 @@ from monitor.incidents import (
     with_case,
 )
 from monitor.model import IncidentStatus
+from monitor.notify.stored import event_records, from_record, to_record
 from monitor.store import Incident as StoredIncident
 from monitor.store import SiteChange, SiteStatus, Transaction
 

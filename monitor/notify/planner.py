@@ -34,6 +34,7 @@ from monitor.notify.planning.warnings import (
     connectivity_warning,
     sla_marks,
     team_warnings,
+    unreadable_case_warning,
 )
 from monitor.policy import Downtime
 from monitor.policy.calendar import require_aware
@@ -111,6 +112,13 @@ class Planner:
     def check_warning(self, check: Check, since: datetime, detail: str = "") -> Planned | None:
         """The team warning for an `impact: warning` check failing since `since`."""
         return check_warning(self._context(since), check, since, detail)
+
+    def unreadable_case_warning(
+        self, case: str, site_id: str, opened_at: datetime, reason: str
+    ) -> Planned | None:
+        """The team warning that stored case `case` cannot be read (due at `opened_at`,
+        so the first tick that meets it sends it)."""
+        return unreadable_case_warning(self._context(opened_at), case, site_id, opened_at, reason)
 
     def connectivity_warning(self, since: datetime, detail: str = "") -> Planned | None:
         """The team warning "Vakt lost connectivity" for a loss that began at `since`."""

@@ -25,6 +25,7 @@ engine's own resolve) call in their transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,12 +36,14 @@ from monitor.config.records import Config, covers
 from monitor.evaluate.maintenance import active_windows
 from monitor.model import IncidentStatus
 from monitor.notify.message import DigestEntry, MessageKind, Payload, PayloadError
-from monitor.notify.tick import case_view
+from monitor.notify.stored import from_record
 from monitor.store import Incident as StoredIncident
 from monitor.store import MaintenanceWindow, OutboxItem, Silence, SilenceScope, Transaction
 
 PAGE_KINDS: Final = (MessageKind.PAGE.value,)
 """The outbox kinds of one case's pages (`outbox.incident_id` names the case)."""
+log = logging.getLogger("vakt.notify")
+
 RECHECKED: Final = frozenset({MessageKind.PAGE.value, MessageKind.DIGEST.value})
 """The outbox kinds re-checked against their case(s) before each send."""
 
@@ -173,7 +176,11 @@ class Recheck:
         ]
         if ends:
             return max(ends)
-        flags = case_view(row, ()).incident
+        try:
+            flags = from_record(row)
+        except ValueError:
+            log.error("notify.unreadable_case", exc_info=True, extra={"case": row.case_number})
+            return None  # sent as planned (see the module docstring)
         return self._now + self._fallback if flags.paused or flags.silenced else None
 
     def _config_window_ends(self, site_id: str) -> Sequence[datetime]:

@@ -8,10 +8,12 @@ restart loses nothing and running the tick twice inserts nothing new.
 
 This module does I/O (the store); the planning itself is `monitor.notify.planner`.
 
-Reading cases back: a row's `data` JSON is the engine's format (`monitor.engine.mapping`,
-version 1: kind, contact, policy, linked_to, paused, silenced...); the timeline is rebuilt
-from the stored events (their kinds are coarser than the state machine's: a level change
-is read from its "level B -> A" text, maintenance and silence events alternate on/off).
+Reading cases back: the one mapping `monitor.notify.stored.from_record` turns a row and
+its typed timeline into the machine's value. A case it cannot read (its `data` or an event
+this release does not know) is skipped for planning, never read as "not silenced": the
+tick logs `notify.unreadable_case` at error level (Sentry sees it), plans one team warning
+per case (`unreadable_case`), and goes on with the other cases.
+
 The approval of the first customer email (`customer_emails: approve`) is read from
 `tx.web.approvals` (the web UI and the ack page write it), falling back on
 `customer_email_approved_at` in `data`. Pages carry evidence lines: the newest failed or
@@ -32,15 +34,13 @@ the gaps as an argument.
 from __future__ import annotations
 
 import json
-import re
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from monitor.config.records import Config
-from monitor.incidents import Event, EventKind, Incident, IncidentKind
-from monitor.model import Level
 from monitor.notify.message import EvidenceLine
 from monitor.notify.planner import (
     DEFAULT_LOOKBACK,
@@ -51,6 +51,7 @@ from monitor.notify.planner import (
     WindowView,
 )
 from monitor.notify.planning.maintenance import covered_sites
+from monitor.notify.stored import approved_at, from_record
 from monitor.policy import Downtime
 from monitor.store import EventKind as StoredKind
 from monitor.store import Incident as StoredIncident
@@ -63,20 +64,7 @@ from monitor.store import (
     Transaction,
 )
 
-_LEVEL_TEXT: Final = re.compile(r"level (A|B|none) -> (A|B)")
-_SAME: Final = {
-    StoredKind.OPENED: EventKind.OPENED,
-    StoredKind.REOPENED: EventKind.REOPENED,
-    StoredKind.ACKNOWLEDGED: EventKind.ACKNOWLEDGED,
-    StoredKind.RESOLVED: EventKind.RESOLVED,
-    StoredKind.FLAPPING: EventKind.FLAPPING,
-    StoredKind.NOTE: EventKind.NOTED,
-}
-_TOGGLES: Final = {
-    StoredKind.MAINTENANCE: (EventKind.PAUSED, EventKind.RESUMED),
-    StoredKind.SILENCED: (EventKind.SILENCED, EventKind.UNSILENCED),
-}
-
+log = logging.getLogger("vakt.notify")
 
 PLANNER_MEMORY: Final = "planner"
 """The `engine_memory` scope of the tick's own record (key `TICKS`)."""
@@ -174,7 +162,8 @@ async def planner_tick(
     async with store.transaction() as tx:
         record = await read_ticks(tx)
         cases_within = case_lookback(config, lookback)
-        cases = await with_facts(tx, config, await read_cases(tx, now, cases_within))
+        readable, unreadable = await read_case_rows(tx, now, cases_within)
+        cases = await with_facts(tx, config, readable)
         windows = [
             *planner.config_windows(now, lookback),
             *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
@@ -182,6 +171,7 @@ async def planner_tick(
         planned = [
             *planner.plan(cases, now, record.at(now, period)),
             *planner.plan_maintenance(windows, now),
+            *unreadable_warnings(planner, unreadable),
         ]
         inserted = await tx.outbox.add([to_notification(p, now) for p in planned])
         keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
@@ -197,10 +187,47 @@ def case_lookback(config: Config, lookback: timedelta) -> timedelta:
 
 
 async def read_cases(tx: Transaction, now: datetime, lookback: timedelta) -> list[CaseView]:
-    """Unresolved cases, and cases resolved within `lookback`, as the planner sees them."""
+    """Unresolved cases, and cases resolved within `lookback`, as the planner sees them
+    (those that cannot be read are logged and left out: see `read_case_rows`)."""
+    return (await read_case_rows(tx, now, lookback))[0]
+
+
+async def read_case_rows(
+    tx: Transaction, now: datetime, lookback: timedelta
+) -> tuple[list[CaseView], list[Unreadable]]:
+    """The cases `read_cases` reads, and apart from them those that cannot be read (each
+    logged as `notify.unreadable_case`; never planned as if nothing held them)."""
     rows = await tx.incidents.unresolved()
     rows += await tx.incidents.resolved_since(now - lookback)
-    return [case_view(row, await tx.incidents.events(row.id)) for row in rows]
+    views: list[CaseView] = []
+    unreadable: list[Unreadable] = []
+    for row in rows:
+        try:
+            views.append(case_view(row, await tx.incidents.events(row.id)))
+        except ValueError as exc:  # UnreadableCase, or an event kind/level not known
+            log.error(
+                "notify.unreadable_case",
+                exc_info=exc,
+                extra={"case": row.case_number, "incident_id": row.id},
+            )
+            unreadable.append(Unreadable(row.case_number, row.site_id, row.opened_at, str(exc)))
+    return views, unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A stored case the tick could not read, for the team's warning."""
+
+    case: str
+    site_id: str
+    opened_at: datetime
+    reason: str
+
+
+def unreadable_warnings(planner: Planner, cases: Sequence[Unreadable]) -> list[Planned]:
+    """One team warning per unreadable case (none without a team address)."""
+    out = [planner.unreadable_case_warning(c.case, c.site_id, c.opened_at, c.reason) for c in cases]
+    return [p for p in out if p is not None]
 
 
 EVIDENCE_CHECKS: Final = 20
@@ -260,73 +287,15 @@ def stored_windows(config: Config, windows: Sequence[MaintenanceWindow]) -> list
 
 
 def case_view(row: StoredIncident, events: Sequence[IncidentEvent]) -> CaseView:
-    """The planner's view of a stored incident and its timeline."""
-    data = _data(row.data)
-    timeline = timeline_of(events)
+    """The planner's view of a stored incident and its timeline. Raises UnreadableCase
+    (`monitor.notify.stored`) on a row it cannot read."""
     notes = [e.text for e in events if e.kind is StoredKind.NOTE and e.public]
-    incident = Incident(
-        site_id=row.site_id,
-        customer_id=row.customer_id or None,
-        kind=IncidentKind(data.get("kind", IncidentKind.SITE.value)),
-        case=row.case_number,
-        level=row.level,
-        status=row.status,
-        opened_at=row.opened_at,
-        contact=_str(data.get("contact")),
-        description=row.description,
-        policy=_str(data.get("policy")),
-        respond_by=row.respond_by,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        flapping=row.flapping,
-        linked_to=_str(data.get("linked_to")),
-        paused=bool(data.get("paused", False)),
-        silenced=bool(data.get("silenced", False)),
-        timeline=timeline,
-    )
     return CaseView(
-        incident=incident,
+        incident=from_record(row, events),
         incident_id=row.id,
-        approved_at=_time(data.get("customer_email_approved_at")),
+        approved_at=approved_at(row),
         public_note=notes[-1] if notes else "",
     )
-
-
-def timeline_of(events: Sequence[IncidentEvent]) -> tuple[Event, ...]:
-    """The state machine's events read back from stored ones (see the module docstring)."""
-    out: list[Event] = []
-    on = dict.fromkeys(_TOGGLES, False)
-    for e in events:
-        kind: EventKind | None = _SAME.get(e.kind)
-        level = previous = None
-        if e.kind in _TOGGLES:
-            kind = _TOGGLES[e.kind][1 if on[e.kind] else 0]
-            on[e.kind] = not on[e.kind]
-        elif e.kind is StoredKind.LEVEL_CHANGED:
-            match = _LEVEL_TEXT.search(e.text)
-            if match is None:
-                continue  # recovered / relapsed: nothing the planner reads
-            kind, level = EventKind.LEVEL_CHANGED, Level(match.group(2))
-            previous = None if match.group(1) == "none" else Level(match.group(1))
-        elif e.kind is StoredKind.LINKED and "is affected" not in e.text:
-            kind = EventKind.LINKED
-        if kind is not None:
-            out.append(Event(kind, e.at, e.actor, e.text, level, previous))
-    return tuple(out)
-
-
-def _data(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _aware(value: object) -> datetime:

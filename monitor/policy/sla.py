@@ -232,8 +232,19 @@ def response_met(
     sla: Sla, acknowledged_at: datetime | None, resolved_at: datetime | None = None
 ) -> bool:
     """Whether the response came at or before respond-by (False while unanswered)."""
+    return answered_in_time(sla.respond_by, acknowledged_at, resolved_at) is True
+
+
+def answered_in_time(
+    respond_by: datetime | None, acknowledged_at: datetime | None, resolved_at: datetime | None
+) -> bool | None:
+    """Whether a case's response (its first acknowledgement, or the resolution when that
+    came first) came at or before `respond_by`; a case without a deadline is answered in
+    time. None while unanswered."""
     answered = _answered_at(acknowledged_at, resolved_at)
-    return answered is not None and answered <= sla.respond_by
+    if answered is None:
+        return None
+    return respond_by is None or answered <= respond_by
 
 
 def breached(

@@ -150,24 +150,34 @@ class Incident:
 
 
 class EventKind(StrEnum):
-    """What happened on an incident's timeline."""
+    """What happened on an incident's timeline. The kind and the typed fields of
+    `IncidentEvent` say what happened; its text is for people and is never parsed."""
 
     OPENED = "opened"
-    LEVEL_CHANGED = "level_changed"
+    REOPENED = "reopened"
+    LEVEL_CHANGED = "level_changed"  # level, previous_level
+    RECOVERED = "recovered"  # nothing fails any more
+    RELAPSED = "relapsed"  # failing again before it resolved
     ACKNOWLEDGED = "acknowledged"
     NOTE = "note"
-    PAGED = "paged"
-    CUSTOMER_EMAILED = "customer_emailed"
+    PAGED = "paged"  # recipient, channel
+    CUSTOMER_EMAILED = "customer_emailed"  # recipient, channel
     FLAPPING = "flapping"
-    LINKED = "linked"
-    MAINTENANCE = "maintenance"
+    LINKED = "linked"  # ref: the case this one belongs to
+    AFFECTED = "affected"  # ref: the site affected by this case
+    MAINTENANCE_STARTED = "maintenance_started"  # paging paused
+    MAINTENANCE_ENDED = "maintenance_ended"  # paging resumed
     SILENCED = "silenced"
-    REOPENED = "reopened"
+    UNSILENCED = "unsilenced"
     RESOLVED = "resolved"
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
+    """One timeline entry. `level`/`previous_level` belong to LEVEL_CHANGED, `ref` to
+    LINKED (a case) and AFFECTED (a site id), `recipient`/`channel` to PAGED and
+    CUSTOMER_EMAILED; they are None elsewhere."""
+
     incident_id: int
     at: datetime
     actor: str  # person id, "vakt", "customer", "pagerduty"...
@@ -175,6 +185,11 @@ class IncidentEvent:
     text: str = ""
     public: bool = False  # shown on the status page and in customer emails
     id: int = 0
+    level: Level | None = None
+    previous_level: Level | None = None
+    ref: str | None = None
+    recipient: str | None = None
+    channel: str | None = None
 
 
 # ------------------------------------------------------------------ maintenance, silences

@@ -198,6 +198,13 @@ incident_events = Table(
     Column("kind", String(NAME), nullable=False),
     Column("text", Text, nullable=False),
     Column("public", Boolean, nullable=False),
+    # What the kind is about, typed (None where the kind has no such field): read by the
+    # planner and shown to people; `text` is for people only.
+    Column("level", String(NAME), nullable=True),
+    Column("previous_level", String(NAME), nullable=True),
+    Column("ref", String(ID), nullable=True),
+    Column("recipient", String(ID), nullable=True),
+    Column("channel", String(NAME), nullable=True),
     Index("ix_incident_events_incident", "incident_id", "at"),
 )
 

@@ -1,6 +1,6 @@
 """Builders for the operator CLI's tests: a config on disk, a store URL, seeded rows.
 
-Everything is seeded through the store API and `monitor.engine.mapping`, the same way the
+Everything is seeded through the store API and `monitor.notify.stored`, the same way the
 daemon writes it; the commands under test then read and write the real database.
 """
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.app import SlaCounter
 from monitor.clock import FixedClock
 from monitor.metrics import MetricsHub
 from monitor.notify.channels import DeliveryError
 from monitor.notify.dispatcher import Backoff, Dispatcher
+from monitor.notify.figures import SlaCounter
 from monitor.notify.message import MessageKind, Outgoing, Payload
 from monitor.notify.planner import SlaMark
 from monitor.store import Notification, OutboxKey, OutboxStatus, Store

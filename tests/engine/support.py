@@ -21,6 +21,8 @@ from monitor.config.records import (
     SlowRule,
     StatusPage,
 )
+from monitor.engine.planner import NullPlanner
+from monitor.incidents import RespondBy, no_deadline
 from monitor.model import (
     CheckType,
     ErrorCode,
@@ -34,6 +36,15 @@ from monitor.model import (
 from monitor.store import Incident as StoredIncident
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+QUIET_PLANNER = NullPlanner()
+"""For tests of the engine's own writes: it plans no notifications (say so explicitly)."""
+
+
+def no_deadlines(config: Config) -> RespondBy:
+    """For tests that need no respond-by times."""
+    return no_deadline
+
+
 LOCATION = "oslo"
 
 

@@ -9,7 +9,7 @@ from monitor.clock import FixedClock
 from monitor.engine.engine import Engine
 from monitor.model import IncidentStatus, Verdict
 from monitor.store import Notification, OutboxKey, OutboxStatus, Store
-from tests.engine.support import T0, config, result
+from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -24,7 +24,7 @@ async def feed(engine: Engine, clock: FixedClock, verdict: Verdict) -> None:
 
 async def test_recovery_resolves_the_case_and_cancels_its_pending_pages(store: Store) -> None:
     clock = FixedClock(T0)
-    engine = Engine(store, config(), clock)
+    engine = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await engine.start()
     for _ in range(2):
         await feed(engine, clock, Verdict.FAILED)

@@ -17,7 +17,7 @@ from monitor.model import Verdict
 from monitor.notify.planner import Planner
 from monitor.probes.canary import canary_checks
 from monitor.store import Incident, OutboxItem, Store
-from tests.engine.support import T0, config, result
+from tests.engine.support import T0, config, no_deadlines, result
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -45,7 +45,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 async def engine(store: Store, clock: FixedClock) -> Engine:
     cfg = canary_config()
-    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)))
+    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)), deadlines=no_deadlines)
     await engine.start()
     return engine
 

@@ -11,7 +11,7 @@ from monitor.engine import acknowledge, resolve
 from monitor.engine.engine import Engine
 from monitor.model import CheckState, IncidentStatus, Level, Verdict
 from monitor.store import EventKind, Incident, MaintenanceWindow, Store
-from tests.engine.support import T0, config, result
+from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -25,7 +25,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def engine(store: Store, clock: FixedClock) -> Engine:
-    engine = Engine(store, config(), clock)
+    engine = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await engine.start()
     return engine
 
@@ -107,7 +107,9 @@ async def test_flapping_cycles_mark_the_one_case_flapping(store: Store, clock: F
     from monitor.config.records import FlappingSettings
 
     flapping = FlappingSettings(changes=4, within=timedelta(minutes=30))
-    engine = Engine(store, config(flapping=flapping), clock)
+    engine = Engine(
+        store, config(flapping=flapping), clock, planner=QUIET_PLANNER, deadlines=no_deadlines
+    )
     await engine.start()
     for _ in range(4):  # four outages: a recovery is not a change
         for _ in range(2):
@@ -121,12 +123,12 @@ async def test_flapping_cycles_mark_the_one_case_flapping(store: Store, clock: F
 async def test_a_restart_keeps_the_open_case_and_opens_no_second(
     store: Store, clock: FixedClock
 ) -> None:
-    first = Engine(store, config(), clock)
+    first = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await first.start()
     for _ in range(2):
         await feed(first, clock, (HOME, FAILED), (CHECKOUT, OK))
     # no close(): a crash loses nothing that was committed
-    second = Engine(store, config(), clock)
+    second = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await second.start()
     assert second.memory.locations[HOME]["oslo"].state is CheckState.FAILING
     for _ in range(3):
@@ -135,7 +137,7 @@ async def test_a_restart_keeps_the_open_case_and_opens_no_second(
     [incident] = await incidents(store)
     assert incident.status is IncidentStatus.OPEN
     await feed(second, clock, (HOME, OK), (CHECKOUT, OK))
-    third = Engine(store, config(), clock)
+    third = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await third.start()
     await feed(third, clock, (HOME, OK), (CHECKOUT, OK))
     [incident] = await incidents(store)
@@ -223,7 +225,15 @@ async def test_maintenance_holds_the_case_until_the_window_ends_then_the_tick_op
 async def test_a_full_batch_wakes_the_writer(store: Store, clock: FixedClock) -> None:
     import asyncio
 
-    engine = Engine(store, config(), clock, batch_size=3, flush_every=3600)
+    engine = Engine(
+        store,
+        config(),
+        clock,
+        planner=QUIET_PLANNER,
+        deadlines=no_deadlines,
+        batch_size=3,
+        flush_every=3600,
+    )
     await engine.start()
     writer = asyncio.create_task(engine.run())
     for _ in range(3):

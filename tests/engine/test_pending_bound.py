@@ -13,7 +13,7 @@ from monitor.engine.notify import NotifyPlanner
 from monitor.model import CheckState, Level, Verdict
 from monitor.notify.planner import Planner
 from monitor.store import Store
-from tests.engine.support import T0, config, result
+from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -41,6 +41,7 @@ async def test_problem_8_pending_writes_stay_bounded_while_the_store_is_down_and
         cfg,
         clock,
         planner=NotifyPlanner(Planner(cfg)),
+        deadlines=no_deadlines,
         max_pending=BOUND,
         on_shed=count_shed,
     )
@@ -78,7 +79,15 @@ async def test_at_a_bound_of_nothing_only_statuses_and_state_changes_are_kept(
     def count_shed(what: str, rows: int) -> None:
         shed[what] = shed.get(what, 0) + rows
 
-    engine = Engine(store, config(), clock, max_pending=0, on_shed=count_shed)
+    engine = Engine(
+        store,
+        config(),
+        clock,
+        planner=QUIET_PLANNER,
+        deadlines=no_deadlines,
+        max_pending=0,
+        on_shed=count_shed,
+    )
     await engine.start()
     await store.close()
     for _ in range(40):  # 400 s: a 5-minute aggregate bucket closes on the way

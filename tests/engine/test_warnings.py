@@ -16,7 +16,7 @@ from monitor.model import Impact, Verdict
 from monitor.notify.message import MessageKind
 from monitor.notify.planner import Planner
 from monitor.store import OutboxItem, Store
-from tests.engine.support import T0, check, config, result, site
+from tests.engine.support import T0, check, config, no_deadlines, result, site
 
 HOME = "acme/shop/home"
 CERT = "acme/shop/certificate"
@@ -39,7 +39,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 async def engine(store: Store, clock: FixedClock) -> Engine:
     cfg = warning_config()
-    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)))
+    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)), deadlines=no_deadlines)
     await engine.start()
     return engine
 
@@ -90,7 +90,7 @@ async def test_a_new_episode_after_recovery_warns_again_under_its_own_key(
 async def test_no_team_address_means_no_warning(store: Store, clock: FixedClock) -> None:
     cfg = warning_config()
     cfg = replace(cfg, settings=replace(cfg.settings, email=EmailSettings()))
-    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)))
+    engine = Engine(store, cfg, clock, planner=NotifyPlanner(Planner(cfg)), deadlines=no_deadlines)
     await engine.start()
     await feed(engine, clock, FAILED, rounds=3)
     assert await outbox(store) == []

@@ -15,16 +15,20 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from sqlalchemy import insert
 
 from monitor.engine.notify import NotifyPlanner
 from monitor.engine.planner import Change
-from monitor.incidents import Decision
+from monitor.incidents import Decision, Event
+from monitor.incidents import EventKind as MachineKind
 from monitor.model import IncidentStatus, Level
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.planner import Planner
 from monitor.notify.render import Renderer
+from monitor.notify.stored import event_records, timeline_of
 from monitor.notify.tick import planner_tick
 from monitor.store import EventKind, Incident, IncidentEvent, MaintenanceWindow, OutboxStatus, Store
+from monitor.store.tables import incident_events
 from tests.notify.test_planner import MIN, T0, config
 from tests.store.support import Backend
 
@@ -325,3 +329,117 @@ async def test_after_downtime_an_engine_flush_before_the_first_tick_pages_the_sa
         assert result.inserted == 0
     finally:
         await store.close()
+
+
+async def _insert_case(store: Store, number: int, site_id: str, data: str) -> int:
+    row = Incident(
+        case_number=f"VAKT-2026-{number:06d}",
+        site_id=site_id,
+        customer_id=site_id.split("/")[0],
+        level=Level.A,
+        status=IncidentStatus.OPEN,
+        opened_at=T0,
+        updated_at=T0,
+        description=f"{site_id} fails: HTTP 500",
+        respond_by=T0 + timedelta(hours=2),
+        data=data,
+    )
+    async with store.transaction() as tx:
+        stored = await tx.incidents.insert(row)
+        await tx.incidents.add_events([IncidentEvent(stored.id, T0, "vakt", EventKind.OPENED)])
+    return stored.id
+
+
+async def test_problem_2_a_case_with_unreadable_data_is_skipped_warned_about_and_the_tick_goes_on(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await open_store(backend)
+    try:
+        # A silenced case whose data was cut short, and one whose kind no release knows.
+        cut = json.dumps({"v": 1, "kind": "site", "policy": "standard", "silenced": True})
+        await _insert_case(store, 1, "c00/shop", cut[:-7])
+        unknown = {"v": 1, "kind": "asteroid", "policy": "standard", "silenced": True}
+        await _insert_case(store, 2, "c00/shop", json.dumps(unknown))
+        readable = {"v": 1, "kind": "site", "policy": "standard"}
+        await _insert_case(store, 3, "c01/shop", json.dumps(readable))
+        planner = Planner(config(2))
+        await planner_tick(store, planner.config, planner, T0)
+        outbox = await keys(store)
+        pages = [k for k in outbox if "/page/" in k]
+        assert [p.split("/")[0] for p in pages] == ["VAKT-2026-000003"]
+        warned = sorted(k.split("/")[0] for k in outbox if "/team_warning/" in k)
+        assert warned == ["VAKT-2026-000001", "VAKT-2026-000002"]
+        logged = [r for r in caplog.records if r.getMessage() == "notify.unreadable_case"]
+        assert [r.levelname for r in logged] == ["ERROR", "ERROR"]
+    finally:
+        await store.close()
+
+
+def _every_machine_event() -> list[Event]:
+    at = T0
+    return [
+        Event(kind, at + n * MIN, text="", level=level, previous_level=previous, ref=ref)
+        for n, (kind, level, previous, ref) in enumerate(
+            [
+                (MachineKind.OPENED, None, None, None),
+                (MachineKind.LEVEL_CHANGED, Level.B, None, None),
+                (MachineKind.LEVEL_CHANGED, Level.A, Level.B, None),
+                (MachineKind.PAUSED, None, None, None),
+                (MachineKind.RESUMED, None, None, None),
+                (MachineKind.SILENCED, None, None, None),
+                (MachineKind.UNSILENCED, None, None, None),
+                (MachineKind.LINKED, None, None, "VAKT-2026-000009"),
+                (MachineKind.AFFECTED, None, None, "c00/api"),
+                (MachineKind.FLAPPING, None, None, None),
+                (MachineKind.RECOVERED, None, None, None),
+                (MachineKind.RELAPSED, None, None, None),
+                (MachineKind.ACKNOWLEDGED, None, None, None),
+                (MachineKind.NOTED, None, None, None),
+                (MachineKind.REOPENED, None, None, None),
+                (MachineKind.RESOLVED, None, None, None),
+            ]
+        )
+    ]
+
+
+async def test_the_machine_reads_back_every_event_from_its_kind_and_fields_never_its_text(
+    backend: Backend,
+) -> None:
+    events = _every_machine_event()
+    assert {e.kind for e in events} == set(MachineKind)
+    store = await open_store(backend)
+    try:
+        incident_id = await _insert_case(store, 1, "c00/shop", '{"v": 1, "kind": "site"}')
+        # The texts people read are replaced: nothing may depend on them.
+        rows = [replace(r, text="words") for r in event_records(incident_id, events)]
+        async with store.transaction() as tx:
+            await tx.incidents.add_events(rows)
+            stored = await tx.incidents.events(incident_id)
+    finally:
+        await store.close()
+    read = timeline_of(stored[1:])  # after the case's own "opened"
+    typed = [(e.kind, e.at, e.level, e.previous_level, e.ref) for e in read]
+    assert typed == [(e.kind, e.at, e.level, e.previous_level, e.ref) for e in events]
+
+
+async def test_a_case_with_an_event_kind_this_release_does_not_know_is_skipped_and_warned_about(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    try:
+        readable = json.dumps({"v": 1, "kind": "site", "policy": "standard"})
+        incident_id = await _insert_case(store, 1, "c00/shop", readable)
+        async with store._require_engine().begin() as conn:
+            await conn.execute(
+                insert(incident_events).values(
+                    incident_id=incident_id, at=T0, actor="vakt", kind="from_a_newer_release",
+                    text="", public=False,
+                )
+            )  # fmt: skip
+        planner = Planner(config(1))
+        await planner_tick(store, planner.config, planner, T0)
+        outbox = await keys(store)
+    finally:
+        await store.close()
+    assert [k for k in outbox if "/page/" in k] == []
+    assert [k.split("/")[1] for k in outbox] == ["team_warning"]

@@ -7,7 +7,6 @@ import subprocess
 import threading
 from datetime import timedelta
 
-import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -17,9 +16,7 @@ from monitor.metrics import (
     METRICS,
     MetricsHub,
     NotificationOutcome,
-    bound_port,
     exposed_names,
-    serve_metrics,
 )
 from monitor.model import ErrorCode, Level, Verdict
 from tests.observability.support import NOW, make_check, promtool, result
@@ -194,23 +191,6 @@ async def test_render_async_runs_in_a_worker_thread() -> None:
     assert b"vakt_probes_in_flight 0.0" in body
     assert threads
     assert threads[0] != threading.current_thread().name
-
-
-async def test_serve_metrics_answers_a_scrape_on_loopback() -> None:
-    hub = MetricsHub(version="1", location="oslo", checks=CHECKS)
-    hub.observe_probe(result("acme/shop/home"), 0.0)
-    runner = await serve_metrics(hub, "127.0.0.1", 0)
-    try:
-        url = f"http://127.0.0.1:{bound_port(runner)}/metrics"
-        async with aiohttp.ClientSession() as session, session.get(url) as response:
-            assert response.status == 200
-            assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-            text = await response.text()
-    finally:
-        await runner.cleanup()
-        hub.close()
-    names = {f.name for f in text_string_to_metric_families(text)}
-    assert {"vakt_check_up", "vakt_probe_duration_seconds"} <= names
 
 
 @pytest.mark.parametrize("checks", [0, 1, 1000])

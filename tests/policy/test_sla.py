@@ -17,6 +17,7 @@ from monitor.model import Level, Priority
 from monitor.policy.calendar import BusinessClock
 from monitor.policy.sla import (
     SlaStatus,
+    answered_in_time,
     breached,
     deadline,
     is_upgrade,
@@ -233,3 +234,28 @@ def test_warning_on_a_business_clock_with_a_24_7_calendar_counts_real_time() -> 
     always = BusinessClock(calendar("always", OSLO, "Europe/Oslo", ((hours(0, 24),),) * 7))
     due = deadline(oslo("2026-03-28 12:00"), timedelta(hours=48), ClockKind.BUSINESS, always)
     assert due == oslo("2026-03-30 13:00")
+
+
+_BY = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+_EARLY, _LATE = _BY - timedelta(minutes=1), _BY + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("respond_by", "acknowledged_at", "resolved_at", "met"),
+    [
+        (_BY, None, None, None),  # unanswered
+        (_BY, _EARLY, None, True),
+        (_BY, _BY, None, True),  # exactly at respond-by is in time
+        (_BY, _LATE, None, False),
+        (_BY, None, _EARLY, True),  # resolved before anyone acknowledged
+        (_BY, _LATE, _EARLY, True),  # the first answer counts
+        (None, _LATE, None, True),  # no deadline: in time
+    ],
+)
+def test_answered_in_time_is_the_first_answer_against_respond_by(
+    respond_by: datetime | None,
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    met: bool | None,
+) -> None:
+    assert answered_in_time(respond_by, acknowledged_at, resolved_at) is met

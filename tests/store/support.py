@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.store import Store
+from monitor.store import Attempt, Store, Transaction
+from monitor.store.queries.outbox import Settlement
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -29,3 +30,11 @@ class Backend:
     def subprocess_args(self) -> list[str]:
         """`url [schema]` for helper scripts run in another process."""
         return [self.url, *([self.schema] if self.schema else [])]
+
+
+async def settle(
+    tx: Transaction, owner: str, attempt: Attempt, retry_at: datetime | None = None
+) -> bool:
+    """Settle one attempt as the dispatcher does (`settle_many`); False if `owner` had
+    lost the row's lease."""
+    return not await tx.outbox.settle_many(owner, [Settlement(attempt, retry_at)])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Boolean, Connection, Integer, String, Text, column, insert, select, table
 
-from monitor.store import SchemaOutdated, Store
-from monitor.store.migrate import head_revision
-from monitor.store.tables import metadata
+from monitor.model import IncidentStatus, Level
+from monitor.store import EventKind, Incident, IncidentEvent, SchemaOutdated, Store
+from monitor.store.migrate import alembic_config, head_revision
+from monitor.store.tables import UTCDateTime, metadata
 from tests.store.support import Backend
 
 
@@ -52,3 +56,96 @@ async def test_ensure_schema_creates_sqlite_but_asks_for_upgrade_on_postgresql(
                 await store.ensure_schema()
             await store.upgrade()
             await store.ensure_schema()
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+def stored_incident(at: datetime) -> Incident:
+    return Incident(
+        case_number="VAKT-2026-000001",
+        site_id="c00/shop",
+        customer_id="c00",
+        level=Level.A,
+        status=IncidentStatus.OPEN,
+        opened_at=at,
+        updated_at=at,
+        data="{}",
+    )
+
+
+_OLD_EVENTS = table(
+    "incident_events",
+    column("incident_id", Integer),
+    column("at", UTCDateTime),
+    column("actor", String),
+    column("kind", String),
+    column("text", Text),
+    column("public", Boolean),
+)
+
+
+async def test_0045_types_the_events_an_older_release_wrote_as_text(backend: Backend) -> None:
+    old = [
+        ("opened", ""),
+        ("level_changed", "level none -> B"),
+        ("linked", "depends on c00/db (VAKT-2026-000007)"),
+        ("linked", "c00/api is affected (c00/api)"),
+        ("maintenance", "maintenance started: paging paused"),
+        ("silenced", "silenced: nobody is paged"),
+        ("level_changed", "level B -> A"),
+        ("maintenance", "maintenance ended: paging resumed"),
+        ("level_changed", "recovered: nothing fails any more"),
+        ("level_changed", "failing again"),
+        ("silenced", "silence ended"),
+        ("maintenance", "maintenance started: paging paused"),
+    ]
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    async with backend.store() as store:
+        await store.upgrade("0030_delivery")
+        async with store.transaction() as tx:
+            row = await tx.incidents.insert(stored_incident(at))
+        rows = [
+            {"incident_id": row.id, "at": at + timedelta(minutes=n), "actor": "vakt", "kind": k}
+            | {"text": text, "public": False}
+            for n, (k, text) in enumerate(old)
+        ]
+        async with store._require_engine().begin() as conn:
+            await conn.execute(insert(_OLD_EVENTS), rows)
+        await store.upgrade()
+        async with store.transaction(read_only=True) as tx:
+            events = await tx.incidents.events(row.id)
+    typed = [(e.kind.value, e.level, e.previous_level, e.ref) for e in events]
+    assert typed == [
+        ("opened", None, None, None),
+        ("level_changed", Level.B, None, None),
+        ("linked", None, None, "VAKT-2026-000007"),
+        ("affected", None, None, "c00/api"),
+        ("maintenance_started", None, None, None),
+        ("silenced", None, None, None),
+        ("level_changed", Level.A, Level.B, None),
+        ("maintenance_ended", None, None, None),
+        ("recovered", None, None, None),
+        ("relapsed", None, None, None),
+        ("unsilenced", None, None, None),
+        ("maintenance_started", None, None, None),
+    ]
+    assert [e.text for e in events] == [text for _, text in old]
+
+
+async def test_0045_downgrades_to_the_older_kinds(backend: Backend) -> None:
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    async with backend.store() as store:
+        await store.upgrade()
+        async with store.transaction() as tx:
+            row = await tx.incidents.insert(stored_incident(at))
+            kinds = (EventKind.AFFECTED, EventKind.MAINTENANCE_ENDED, EventKind.RECOVERED)
+            await tx.incidents.add_events(
+                [IncidentEvent(row.id, at, "vakt", kind, ref="x") for kind in kinds]
+            )
+        async with store._require_engine().begin() as conn:
+            await conn.run_sync(_downgrade, "0030_delivery")
+        async with store._require_engine().connect() as conn:
+            found = (await conn.execute(select(_OLD_EVENTS.c.kind))).scalars().all()
+    assert sorted(found) == ["level_changed", "linked", "maintenance"]

@@ -13,7 +13,7 @@ from monitor.store import (
     OutboxStatus,
     Store,
 )
-from tests.store.support import T0, Backend
+from tests.store.support import T0, Backend, settle
 
 LEASE = timedelta(minutes=1)
 
@@ -95,9 +95,9 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_owner_cannot_settle
     assert await claim(store, "rescuer", at=LEASE) == [item_id]
     late = Attempt(item_id, T0 + LEASE, timedelta(seconds=2), AttemptOutcome.SENT, "crashed")
     async with store.transaction() as tx:
-        assert await tx.outbox.settle(item_id, "crashed", late) is False
+        assert await settle(tx, "crashed", late) is False
         sent = Attempt(item_id, T0 + LEASE, timedelta(seconds=1), AttemptOutcome.SENT, "rescuer")
-        assert await tx.outbox.settle(item_id, "rescuer", sent) is True
+        assert await settle(tx, "rescuer", sent) is True
         item = await tx.outbox.get(item_id)
         attempts = await tx.outbox.attempts(item_id)
     assert item is not None
@@ -117,12 +117,12 @@ async def test_every_attempt_is_recorded_with_time_duration_outcome_and_error(
         item_id, T0, timedelta(milliseconds=250), AttemptOutcome.RETRY, "w", "421 try later"
     )
     async with store.transaction() as tx:
-        assert await tx.outbox.settle(item_id, "w", refused, retry_at=retry_at)
+        assert await settle(tx, "w", refused, retry_at)
     assert await claim(store, "w", at=timedelta(minutes=4)) == []  # not due yet
     assert await claim(store, "w", at=timedelta(minutes=5)) == [item_id]
     bounced = Attempt(item_id, retry_at, timedelta(seconds=1), AttemptOutcome.FAILED, "w", "550")
     async with store.transaction() as tx:
-        assert await tx.outbox.settle(item_id, "w", bounced)
+        assert await settle(tx, "w", bounced)
         item = await tx.outbox.get(item_id)
         attempts = await tx.outbox.attempts(item_id)
         failed = await tx.outbox.find(status=OutboxStatus.FAILED)
@@ -141,7 +141,7 @@ async def test_a_failed_notification_can_be_retried_by_hand(store: Store) -> Non
     await add(store, [note()])
     (item_id,) = await claim(store, "w")
     async with store.transaction() as tx:
-        assert await tx.outbox.mark_failed(item_id, "w")
+        assert await settle(tx, "w", Attempt(item_id, T0, timedelta(0), AttemptOutcome.FAILED, "w"))
     later = T0 + timedelta(hours=1)
     async with store.transaction() as tx:
         assert await tx.outbox.requeue(item_id, later)
@@ -175,8 +175,8 @@ async def test_due_backlog_counts_due_pending_rows_and_the_oldest_wait_in_one_qu
         items = {i.key.recipient: i.id for i in await tx.outbox.claim("w", T0, LEASE, 10)}
         sent = Attempt(items["sent"], T0, timedelta(0), AttemptOutcome.SENT, "w")
         retried = Attempt(items["retried"], T0, timedelta(0), AttemptOutcome.RETRY, "w", "421")
-        await tx.outbox.settle(items["sent"], "w", sent)
-        await tx.outbox.settle(items["retried"], "w", retried, retry_at=T0 + timedelta(minutes=1))
+        await settle(tx, "w", sent)
+        await settle(tx, "w", retried, T0 + timedelta(minutes=1))
         await tx.outbox.release_leases("w")
     at = T0 + timedelta(minutes=2)
     async with store.transaction(read_only=True) as tx:
@@ -197,7 +197,7 @@ async def test_a_retried_row_counts_and_waits_since_it_was_created_not_since_its
     async with store.transaction() as tx:
         (item,) = await tx.outbox.claim("w", T0, LEASE)
         failed = Attempt(item.id, T0, timedelta(0), AttemptOutcome.RETRY, "w", "421")
-        await tx.outbox.settle(item.id, "w", failed, retry_at=T0 + timedelta(seconds=10))
+        await settle(tx, "w", failed, T0 + timedelta(seconds=10))
     at, between = T0 + timedelta(seconds=30), T0 + timedelta(seconds=5)
     async with store.transaction(read_only=True) as tx:
         backlog = await tx.outbox.due_backlog(at)

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from monitor.model import IncidentStatus, Level
 from monitor.store import (
+    Attempt,
+    AttemptOutcome,
     Incident,
     Notification,
     OutboxItem,
@@ -15,7 +17,7 @@ from monitor.store import (
     Retained,
     Store,
 )
-from tests.store.support import T0
+from tests.store.support import T0, settle
 
 LEASE = timedelta(minutes=1)
 REASON = "case VAKT-2026-000001 was acknowledged by alice"
@@ -80,7 +82,7 @@ async def test_a_sent_row_is_never_cancelled(store: Store) -> None:
     async with store.transaction() as tx:
         await tx.outbox.add([row("VAKT-2026-000001", first)])
         [item] = await tx.outbox.claim("w1", T0, LEASE)
-        assert await tx.outbox.mark_sent(item.id, "w1", T0)
+        assert await settle(tx, "w1", Attempt(item.id, T0, timedelta(0), AttemptOutcome.SENT, "w1"))
         assert await tx.outbox.cancel_pages(first, REASON, ["page"], T0 + LEASE) == 0
         assert not await tx.outbox.cancel(item.id, "w1", REASON)
     [sent] = (await items(store)).values()

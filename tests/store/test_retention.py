@@ -16,7 +16,7 @@ from monitor.store import (
     Store,
     fold,
 )
-from tests.store.support import T0
+from tests.store.support import T0, settle
 
 DAY = timedelta(days=1)
 
@@ -72,7 +72,7 @@ async def test_settled_notifications_go_with_their_attempts_but_pending_ones_sta
         await tx.outbox.add([n("alice"), n("bob")])
         (first,) = await tx.outbox.claim("w", T0 - 40 * DAY, timedelta(minutes=1), limit=1)
         sent = Attempt(first.id, T0 - 40 * DAY, timedelta(seconds=1), AttemptOutcome.SENT, "w")
-        assert await tx.outbox.settle(first.id, "w", sent)
+        assert await settle(tx, "w", sent)
     assert await store.purge(Retained.OUTBOX, T0 - DAY) == 1
     async with store.transaction(read_only=True) as tx:
         left = await tx.outbox.find()

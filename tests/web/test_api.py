@@ -449,6 +449,11 @@ async def test_notes_are_internal_unless_marked_public(api: Api) -> None:
         "kind": "note",
         "text": "internal",
         "public": False,
+        "level": None,
+        "previous_level": None,
+        "ref": None,
+        "recipient": None,
+        "channel": None,
     }
     await api.post("/incidents/VAKT-2026-000004/notes", {"text": "We are on it", "public": True})
     async with api.store.transaction(read_only=True) as tx:

@@ -142,6 +142,36 @@ def check_warning(ctx: Context, check: Check, since: datetime, detail: str) -> P
     return Planned(key, since, payload)
 
 
+UNREADABLE_CASE = "unreadable_case"
+"""The `warning` of "Vakt cannot read this case" (it is not planned until it is fixed)."""
+
+
+def unreadable_case_warning(
+    ctx: Context, case: str, site_id: str, opened_at: datetime, reason: str
+) -> Planned | None:
+    """The one team warning that stored case `case` cannot be read, so nothing is planned
+    for it (no pages, no customer emails) until someone repairs it."""
+    if not ctx.has_team:
+        return None
+    key = Key(case, MessageKind.TEAM_WARNING.value, f"{UNREADABLE_CASE}:0", TEAM, EMAIL)
+    to, name = ctx.address(TEAM)
+    site = ctx.config.site(site_id)
+    payload = Payload(
+        kind=MessageKind.TEAM_WARNING,
+        case=case,
+        site=site_id if site is None else site.label,
+        site_id=site_id,
+        since=opened_at,
+        title=f"Vakt cannot read case {case}: nobody is paged for it",
+        warning=UNREADABLE_CASE,
+        note=reason,
+        to=to,
+        to_name=name,
+        timezone=ctx.config.settings.timezone_name,
+    )
+    return Planned(key, ctx.now, payload)
+
+
 CONNECTIVITY = "connectivity"
 """The subject of "Vakt lost connectivity" warnings."""
 

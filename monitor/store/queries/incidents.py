@@ -182,10 +182,16 @@ def _event_row(e: IncidentEvent) -> dict[str, Any]:
         "kind": e.kind.value,
         "text": e.text,
         "public": e.public,
+        "level": None if e.level is None else e.level.value,
+        "previous_level": None if e.previous_level is None else e.previous_level.value,
+        "ref": e.ref,
+        "recipient": e.recipient,
+        "channel": e.channel,
     }
 
 
 def _event(row: Row[Any]) -> IncidentEvent:
+    """Raises ValueError on a kind or level this release does not know."""
     return IncidentEvent(
         incident_id=row.incident_id,
         at=row.at,
@@ -194,4 +200,9 @@ def _event(row: Row[Any]) -> IncidentEvent:
         text=row.text,
         public=row.public,
         id=row.id,
+        level=None if row.level is None else Level(row.level),
+        previous_level=None if row.previous_level is None else Level(row.previous_level),
+        ref=row.ref,
+        recipient=row.recipient,
+        channel=row.channel,
     )

@@ -136,47 +136,10 @@ class OutboxQueries:
         items = [_item(row) for row in await self.conn.execute(stmt)]
         return sorted(items, key=lambda item: (item.due_at, item.id))
 
-    async def record_attempt(self, attempt: Attempt) -> None:
-        """Record one delivery attempt (whatever its outcome, whoever holds the lease)."""
-        await self.conn.execute(delivery_attempts.insert().values(**_attempt_row(attempt)))
-        await self.conn.execute(
-            outbox.update()
-            .where(outbox.c.id == attempt.outbox_id)
-            .values(attempts=outbox.c.attempts + 1, last_error=attempt.error)
-        )
-
-    async def mark_sent(self, item_id: int, owner: str, at: datetime) -> bool:
-        """Mark a leased row delivered; False if `owner` no longer holds its lease."""
-        return await self._settle(
-            item_id, owner, status=OutboxStatus.SENT.value, sent_at=at, lease_until=None
-        )
-
-    async def mark_failed(self, item_id: int, owner: str) -> bool:
-        """Give up on a leased row (permanent failure); False if the lease was lost."""
-        return await self._settle(item_id, owner, status=OutboxStatus.FAILED.value)
-
-    async def mark_retry(self, item_id: int, owner: str, due_at: datetime) -> bool:
-        """Release a leased row to be tried again at `due_at`; False if the lease was lost."""
-        return await self._settle(item_id, owner, due_at=due_at, lease_owner=None, lease_until=None)
-
-    async def settle(
-        self, item_id: int, owner: str, attempt: Attempt, *, retry_at: datetime | None = None
-    ) -> bool:
-        """Record `attempt` and mark the row by its outcome (RETRY needs `retry_at`)."""
-        if attempt.outbox_id != item_id:
-            raise ValueError("the attempt belongs to another outbox row")
-        await self.record_attempt(attempt)
-        if attempt.outcome is AttemptOutcome.SENT:
-            return await self.mark_sent(item_id, owner, attempt.at)
-        if attempt.outcome is AttemptOutcome.FAILED:
-            return await self.mark_failed(item_id, owner)
-        if retry_at is None:
-            raise ValueError("a retry needs the time to retry at")
-        return await self.mark_retry(item_id, owner, retry_at)
-
     async def settle_many(self, owner: str, settlements: Sequence[Settlement]) -> list[int]:
-        """Record every attempt and mark each row by its outcome, as `settle` does for one,
-        in at most five statements whatever the batch size.
+        """Record every attempt and mark each row by its outcome (SENT: sent; FAILED:
+        failed; RETRY: pending again at `retry_at`, lease released), in at most five
+        statements whatever the batch size.
 
         Returns the ids (in the order given) of rows whose lease `owner` no longer held:
         their attempts are recorded and counted, their status is left to the new owner.

@@ -173,6 +173,11 @@ class EventOut(_Out):
     kind: EventKind
     text: str
     public: bool
+    level: Level | None = None  # level_changed
+    previous_level: Level | None = None  # level_changed
+    ref: str | None = None  # linked: a case; affected: a site id
+    recipient: str | None = None  # paged, customer_emailed
+    channel: str | None = None  # paged, customer_emailed
 
 
 class IncidentOut(_Out):

@@ -142,7 +142,16 @@ def incident_out(row: StoredIncident) -> IncidentOut:
 
 def event_out(event: IncidentEvent) -> EventOut:
     return EventOut(
-        at=event.at, actor=event.actor, kind=event.kind, text=event.text, public=event.public
+        at=event.at,
+        actor=event.actor,
+        kind=event.kind,
+        text=event.text,
+        public=event.public,
+        level=event.level,
+        previous_level=event.previous_level,
+        ref=event.ref,
+        recipient=event.recipient,
+        channel=event.channel,
     )
 
 

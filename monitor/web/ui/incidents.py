@@ -11,7 +11,7 @@ from aiohttp import web
 
 from monitor.config.records import Config, CustomerEmails
 from monitor.engine import commands
-from monitor.engine.mapping import from_record
+from monitor.notify.stored import from_record
 from monitor.store import Evidence, Incident, OutboxStatus, Transaction
 from monitor.web.state import state
 from monitor.web.ui.approval import approve_customer_email

@@ -1,11 +1,18 @@
-"""`monitor.incidents.Incident` (the state machine's value) <-> `monitor.store.Incident` (the row).
+"""A stored incident (`monitor.store.Incident` and its `IncidentEvent` timeline) <->
+the incidents layer's value (`monitor.incidents.Incident`): the one mapping, read by the
+engine, the planner tick, the engine's flush and the send-time re-check.
 
 The row keeps what people and queries need as columns (case, level, status, times,
 flapping); the rest of the machine's value goes into the row's opaque `data` JSON
 (kind, contact, policy, involved checks, recovery, flapping change times, links, pause
-and silence flags). The machine's full timeline lives in `incident_events`; the row
-keeps only when the site last started failing in the case (`failed_at`), which is all
-the machine reads back from the timeline.
+and silence flags). The timeline lives in `incident_events`, one stored kind per machine
+kind, with typed fields (level and previous level, ref); its text is for people only and
+never read back.
+
+Reading is strict: a row whose `data` is not a JSON object, names an incident kind or a
+time this release does not know, raises `UnreadableCase` (a ValueError). What a reader does
+with it is its own policy; the planner skips the case (never reading it as "not
+silenced"), logs `notify.unreadable_case` and warns the team (`monitor.notify.tick`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from monitor.incidents import Event, Incident, IncidentKind
 from monitor.incidents import EventKind as MachineEvent
@@ -23,27 +30,27 @@ from monitor.store import IncidentEvent
 
 FORMAT = 1
 
-# The store's timeline kinds are coarser than the machine's: these share a stored kind,
-# and the event's text says which it was.
-_EVENT_KINDS: Mapping[MachineEvent, StoredEvent] = {
+_STORED: Final[Mapping[MachineEvent, StoredEvent]] = {
     MachineEvent.OPENED: StoredEvent.OPENED,
     MachineEvent.REOPENED: StoredEvent.REOPENED,
     MachineEvent.LEVEL_CHANGED: StoredEvent.LEVEL_CHANGED,
-    MachineEvent.RECOVERED: StoredEvent.LEVEL_CHANGED,
-    MachineEvent.RELAPSED: StoredEvent.LEVEL_CHANGED,
+    MachineEvent.RECOVERED: StoredEvent.RECOVERED,
+    MachineEvent.RELAPSED: StoredEvent.RELAPSED,
     MachineEvent.RESOLVED: StoredEvent.RESOLVED,
     MachineEvent.ACKNOWLEDGED: StoredEvent.ACKNOWLEDGED,
     MachineEvent.NOTED: StoredEvent.NOTE,
     MachineEvent.FLAPPING: StoredEvent.FLAPPING,
     MachineEvent.LINKED: StoredEvent.LINKED,
-    MachineEvent.AFFECTED: StoredEvent.LINKED,
-    MachineEvent.PAUSED: StoredEvent.MAINTENANCE,
-    MachineEvent.RESUMED: StoredEvent.MAINTENANCE,
+    MachineEvent.AFFECTED: StoredEvent.AFFECTED,
+    MachineEvent.PAUSED: StoredEvent.MAINTENANCE_STARTED,
+    MachineEvent.RESUMED: StoredEvent.MAINTENANCE_ENDED,
     MachineEvent.SILENCED: StoredEvent.SILENCED,
-    MachineEvent.UNSILENCED: StoredEvent.SILENCED,
+    MachineEvent.UNSILENCED: StoredEvent.UNSILENCED,
 }
+_MACHINE: Final[Mapping[StoredEvent, MachineEvent]] = {v: k for k, v in _STORED.items()}
+"""Stored kinds the machine has (PAGED and CUSTOMER_EMAILED are not the machine's)."""
 
-_DEFAULT_TEXT: Mapping[MachineEvent, str] = {
+_DEFAULT_TEXT: Final[Mapping[MachineEvent, str]] = {
     MachineEvent.RECOVERED: "recovered: nothing fails any more",
     MachineEvent.RELAPSED: "failing again",
     MachineEvent.PAUSED: "maintenance started: paging paused",
@@ -51,6 +58,15 @@ _DEFAULT_TEXT: Mapping[MachineEvent, str] = {
     MachineEvent.SILENCED: "silenced: nobody is paged",
     MachineEvent.UNSILENCED: "silence ended",
 }
+
+
+class UnreadableCase(ValueError):
+    """A stored incident this release cannot read (its `data`, or its timeline)."""
+
+    def __init__(self, row: StoredIncident, reason: str) -> None:
+        super().__init__(f"case {row.case_number}: {reason}")
+        self.case = row.case_number
+        self.reason = reason
 
 
 def to_record(
@@ -83,11 +99,18 @@ def to_record(
     )
 
 
-def from_record(row: StoredIncident) -> Incident:
-    """The machine's value of a stored row. Raises ValueError on unreadable `data`."""
-    data = _load(row.data)
-    kind = IncidentKind(data.get("kind", IncidentKind.SITE.value))
-    failed_at = _time(data.get("failed_at")) or row.opened_at
+def from_record(row: StoredIncident, events: Sequence[IncidentEvent] | None = None) -> Incident:
+    """The machine's value of a stored row. With `events` (the stored timeline) the value
+    carries that timeline; without, only its start (when the site last started failing).
+    Raises UnreadableCase on `data` or events this release cannot read."""
+    try:
+        data = _load(row.data)
+        kind = IncidentKind(data.get("kind", IncidentKind.SITE.value))
+        failed_at = _time(data.get("failed_at")) or row.opened_at
+        changes = tuple(t for t in (_time(v) for v in _list(data.get("changes"))) if t)
+        recovered_at = _time(data.get("recovered_at"))
+    except (ValueError, TypeError) as exc:
+        raise UnreadableCase(row, str(exc)) from exc
     start = MachineEvent.OPENED if failed_at == row.opened_at else MachineEvent.REOPENED
     return Incident(
         site_id=row.site_id,
@@ -104,39 +127,64 @@ def from_record(row: StoredIncident) -> Incident:
         checks=frozenset(_strs(data.get("checks"))),
         acknowledged_at=row.acknowledged_at,
         acknowledged_by=row.acknowledged_by,
-        recovered_at=_time(data.get("recovered_at")),
+        recovered_at=recovered_at,
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
         reopenable=bool(data.get("reopenable", True)),
         flapping=row.flapping,
-        changes=tuple(t for t in (_time(v) for v in _list(data.get("changes"))) if t),
+        changes=changes,
         linked_to=_str(data.get("linked_to")),
         affected=tuple(_strs(data.get("affected"))),
         paused=bool(data.get("paused", False)),
         silenced=bool(data.get("silenced", False)),
-        timeline=(Event(start, failed_at),),
+        timeline=(Event(start, failed_at),) if events is None else timeline_of(events),
     )
+
+
+def approved_at(row: StoredIncident) -> datetime | None:
+    """When the first customer email was approved, as an older release kept it in `data`
+    (the web's approvals table is read first). Raises UnreadableCase like `from_record`."""
+    try:
+        return _time(_load(row.data).get("customer_email_approved_at"))
+    except (ValueError, TypeError) as exc:
+        raise UnreadableCase(row, str(exc)) from exc
+
+
+def timeline_of(events: Sequence[IncidentEvent]) -> tuple[Event, ...]:
+    """The machine's events of a stored timeline, from their kinds and typed fields (a
+    level change stored without its levels, and PAGED/CUSTOMER_EMAILED, are left out)."""
+    out: list[Event] = []
+    for e in events:
+        kind = _MACHINE.get(e.kind)
+        if kind is None or (kind is MachineEvent.LEVEL_CHANGED and e.level is None):
+            continue
+        out.append(Event(kind, e.at, e.actor, e.text, e.level, e.previous_level, e.ref))
+    return tuple(out)
 
 
 def event_records(
     incident_id: int, events: Iterable[Event], *, public: bool = False
 ) -> list[IncidentEvent]:
-    """Timeline rows for the machine's events (machine kinds the store lacks are folded
-    into the nearest stored kind, and their text says which)."""
+    """Timeline rows for the machine's events: one stored kind per machine kind, the
+    typed fields filled, and a text for people."""
     return [
         IncidentEvent(
             incident_id=incident_id,
             at=e.at,
             actor=e.actor,
-            kind=_EVENT_KINDS[e.kind],
+            kind=_STORED[e.kind],
             text=_text(e),
             public=public,
+            level=e.level if e.kind is MachineEvent.LEVEL_CHANGED else None,
+            previous_level=e.previous_level if e.kind is MachineEvent.LEVEL_CHANGED else None,
+            ref=e.ref if e.kind in (MachineEvent.LINKED, MachineEvent.AFFECTED) else None,
         )
         for e in events
     ]
 
 
 def _text(event: Event) -> str:
+    """The words people read (the same as before the events were typed)."""
     text = event.text or _DEFAULT_TEXT.get(event.kind, "")
     if event.kind is MachineEvent.LEVEL_CHANGED and event.level is not None:
         before = event.previous_level.value if event.previous_level else "none"

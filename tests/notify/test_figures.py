@@ -1,4 +1,5 @@
-"""The composition root's small helpers: `MeteredChannel`, `ChannelSet`, `IncidentWatch`."""
+"""The figures about cases and the outbox (`monitor.notify.figures`), and the dispatcher's
+`ChannelSet`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.app import ChannelSet, IncidentWatch, MeteredChannel
 from monitor.clock import FixedClock
 from monitor.metrics import MetricsHub
 from monitor.model import IncidentStatus, Level
-from monitor.notify.channels import Channel, DeliveryError
+from monitor.notify.channels import Channel, ChannelSet, DeliveryError
+from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.message import MessageKind, Outgoing, Payload, Rendered
+from monitor.notify.planner import SlaMark
 from monitor.store import Incident, Notification, OutboxKey, Store
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -45,46 +47,6 @@ class FakeChannel:
 
 def hub() -> MetricsHub:
     return MetricsHub(version="test", location="oslo")
-
-
-def notifications(metrics: MetricsHub, channel: str, outcome: str) -> float:
-    value = metrics.registry.get_sample_value(
-        "vakt_notifications_total", {"channel": channel, "outcome": outcome}
-    )
-    return value or 0.0
-
-
-# ------------------------------------------------------------------ MeteredChannel
-
-
-async def test_metered_channel_delivers_and_counts_a_sent_attempt() -> None:
-    inner, metrics = FakeChannel("email"), hub()
-    channel = MeteredChannel(inner, metrics)
-    await channel.send(MESSAGE)
-    assert inner.sent == [MESSAGE]
-    assert channel.name == "email"
-    assert notifications(metrics, "email", "sent") == 1
-    assert notifications(metrics, "email", "retry") == 0
-
-
-@pytest.mark.parametrize(("permanent", "outcome"), [(False, "retry"), (True, "failed")])
-async def test_metered_channel_counts_a_failed_attempt_and_reraises_it(
-    permanent: bool, outcome: str
-) -> None:
-    error = DeliveryError("relay said no", permanent=permanent)
-    metrics = hub()
-    channel = MeteredChannel(FakeChannel("slack-ops", error), metrics)
-    with pytest.raises(DeliveryError) as raised:
-        await channel.send(MESSAGE)
-    assert raised.value is error  # the dispatcher still sees the real outcome
-    assert notifications(metrics, "slack-ops", outcome) == 1
-    assert notifications(metrics, "slack-ops", "sent") == 0
-
-
-async def test_metered_channel_closes_its_inner_channel() -> None:
-    inner = FakeChannel("pd")
-    await MeteredChannel(inner, hub()).close()
-    assert inner.closed == 1
 
 
 # ---------------------------------------------------------------------- ChannelSet
@@ -241,3 +203,36 @@ async def test_problem_8_outbox_gauges_count_every_due_row_and_the_true_oldest_a
     await IncidentWatch(store, metrics, FixedClock(now)).update()
     assert sample(metrics, "vakt_outbox_backlog") == 10_001
     assert sample(metrics, "vakt_outbox_oldest_age_seconds") == 70 * 60
+
+
+async def test_incident_watch_forgets_cases_once_they_are_no_longer_read(store: Store) -> None:
+    rows = await insert(store, *(incident(n) for n in range(1, 6)))
+    metrics, clock = hub(), FixedClock(T0 + timedelta(minutes=5))
+    watch = IncidentWatch(store, metrics, clock)
+    await watch.update()
+    for row in rows:
+        await acknowledge(store, row, T0 + timedelta(minutes=10))
+    clock.advance(10 * 60)
+    await watch.update()
+    assert watch.remembered == 5
+    async with store.transaction() as tx:
+        for row in rows:
+            current = await tx.incidents.get(row.id)
+            assert current is not None
+            done = replace(current, status=IncidentStatus.RESOLVED, resolved_at=clock.now())
+            assert await tx.incidents.update(done) is not None
+    clock.advance(2 * 3600)  # past RESOLVED_WITHIN: no longer read
+    await watch.update()
+    assert watch.remembered == 0
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met") == 5
+
+
+def test_sla_counter_forgets_marks_of_cases_no_longer_open() -> None:
+    metrics = hub()
+    counter = SlaCounter(metrics)
+    marks = [SlaMark(f"VAKT-2026-{n:06d}", "sla_warning", 0, T0) for n in range(1, 101)]
+    counter.count(marks)
+    counter.count(marks[:1])  # the others were answered and resolved
+    assert counter.remembered == 1
+    counter.count(marks[:1])
+    assert sample(metrics, "vakt_sla_warnings_total") == 100
