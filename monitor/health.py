@@ -4,7 +4,8 @@
 answer, the due outbox, each task's last progress) into a verdict per component:
 
 - `store: failing`: the store did not answer;
-- `scheduler: failing`: the probe scheduler is not running;
+- `scheduler: failing`: the probe scheduler is not running, or its p99 lateness reached
+  `limits.lateness` (probes a minute behind: whatever Vakt reports is stale);
 - `config: failing`: the last config reload was refused (the old config still runs);
 - `delivery: failing`: a due notification has waited longer than `limits.delivery`,
   whatever the cause (a channel that keeps refusing included);
@@ -68,6 +69,7 @@ class Limits:
     delivery: timedelta
     engine: timedelta
     planner: timedelta
+    lateness: timedelta = timedelta(seconds=60)
 
     @classmethod
     def of(
@@ -109,6 +111,7 @@ class Snapshot:
     settled: datetime | None = None
     flushed: datetime | None = None
     ticked: datetime | None = None
+    lateness: timedelta = timedelta(0)  # the probe scheduler's p99 lateness
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ def judge(snapshot: Snapshot, now: datetime, limits: Limits) -> Health:
     late_rows = s.due > 0 and s.unclaimed > limits.delivery
     good = {
         Component.STORE: s.store,
-        Component.SCHEDULER: s.scheduler,
+        Component.SCHEDULER: s.scheduler and s.lateness < limits.lateness,
         Component.CONFIG: s.config,
         Component.DELIVERY: not (s.due > 0 and s.waiting > limits.delivery),
         Component.DISPATCHER: not (late_rows and quiet_for(s.settled) > limits.delivery),

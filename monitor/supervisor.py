@@ -231,6 +231,7 @@ class HealthWatch:
         limits: Callable[[], Limits],
         scheduler_running: Callable[[], bool],
         config_ok: Callable[[], bool],
+        scheduler_lateness: Callable[[], timedelta] = lambda: timedelta(0),
         observer: HealthObserver | None = None,
         timeout: float = 2.0,
     ) -> None:
@@ -240,6 +241,7 @@ class HealthWatch:
         self._limits = limits
         self._scheduler_running = scheduler_running
         self._config_ok = config_ok
+        self._lateness = scheduler_lateness
         self._observer = observer
         self._timeout = timeout
         self._red: list[str] = []
@@ -259,6 +261,7 @@ class HealthWatch:
             store=False,
             scheduler=self._scheduler_running(),
             config=self._config_ok(),
+            lateness=self._lateness(),
             settled=last(DISPATCHER),
             flushed=last(ENGINE),
             ticked=last(PLANNER),
@@ -281,6 +284,7 @@ class HealthWatch:
             settled=known.settled,
             flushed=known.flushed,
             ticked=known.ticked,
+            lateness=known.lateness,
         )
 
     async def health(self) -> Health:

@@ -42,6 +42,12 @@ def test_store_scheduler_and_config_are_red_when_they_say_so(
     assert red(replace(FRESH, **change)) == expected  # type: ignore[arg-type]
 
 
+def test_a_scheduler_a_minute_behind_is_failing_so_the_dead_man_stops() -> None:
+    """The dead-man's rule (p99 lateness of 60 s or more) is health's, not app.py's."""
+    assert red(replace(FRESH, lateness=59 * S)) == {}
+    assert red(replace(FRESH, lateness=60 * S)) == {"scheduler": "failing"}
+
+
 def test_delivery_fails_once_the_oldest_due_row_waited_longer_than_the_limit() -> None:
     waiting = replace(FRESH, due=3, settled=T0)
     assert red(replace(waiting, waiting=60 * S)) == {}  # exactly the limit: still ok
