@@ -35,7 +35,7 @@ from monitor.incidents import (
     with_case,
 )
 from monitor.model import IncidentStatus
-from monitor.notify.stored import event_records, from_record, to_record
+from monitor.notify.stored import UnreadableCase, event_records, from_record, to_record
 from monitor.store import Incident as StoredIncident
 from monitor.store import SiteChange, SiteStatus, Transaction
 
@@ -82,17 +82,20 @@ async def evaluate_site(tx: Transaction, inputs: Inputs, now: datetime) -> SiteO
     rows = inputs.incidents
     open_row = next((r for r in rows[:1] if r.status is not IncidentStatus.RESOLVED), None)
     closed_row = next((r for r in rows if r.status is IncidentStatus.RESOLVED), None)
+    try:
+        known_open = None if open_row is None else from_record(open_row)
+        known_closed = None if closed_row is None else from_record(closed_row)
+    except UnreadableCase as exc:
+        # The one error policy for stored cases (`notify.stored`): this site is held (its
+        # memory unchanged, no second case opened beside the one we cannot read), the
+        # error goes to Sentry, the planner tick warns the team; other sites go on.
+        log.error("engine.unreadable_case", extra={"case": exc.case, "site": site.id})
+        return SiteOutcome(site.id, memory)
     rearm = _rearm(memory, open_row, closed_row, assessment)
     if rearm:
         assessment = assess_site(site, _without(inputs.locations, rearm), inputs.baselines, now)
     decision = decide(
-        memory.track,
-        assessment,
-        inputs.context,
-        None if open_row is None else from_record(open_row),
-        None if closed_row is None else from_record(closed_row),
-        now,
-        inputs.rules,
+        memory.track, assessment, inputs.context, known_open, known_closed, now, inputs.rules
     )
     written = await _write_incident(tx, decision, open_row, closed_row, inputs, now)
     if written is _LOST:
