@@ -174,6 +174,7 @@ class Engine:
         self._on_shed = on_shed
         self._on_flushed = on_flushed
         self._shed_since_commit = 0
+        self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
         self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
@@ -308,6 +309,7 @@ class Engine:
         if not dropped:
             return
         if not self._shed_since_commit:
+            self._shed_from = self._clock.now()
             log.warning(
                 "engine.shedding",
                 extra={"max_pending": self._max_pending, "dropped": dropped},
@@ -321,6 +323,7 @@ class Engine:
         if self._shed_since_commit:
             log.warning("engine.shed_ended", extra={"dropped": self._shed_since_commit})
             self._shed_since_commit = 0
+            self._shed_from = None
         if self._on_flushed is not None:
             self._on_flushed()
 
@@ -445,6 +448,7 @@ class Engine:
                 *(await self._planner.plan(tx, changes, now, self._config) if changes else ()),
                 *self._warnings(outcomes, now),
                 *self._connectivity_warning(judged, now),
+                *self._shed_warning(now),
             ]
             if planned:
                 await tx.outbox.add(planned)
@@ -465,6 +469,13 @@ class Engine:
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
         return report
+
+    def _shed_warning(self, now: datetime) -> Sequence[Notification]:
+        """The team warning of rows shed since the store went away, in the first flush
+        that commits again (written with that flush, so it is never lost)."""
+        if self._shed_from is None:
+            return ()
+        return self._planner.shed(self._shed_from, self._shed_since_commit, now, self._config)
 
     def _unknown(self, site_id: str, now: datetime) -> bool:
         """The site was slow at its last evaluation, with a case open, and a check's short

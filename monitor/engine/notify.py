@@ -76,3 +76,9 @@ class NotifyPlanner:
     ) -> Sequence[Notification]:
         planned = self._planner.connectivity_warning(since, detail)
         return () if planned is None else [to_notification(planned, now)]
+
+    def shed(
+        self, since: datetime, dropped: int, now: datetime, config: Config
+    ) -> Sequence[Notification]:
+        planned = self._planner.shed_warning(since, dropped)
+        return () if planned is None else [to_notification(planned, now)]

@@ -64,6 +64,13 @@ class Planner(Protocol):
         """The one team warning "Vakt lost connectivity" of a loss that began at `since`."""
         ...
 
+    def shed(
+        self, since: datetime, dropped: int, now: datetime, config: Config
+    ) -> Sequence[Notification]:
+        """The one team warning that the engine shed `dropped` pending rows while the
+        store was unreachable from `since` (inserted once the store answers again)."""
+        ...
+
 
 class NullPlanner:
     """Plans nothing: for tests of the engine's own writes (the daemon passes `NotifyPlanner`)."""
@@ -82,5 +89,10 @@ class NullPlanner:
 
     def connectivity_lost(
         self, since: datetime, detail: str, now: datetime, config: Config
+    ) -> Sequence[Notification]:
+        return ()
+
+    def shed(
+        self, since: datetime, dropped: int, now: datetime, config: Config
     ) -> Sequence[Notification]:
         return ()

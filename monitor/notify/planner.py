@@ -32,6 +32,7 @@ from monitor.notify.planning.warnings import (
     SlaMark,
     check_warning,
     connectivity_warning,
+    shed_warning,
     sla_marks,
     team_warnings,
     unreadable_case_warning,
@@ -123,6 +124,11 @@ class Planner:
     def connectivity_warning(self, since: datetime, detail: str = "") -> Planned | None:
         """The team warning "Vakt lost connectivity" for a loss that began at `since`."""
         return connectivity_warning(self._context(since), since, detail)
+
+    def shed_warning(self, since: datetime, dropped: int) -> Planned | None:
+        """The team warning that `dropped` pending rows were shed while the store was
+        unreachable from `since`."""
+        return shed_warning(self._context(since), since, dropped)
 
 
 def _unique(planned: list[Planned]) -> list[Planned]:

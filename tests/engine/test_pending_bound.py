@@ -11,6 +11,7 @@ from monitor.config.records import Config, EmailSettings, Mailbox
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.model import CheckState, Level, Verdict
+from monitor.notify.message import Payload
 from monitor.notify.planner import Planner
 from monitor.store import Store
 from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result
@@ -68,6 +69,12 @@ async def test_problem_8_pending_writes_stay_bounded_while_the_store_is_down_and
     assert incident.level is Level.A
     assert pages, "the case's page was planned in the commit that opened it"
     assert changes, "state changes are never shed"
+    async with store.transaction(read_only=True) as tx:
+        warnings = [i for i in await tx.outbox.find() if i.key.subject == "engine_shed"]
+    [warning] = warnings  # the team hears once, in the first flush that committed again
+    payload = Payload.from_json(warning.payload)
+    assert (warning.key.kind, payload.to) == ("team_warning", Mailbox(TEAM))
+    assert str(sum(shed.values())) in payload.note
 
 
 async def test_at_a_bound_of_nothing_only_statuses_and_state_changes_are_kept(

@@ -193,3 +193,30 @@ def connectivity_warning(ctx: Context, since: datetime, detail: str) -> Planned 
         timezone=ctx.config.settings.timezone_name,
     )
     return Planned(key, since, payload)
+
+
+SHED = "engine_shed"
+"""The subject of "results were dropped while the store was down" warnings."""
+
+
+def shed_warning(ctx: Context, since: datetime, dropped: int) -> Planned | None:
+    """The one team warning that the engine dropped `dropped` pending rows (the oldest
+    evidence and 5-minute aggregates, never states, incidents or notifications) while the
+    store was unreachable from `since`; sent once the store answers again."""
+    if not ctx.has_team:
+        return None
+    key = Key(SHED, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
+    to, name = ctx.address(TEAM)
+    payload = Payload(
+        kind=MessageKind.TEAM_WARNING,
+        since=since,
+        title="Vakt dropped probe evidence while its database was unreachable",
+        warning=SHED,
+        note=f"{dropped} pending rows (the oldest failure evidence and 5-minute aggregates) "
+        "were dropped to keep memory bounded; check states, incidents and notifications "
+        "were kept. Uptime figures for that time may have gaps.",
+        to=to,
+        to_name=name,
+        timezone=ctx.config.settings.timezone_name,
+    )
+    return Planned(key, since, payload)
