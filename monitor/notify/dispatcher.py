@@ -578,7 +578,8 @@ class Dispatcher:
             await self._template_failed(error, now)
             return
         if error is None:
-            self._failures.pop(channel, None)
+            if self._failures.pop(channel, None):
+                await self._recovered(channel, now)
             self._warned.discard(channel)
             return
         failures = self._failures.get(channel, 0) + 1
@@ -590,6 +591,21 @@ class Dispatcher:
             )
             if await self._warn(warn):
                 self._warned.add(channel)
+
+    async def _recovered(self, channel: str, now: datetime) -> None:
+        """`channel` delivered again after failures: its rows waiting out a back-off are
+        due now, so an outage's backlog goes out when the channel is back, not minutes
+        later at each row's own retry time."""
+        try:
+            async with self._store.transaction() as tx:
+                moved = await tx.outbox.expedite(channel, now)
+        except StoreError as exc:  # the rows keep their retry times: nothing is lost
+            self.store_errors += 1
+            log.warning("notify.store_error", extra={"error": str(exc)})
+            return
+        if moved:
+            log.info("notify.channel_recovered", extra={"channel": channel, "rows": moved})
+            self.wake()
 
     async def _template_failed(self, error: TemplateFailed, now: datetime) -> None:
         seen = f"{error.template}:{error.line}:{error.error}"

@@ -120,3 +120,41 @@ async def test_a_retried_row_is_told_with_its_first_due_time_not_the_retry_time(
     first, second = recorder.attempts
     assert (first.outcome, second.outcome) == (AttemptOutcome.RETRY, AttemptOutcome.SENT)
     assert first.due_at == second.due_at == T0
+
+
+class Outage:
+    """Refuses every send while `down`."""
+
+    name = "hook"
+
+    def __init__(self) -> None:
+        self.down = True
+
+    async def send(self, message: Outgoing) -> None:
+        if self.down:
+            raise DeliveryError("421 try later", permanent=False)
+
+
+async def test_rows_waiting_out_a_back_off_go_as_soon_as_their_channel_delivers_again(
+    tmp_path: Path,
+) -> None:
+    """After a 60 s SMTP outage the last customer emails waited minutes more, each on its
+    own back-off; the first delivery on a channel that was failing makes them due."""
+    database = tmp_path / "vakt.db"
+    channel = Outage()
+    async with Store(f"sqlite:///{database}") as store:
+        await store.upgrade()
+        async with store.transaction() as tx:
+            await tx.outbox.add([page("VAKT-2026-000001"), page("VAKT-2026-000002")])
+        clock = FixedClock(T0)
+        worker = Dispatcher(store, {"hook": channel}, clock, "w1", draw=lambda: 0.99)
+        assert await worker.run_once() == 2  # both refused: retried after ~10 s
+        channel.down = False
+        clock.advance(1)
+        async with store.transaction() as tx:
+            await tx.outbox.add([page("VAKT-2026-000003")])
+        assert await worker.run_once() == 1  # only the new one is due: delivered
+        assert await worker.run_once() == 2  # the channel is back: the others go now
+        async with store.transaction(read_only=True) as tx:
+            items = await tx.outbox.find()
+    assert {i.status.value for i in items} == {"sent"}

@@ -206,3 +206,30 @@ async def test_a_retried_row_counts_and_waits_since_it_was_created_not_since_its
     assert backlog.due_age(at) == timedelta(seconds=20)  # due again at T0 + 10 s
     assert (waiting.count, waiting.oldest_age(between)) == (1, timedelta(seconds=5))
     assert waiting.due_age(between) == timedelta(0)  # not claimable yet
+
+
+async def test_expedite_makes_only_retrying_unleased_rows_of_the_channel_due(
+    store: Store,
+) -> None:
+    """A channel delivers again: its rows waiting for a retry are due now; rows not tried
+    yet, leased rows and other channels' rows keep their times."""
+    retrying, untried, leased = note("alice"), note("bob", due=timedelta(hours=1)), note("carol")
+    other = Notification(
+        OutboxKey("VAKT-2026-000001", "page", "0:0", "alice", "slack"), T0, T0, "{}"
+    )
+    await add(store, [retrying, untried, leased, other])
+    ids = await claim(store, "w1")
+    async with store.transaction() as tx:
+        items = {i.id: i for i in await tx.outbox.find()}
+        later = T0 + timedelta(minutes=10)
+        for item_id in ids:
+            if items[item_id].key.recipient == "carol":
+                continue  # still leased by w1
+            failed = Attempt(item_id, T0, timedelta(0), AttemptOutcome.RETRY, "w1", "421")
+            assert await settle(tx, "w1", failed, retry_at=later)
+        moved = await tx.outbox.expedite("email", T0 + timedelta(seconds=1))
+        after = {i.key.recipient + "/" + i.key.channel: i.due_at for i in await tx.outbox.find()}
+    assert moved == 1
+    assert after["alice/email"] == T0 + timedelta(seconds=1)
+    assert after["bob/email"] == T0 + timedelta(hours=1)
+    assert after["alice/slack"] == T0 + timedelta(minutes=10)

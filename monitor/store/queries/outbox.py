@@ -194,6 +194,23 @@ class OutboxQueries:
         )
         return (await self.conn.execute(stmt)).rowcount or 0
 
+    async def expedite(self, channel: str, now: datetime) -> int:
+        """Make every pending, unleased row of `channel` that is waiting for a retry due
+        at `now` (the channel delivers again: nothing should wait out its back-off).
+        Rows not tried yet keep their due time. Returns how many were moved."""
+        stmt = (
+            outbox.update()
+            .where(
+                outbox.c.status == _PENDING,
+                outbox.c.channel == channel,
+                outbox.c.attempts > 0,
+                outbox.c.due_at > now,
+                outbox.c.lease_owner.is_(None),
+            )
+            .values(due_at=now)
+        )
+        return (await self.conn.execute(stmt)).rowcount or 0
+
     async def requeue(self, item_id: int, now: datetime) -> bool:
         """Make a failed row due again at `now` (`vakt notifications retry`)."""
         stmt = (
