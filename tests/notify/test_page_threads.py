@@ -37,7 +37,6 @@ def text_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
-@pytest.mark.xfail(strict=True, reason="problem 4: re-pages and reopens start new threads")
 def test_problem_4_pages_of_one_case_are_one_thread_across_re_pages_and_a_reopen() -> None:
     events = (
         Event(EventKind.RESOLVED, T0 + 12 * MIN),
@@ -58,7 +57,6 @@ def test_problem_4_pages_of_one_case_are_one_thread_across_re_pages_and_a_reopen
         assert message["References"] == first["Message-ID"]
 
 
-@pytest.mark.xfail(strict=True, reason="problem 4: a digest names no case; '1 incidents'")
 @pytest.mark.parametrize("cases", [2, 5])
 def test_problem_4_a_digest_names_its_first_two_cases_and_counts_the_rest(cases: int) -> None:
     every = [incident(n, at=T0 + n * timedelta(seconds=1)) for n in range(cases)]
