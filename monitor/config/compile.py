@@ -198,6 +198,7 @@ class _Compiler:
             listen=m.listen,
             public_listen=m.public_listen,
             public_url=public_url.rstrip("/"),
+            web_url=(m.web_url or f"http://{m.listen}").rstrip("/"),
             secret=m.secret or None,
             heartbeat_key=m.heartbeat_key or None,
             location=m.location,

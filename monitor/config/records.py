@@ -269,6 +269,7 @@ class Settings:
     listen: HostPort = HostPort("127.0.0.1", 8080)
     public_listen: HostPort = HostPort("127.0.0.1", 8081)
     public_url: str = "http://127.0.0.1:8081"
+    web_url: str = "http://127.0.0.1:8080"  # the team UI (private listener): case links
     secret: str | None = None
     heartbeat_key: str | None = None
     location: str = "default"

@@ -296,6 +296,7 @@ class SettingsModel(Strict):
     listen: Listen = HostPort("127.0.0.1", 8080)
     public_listen: Listen = HostPort("127.0.0.1", 8081)
     public_url: OptUrl = None
+    web_url: OptUrl = None
     secret: OptText = None
     heartbeat_key: OptText = None
     location: Text = "default"

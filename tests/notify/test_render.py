@@ -129,7 +129,7 @@ def test_a_page_shows_level_since_evidence_respond_by_and_the_ack_link(
     assert rendered.subject == "[VAKT-2026-000042] shop.acme.example"
     for expected in [
         "Level A",
-        "Since: March 2, 2026 at 10:00",
+        "Failing since: March 2, 2026 at 10:00",
         "Respond by: March 2, 2026 at 12:00",
         "Home: no answer within 10 s (from oslo)",
         "Acknowledge: https://status.agency.example/ack/tok123",

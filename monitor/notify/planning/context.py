@@ -118,6 +118,10 @@ class Context:
     def has_team(self) -> bool:
         return self.config.settings.email.team is not None
 
+    def case_link(self, case: str) -> str:
+        """The case's page in the team UI (`settings.web_url`)."""
+        return f"{self.config.settings.web_url.rstrip('/')}/incidents/{case}"
+
     def ack_link(self, key: Key, cases: tuple[str, ...], person: str, due: datetime) -> str | None:
         """A signed acknowledge URL for `person`; None without `settings.secret`. The token
         id derives from the key, so re-planning yields the same link."""
