@@ -291,6 +291,7 @@ class _Compiler:
             )
         return EmailSettings(
             sender=m.sender or EmailSettings().sender,
+            support=m.support,
             team=m.team,
             templates=m.templates or None,
             smtp=smtp,
@@ -396,7 +397,12 @@ class _Compiler:
             if compiled is not None:
                 levels[level] = compiled
         self.policies[name] = Policy(
-            name, calendar, m.warn_at, MappingProxyType(levels), MappingProxyType(priorities)
+            name,
+            calendar,
+            m.warn_at,
+            MappingProxyType(levels),
+            MappingProxyType(priorities),
+            technical_details=m.technical_details,
         )
 
     def compile_level(

@@ -130,6 +130,7 @@ _SPECIALS = frozenset('()<>[]:;@\\,."')
 @dataclass(frozen=True, slots=True)
 class EmailSettings:
     sender: Mailbox = Mailbox("vakt@localhost", "Vakt")  # `from` in YAML
+    support: Mailbox | None = None  # Reply-To of customer emails
     team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -345,6 +346,7 @@ class Policy:
     levels: MappingProxyType[Level, LevelPolicy]
     priorities: MappingProxyType[Priority, PriorityTarget]
     builtin: bool = False
+    technical_details: bool = False  # customer emails may name checks' URLs, HTTP details
 
 
 # ---------------------------------------------------------------------- people, on-call

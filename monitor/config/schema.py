@@ -194,6 +194,7 @@ class SmtpModel(Strict):
 
 class EmailModel(Strict):
     sender: OptMailbox = Field(None, alias="from")
+    support: OptMailbox = None
     team: OptMailbox = None
     templates: OptText = None
     smtp: SmtpModel = SmtpModel()
@@ -373,6 +374,7 @@ PriorityKey = Annotated[Priority, PlainValidator(_enum(Priority))]
 class PolicyModel(Strict):
     calendar: OptText = None
     warn_at: Share = 0.75
+    technical_details: bool = False
     levels: dict[LevelKey, LevelModel] = {}
     priorities: dict[PriorityKey, PriorityModel] = {}
 

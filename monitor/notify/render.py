@@ -105,7 +105,7 @@ class LocaleFormats:
 class Formatter:
     """Dates, times and durations in one language and time zone."""
 
-    __slots__ = ("_formats", "_gettext", "language", "zone")
+    __slots__ = ("_formats", "_gettext", "_named", "language", "zone")
 
     def __init__(
         self,
@@ -118,10 +118,13 @@ class Formatter:
         self.zone = zone_
         self._gettext = translations.gettext
         self._formats = formats or LocaleFormats(language)
+        self._named: set[str] = set()  # zone abbreviations already written
 
     def when(self, value: datetime | None) -> str:
         """`2. mars 2026 kl. 10:05 CET`, `2 maart 2026 om 10:05 CET`,
-        `March 2, 2026 at 10:05 AM CET`."""
+        `March 2, 2026 at 10:05 AM CET`. Every time is in the reader's zone; a zone is
+        named the first time it is written in a message (one formatter per message), and
+        again only when it changes (a message spanning a switch to summer time)."""
         if value is None:
             return ""
         local = value.astimezone(self.zone)
@@ -131,7 +134,10 @@ class Formatter:
         time = formats.time.apply(local.timetz(), formats.locale, reference_date=local.date())
         abbreviation = local.strftime("%Z")
         text = self._gettext("%(date)s at %(time)s") % {"date": date, "time": time}
-        return f"{text} {abbreviation}" if abbreviation else text
+        if not abbreviation or abbreviation in self._named:
+            return text
+        self._named.add(abbreviation)
+        return f"{text} {abbreviation}"
 
     def duration(self, start: datetime, end: datetime) -> str:
         """The time between two moments in at most two units: `1 time og 30 minutter`."""

@@ -62,6 +62,11 @@ class Context:
             return None
         return self.config.policies[incident.policy].levels.get(level)
 
+    def technical_details(self, incident: Incident) -> bool:
+        """Whether the case's policy lets customer emails carry internals."""
+        policy = self.config.policies.get(incident.policy or "")
+        return policy is not None and policy.technical_details
+
     def clock(self, incident: Incident) -> BusinessClock | None:
         if incident.policy is None or incident.policy not in self.config.policies:
             return None
