@@ -8,11 +8,13 @@ time zone. Pages and team warnings are for the team and rendered in English.
 
 Templates, per message kind: `<kind>.txt` is the plain-text body; `subject.txt` the
 subject line (one subject for a whole case: `[VAKT-2026-000042] shop.acme.example`);
-`layout.html` turns the text's paragraphs into the HTML body. A directory given as
-`overrides` (`settings.email.templates`) is searched first, so any of them can be
-replaced by a file of the same name. Templates are read once: a `Renderer` keeps what it
-compiled (`auto_reload` off), so an edited override takes effect when the config is
-reloaded and `monitor.notify.templatecheck` has checked it, never half-way between.
+`layout.html` turns the text's paragraphs into the HTML body, with the acknowledge and
+case links as buttons instead of the text lines that carry them (`html_paragraphs`).
+A directory given as `overrides` (`settings.email.templates`) is searched first, so any
+of them can be replaced by a file of the same name. Templates are read once: a
+`Renderer` keeps what it compiled (`auto_reload` off), so an edited override takes
+effect when the config is reloaded and `monitor.notify.templatecheck` has checked it,
+never half-way between.
 
 Catalogs: the `.po` files are the source and are compiled into memory when a `Renderer`
 is built (`babel.messages.pofile.read_po` + `mofile.write_mo`), so no compiled `.mo` can
@@ -214,7 +216,7 @@ class Renderer:
         }
         subject = " ".join(env.get_template("subject.txt").render(context).split())
         text = _tidy(env.get_template(f"{payload.kind.value}.txt").render(context))
-        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
+        paragraphs = html_paragraphs(text, (payload.ack_url, payload.incident_url))
         html = env.get_template("layout.html").render(
             context, subject=subject, paragraphs=paragraphs
         )
@@ -257,6 +259,18 @@ def _environment(loader: ChoiceLoader, code: SharedCode, translations: Translati
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def html_paragraphs(text: str, links: tuple[str | None, ...]) -> list[str]:
+    """The text's paragraphs for the HTML part, without the lines that carry `links`: the
+    layout shows those as buttons, so a long signed URL never runs out of a phone's
+    screen (the plain-text part keeps every URL in full)."""
+    urls = [link for link in links if link]
+    kept = (
+        "\n".join(line for line in part.splitlines() if not any(u in line for u in urls))
+        for part in text.split("\n\n")
+    )
+    return [part.strip() for part in kept if part.strip()]
 
 
 def _tidy(text: str) -> str:

@@ -53,7 +53,6 @@ def payloads() -> list[tuple[str, object]]:
     return [("page", page), ("digest", digest)]
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: the ack URL overflows the card at 375 px")
 @pytest.mark.usefixtures("needs_chromium")
 def test_problem_5_the_page_card_fits_375_px_and_the_text_keeps_the_full_urls(
     tmp_path: Path,
