@@ -74,3 +74,54 @@ def test_problem_5_the_page_card_fits_375_px_and_the_text_keeps_the_full_urls(
             assert wide == [], (name, wide)
     finally:
         browser.quit()
+
+
+def save_screenshots(out: Path) -> list[Path]:
+    """docs/screenshots/email-{resolved-nb,page}.png: the HTML part of a Norwegian resolved
+    email and of a page, at 600 px in headless Chromium.
+
+        .venv/bin/python -m tests.browser.test_email_card docs/screenshots
+    """
+    from datetime import timedelta
+    from tempfile import TemporaryDirectory
+
+    from monitor.config.records import Language
+    from tests.notify.support import customer_payload
+
+    resolved = customer_payload(
+        MessageKind.CUSTOMER_RESOLVED,
+        Language.NB,
+        status="resolved",
+        note="Betalingsleverandøren byttet sertifikat; vi har rullet tilbake endringen.",
+    )
+    assert resolved.since is not None
+    resolved = resolved.with_changes(resolved_at=resolved.since + timedelta(minutes=47))
+    page = page_payload(ack_url=ACK, incident_url=CASE)
+    renderer, saved = Renderer(), []
+    with TemporaryDirectory() as tmp:
+        browser = chrome.driver(Path(tmp) / "profile", 600, 900)
+        try:
+            for name, payload in (("email-resolved-nb", resolved), ("email-page", page)):
+                html = Path(tmp) / f"{name}.html"
+                html.write_text(renderer.render(payload).html)
+                browser.get(html.as_uri())
+                height = browser.execute_script(
+                    "return document.querySelector('div').getBoundingClientRect().bottom + 12;"
+                )
+                metrics = {"width": 600, "height": int(height), "deviceScaleFactor": 1}
+                browser.execute_cdp_cmd(
+                    "Emulation.setDeviceMetricsOverride", {**metrics, "mobile": False}
+                )
+                target = out / f"{name}.png"
+                browser.save_screenshot(str(target))
+                saved.append(target)
+        finally:
+            browser.quit()
+    return saved
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in save_screenshots(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")):
+        print(path)
