@@ -110,3 +110,39 @@ def test_a_policy_with_technical_details_gets_the_engines_account_in_the_resolve
     [resolved] = [p for p in planned if p.kind is MessageKind.CUSTOMER_RESOLVED]
     assert resolved.payload.summary == DESCRIPTION
     assert DESCRIPTION in Renderer().render(resolved.payload).text
+
+
+def customer_emails(language: Language, now: datetime) -> list[EmailMessage]:
+    """Every customer email of an open case (opened and one update) as composed."""
+    cfg = customer_config(language)
+    case = incident(description=DESCRIPTION)
+    planned = Planner(cfg).plan([CaseView(case, public_note=NOTE)], now)
+    out: list[EmailMessage] = []
+    for p in planned:
+        if not p.kind.for_customer:
+            continue
+        assert p.payload.to is not None
+        outgoing = Renderer().outgoing(str(p.key), p.payload)
+        data = Composer(Mailbox("vakt@agency.example"), SUPPORT).compose(
+            outgoing, p.payload.to, datetime.now(UTC)
+        )
+        message = message_from_bytes(data, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        out.append(message)
+    return out
+
+
+@pytest.mark.parametrize("language", [Language.NB, Language.NL])
+def test_the_opened_email_and_the_updates_are_in_the_customers_words_only(
+    language: Language,
+) -> None:
+    emails = customer_emails(language, T0 + 40 * MIN)
+    assert len(emails) == 2  # opened (after 5 min) and the first update (30 min later)
+    fragments = english_fragments()
+    for message in emails:
+        text = plain(message)
+        assert message["Content-Language"] == language.value
+        assert "http" not in text
+        assert NOTE in text
+        assert [f for f in fragments if f in text] == []
+        assert len(re.findall(r"\bCET\b", text)) == 1
