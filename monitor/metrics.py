@@ -50,9 +50,14 @@ class NotificationOutcome(StrEnum):
 
 
 class SlaOutcome(StrEnum):
-    """`outcome` label of `vakt_sla_responses_total`."""
+    """`outcome` label of `vakt_sla_responses_total`: how a case's response came.
 
-    MET = "met"
+    Both `met_*` outcomes count as in time (`monitor.policy.answered_in_time`); they say
+    whether someone acknowledged the case by respond-by, or it resolved first unanswered.
+    """
+
+    MET_ACKNOWLEDGED = "met_acknowledged"
+    MET_RESOLVED_FIRST = "met_resolved_first"
     MISSED = "missed"
 
 
@@ -144,10 +149,14 @@ METRICS: tuple[MetricSpec, ...] = (
         "Connections a listener closed: over_limit (too many), slow_head, slow_body.",
         "listener", "reason",
     ),
-    _counter("vakt_incidents_opened_total", "Incidents opened, by level.", "level"),
+    _counter("vakt_incidents_opened_total", "Cases opened (not reopens), by level.", "level"),
+    _counter(
+        "vakt_incidents_reopened_total", "Resolved cases opened again, by level.", "level"
+    ),
     _counter("vakt_incidents_resolved_total", "Incidents resolved, by level.", "level"),
     _counter(
-        "vakt_sla_responses_total", "Responses (first acknowledgements) against respond-by.",
+        "vakt_sla_responses_total",
+        "Case responses against respond-by: met_acknowledged, met_resolved_first, missed.",
         "level", "outcome",
     ),
     _counter("vakt_sla_warnings_total", "SLA warnings sent (share of respond time used)."),
@@ -395,6 +404,9 @@ class MetricsHub:
         # Series that dashboards and alerts compare exist from the start, at zero.
         for level in Level:
             self._c.counter("vakt_incidents_opened_total", level.value)
+            self._c.counter("vakt_incidents_reopened_total", level.value)
+            for outcome in SlaOutcome:
+                self._c.counter("vakt_sla_responses_total", level.value, outcome.value)
             self._c.counter("vakt_incidents_resolved_total", level.value)
             self._c.gauge("vakt_incidents_open", level.value)
         for what in SHED_KINDS:
@@ -470,7 +482,12 @@ class MetricsHub:
     # -- incidents and SLA ------------------------------------------------------------
 
     def incident_opened(self, level: Level) -> None:
+        """A new case opened (a reopen is `incident_reopened`)."""
         self._c.counter("vakt_incidents_opened_total", level.value).inc()
+
+    def incident_reopened(self, level: Level) -> None:
+        """A resolved case opened again (the same case number)."""
+        self._c.counter("vakt_incidents_reopened_total", level.value).inc()
 
     def incident_resolved(self, level: Level) -> None:
         self._c.counter("vakt_incidents_resolved_total", level.value).inc()
@@ -484,8 +501,8 @@ class MetricsHub:
         """The first acknowledgement, `seconds` after the incident opened."""
         self._c.histogram("vakt_time_to_acknowledge_seconds", level.value).observe(seconds)
 
-    def sla_response(self, level: Level, *, met: bool) -> None:
-        outcome = SlaOutcome.MET if met else SlaOutcome.MISSED
+    def sla_response(self, level: Level, outcome: SlaOutcome) -> None:
+        """A case's response, once per case: how it met respond-by, or that it missed."""
         self._c.counter("vakt_sla_responses_total", level.value, outcome.value).inc()
 
     def sla_warning(self) -> None:

@@ -74,8 +74,11 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             series_panel(
                 "Responses in time (fleet, by level)",
-                "What share of incidents were acknowledged by their respond-by deadline?",
-                ("level:vakt_sla_responses:met_ratio_30d", "Level {{level}}"),
+                "What share of cases were answered by respond-by (the contract rule: "
+                "acknowledged, or resolved before anyone acknowledged), and what share did a "
+                "person acknowledge in time?",
+                ("level:vakt_sla_responses:met_ratio_30d", "Level {{level}} in time"),
+                ("level:vakt_sla_responses:acknowledged_ratio_30d", "Level {{level}} acknowledged"),
                 unit="percentunit",
             )
         )

@@ -86,8 +86,12 @@ def build() -> dashboard.Dashboard:
         .with_panel(
             series_panel(
                 "Incidents opened",
-                "How many incidents open per hour, by level?",
+                "How many cases open per hour, and how many resolved cases open again, by level?",
                 ("sum by (level) (increase(vakt_incidents_opened_total[1h]))", "Level {{level}}"),
+                (
+                    "sum by (level) (increase(vakt_incidents_reopened_total[1h]))",
+                    "Level {{level}} reopened",
+                ),
             )
         )
     )

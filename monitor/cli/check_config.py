@@ -34,6 +34,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="list the URL each heartbeat check's job must call",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when there are warnings (what pages or customer emails would lack)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -52,14 +57,26 @@ def run(args: argparse.Namespace) -> int:
     print(f"{config_path(args)}: OK")
     for line in summary(config):
         print(line)
-    for weak in weak_tokens(config):
+    weak = weak_tokens(config)
+    for token in weak:
         print(
-            f"warning: {weak.path}: a token of about {weak.bits} bits can be guessed; use "
+            f"warning: {token.path}: a token of about {token.bits} bits can be guessed; use "
             f"{STRONG_BITS} bits or more (`python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'`)",
             file=sys.stderr,
         )
-    return 0
+    warned = _message_warnings(config) + len(weak)
+    return 1 if args.strict and warned else 0
+
+
+def _message_warnings(config: Config) -> int:
+    """Print what pages and customer emails would lack (`monitor.notify.readiness`)."""
+    from monitor.notify.readiness import message_warnings
+
+    found = message_warnings(config)
+    for warning in found:
+        print(f"warning: {warning.path}: {warning.text}", file=sys.stderr)
+    return len(found)
 
 
 def print_heartbeat_urls(config: Config) -> int:

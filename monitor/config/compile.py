@@ -198,6 +198,7 @@ class _Compiler:
             listen=m.listen,
             public_listen=m.public_listen,
             public_url=public_url.rstrip("/"),
+            web_url=(m.web_url or f"http://{m.listen}").rstrip("/"),
             secret=m.secret or None,
             heartbeat_key=m.heartbeat_key or None,
             location=m.location,
@@ -290,6 +291,7 @@ class _Compiler:
             )
         return EmailSettings(
             sender=m.sender or EmailSettings().sender,
+            support=m.support,
             team=m.team,
             templates=m.templates or None,
             smtp=smtp,
@@ -395,7 +397,12 @@ class _Compiler:
             if compiled is not None:
                 levels[level] = compiled
         self.policies[name] = Policy(
-            name, calendar, m.warn_at, MappingProxyType(levels), MappingProxyType(priorities)
+            name,
+            calendar,
+            m.warn_at,
+            MappingProxyType(levels),
+            MappingProxyType(priorities),
+            technical_details=m.technical_details,
         )
 
     def compile_level(

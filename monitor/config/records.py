@@ -130,6 +130,7 @@ _SPECIALS = frozenset('()<>[]:;@\\,."')
 @dataclass(frozen=True, slots=True)
 class EmailSettings:
     sender: Mailbox = Mailbox("vakt@localhost", "Vakt")  # `from` in YAML
+    support: Mailbox | None = None  # Reply-To of customer emails
     team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -269,6 +270,7 @@ class Settings:
     listen: HostPort = HostPort("127.0.0.1", 8080)
     public_listen: HostPort = HostPort("127.0.0.1", 8081)
     public_url: str = "http://127.0.0.1:8081"
+    web_url: str = "http://127.0.0.1:8080"  # the team UI (private listener): case links
     secret: str | None = None
     heartbeat_key: str | None = None
     location: str = "default"
@@ -344,6 +346,7 @@ class Policy:
     levels: MappingProxyType[Level, LevelPolicy]
     priorities: MappingProxyType[Priority, PriorityTarget]
     builtin: bool = False
+    technical_details: bool = False  # customer emails may name checks' URLs, HTTP details
 
 
 # ---------------------------------------------------------------------- people, on-call

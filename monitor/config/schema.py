@@ -194,6 +194,7 @@ class SmtpModel(Strict):
 
 class EmailModel(Strict):
     sender: OptMailbox = Field(None, alias="from")
+    support: OptMailbox = None
     team: OptMailbox = None
     templates: OptText = None
     smtp: SmtpModel = SmtpModel()
@@ -296,6 +297,7 @@ class SettingsModel(Strict):
     listen: Listen = HostPort("127.0.0.1", 8080)
     public_listen: Listen = HostPort("127.0.0.1", 8081)
     public_url: OptUrl = None
+    web_url: OptUrl = None
     secret: OptText = None
     heartbeat_key: OptText = None
     location: Text = "default"
@@ -372,6 +374,7 @@ PriorityKey = Annotated[Priority, PlainValidator(_enum(Priority))]
 class PolicyModel(Strict):
     calendar: OptText = None
     warn_at: Share = 0.75
+    technical_details: bool = False
     levels: dict[LevelKey, LevelModel] = {}
     priorities: dict[PriorityKey, PriorityModel] = {}
 

@@ -193,10 +193,11 @@ class SmtpSink:
 
 def is_page(mail: Mail) -> bool:
     """A page to the on-call engineer (one case, or a digest of several), not the
-    "acknowledged" or "resolved" follow-ups. Read from the subject, which Vakt's built-in
-    templates keep stable: `[CASE] site - Level A` or `[Vakt] N incidents need a response`."""
-    return mail.role is Role.PAGE and (
-        " - Level " in mail.subject or "incidents need a response" in mail.subject
+    "acknowledged" or "resolved" follow-ups. Read from the text, which Vakt's built-in
+    (English) team templates keep stable: a page says `Level A: site needs a response.`,
+    a digest `N incidents need a response:` (its subject names the cases)."""
+    return mail.role is Role.PAGE and any(
+        words in mail.text for words in ("needs a response", "need a response")
     )
 
 

@@ -23,6 +23,8 @@ class EngineObserver(Protocol):
 
     def incident_opened(self, level: Level) -> None: ...
 
+    def incident_reopened(self, level: Level) -> None: ...
+
     def incident_resolved(self, level: Level) -> None: ...
 
 
@@ -38,6 +40,9 @@ class NullObserver:
         return None
 
     def incident_opened(self, level: Level) -> None:
+        return None
+
+    def incident_reopened(self, level: Level) -> None:
         return None
 
     def incident_resolved(self, level: Level) -> None:
@@ -56,11 +61,13 @@ def check_level(check: Check, state: CheckState) -> Level | None:
 
 
 def report_changes(observer: EngineObserver, changes: Sequence[Change]) -> None:
-    """Count incidents opened (new or reopened) and resolved by committed changes."""
+    """Count cases opened, reopened and resolved by committed changes."""
     for change in changes:
         level = change.incident.level
         for event in change.decision.events:
-            if event.kind in (EventKind.OPENED, EventKind.REOPENED):
+            if event.kind is EventKind.OPENED:
                 observer.incident_opened(level)
+            elif event.kind is EventKind.REOPENED:
+                observer.incident_reopened(level)
             elif event.kind is EventKind.RESOLVED:
                 observer.incident_resolved(level)

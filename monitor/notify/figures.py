@@ -2,20 +2,21 @@
 
 `IncidentWatch` (a gauge job of the daemon) sets the open-incident and outbox gauges and
 counts the acknowledgement time and SLA response of every case acknowledged or resolved
-by anyone (CLI, web, another process); `SlaCounter` counts the SLA warnings and breaches
-the planner tick reports. Each counts a case once per process, and forgets a case once
-it is no longer read (resolved long ago), so their memory stays as small as the set of
-cases in play. Whether a response was in time is `monitor.policy.answered_in_time`.
+by anyone (CLI, web, another process), saying how the response came (`response_outcome`);
+`SlaCounter` counts the SLA warnings and breaches the planner tick reports. Each counts
+a case once per process, and forgets a case once it is no longer read (resolved long
+ago), so their memory stays as small as the set of cases in play. Whether a response
+was in time is `monitor.policy.answered_in_time`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from monitor.clock import Clock
-from monitor.metrics import MetricsHub
+from monitor.metrics import MetricsHub, SlaOutcome
 from monitor.model import Level
 from monitor.notify.planning.warnings import SlaMark
 from monitor.policy import answered_in_time
@@ -64,14 +65,31 @@ class IncidentWatch:
                 if count:
                     seconds = (row.acknowledged_at - row.opened_at).total_seconds()
                     self._hub.acknowledged(row.level, max(seconds, 0.0))
-            met = answered_in_time(row.respond_by, row.acknowledged_at, row.resolved_at)
-            if met is not None and row.id not in self._settled:
+            outcome = response_outcome(row.respond_by, row.acknowledged_at, row.resolved_at)
+            if outcome is not None and row.id not in self._settled:
                 self._settled.add(row.id)
                 if count:
-                    self._hub.sla_response(row.level, met=met)
+                    self._hub.sla_response(row.level, outcome)
         read = {row.id for row in rows}
         self._acknowledged &= read
         self._settled &= read
+
+
+def response_outcome(
+    respond_by: datetime | None, acknowledged_at: datetime | None, resolved_at: datetime | None
+) -> SlaOutcome | None:
+    """How a case's response came (None while unanswered): in time or not is the contract
+    rule `answered_in_time`; in time by an acknowledgement, or by the resolution that came
+    before anyone acknowledged."""
+    met = answered_in_time(respond_by, acknowledged_at, resolved_at)
+    if met is None:
+        return None
+    if not met:
+        return SlaOutcome.MISSED
+    acknowledged_first = acknowledged_at is not None and (
+        resolved_at is None or acknowledged_at <= resolved_at
+    )
+    return SlaOutcome.MET_ACKNOWLEDGED if acknowledged_first else SlaOutcome.MET_RESOLVED_FIRST
 
 
 class SlaCounter:

@@ -95,6 +95,7 @@ class Payload:
       one thread. None: this message starts the thread (or the case has none).
     - `since`: when the site started failing; `resolved_at` when it recovered.
     - `next_update_at`: when the customer hears from us again (None: not promised).
+    - `incident_url`: the case's page in the team UI (`settings.web_url`), on pages.
     - `note`: the latest public note (customer emails) or a warning's text.
     - `title`: a team warning's headline; `warning`: its kind (`sla_breach`, `flapping`,
       `delivery_failing`, `mass_outage`, `check_warning`, `escalation_exhausted`...).
@@ -115,6 +116,7 @@ class Payload:
     resolved_at: datetime | None = None
     next_update_at: datetime | None = None
     ack_url: str | None = None
+    incident_url: str | None = None  # the case in the team UI (pages)
     evidence: tuple[EvidenceLine, ...] = ()
     incidents: tuple[DigestEntry, ...] = ()  # DIGEST only
     maintenance: MaintenanceInfo | None = None

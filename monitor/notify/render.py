@@ -8,11 +8,13 @@ time zone. Pages and team warnings are for the team and rendered in English.
 
 Templates, per message kind: `<kind>.txt` is the plain-text body; `subject.txt` the
 subject line (one subject for a whole case: `[VAKT-2026-000042] shop.acme.example`);
-`layout.html` turns the text's paragraphs into the HTML body. A directory given as
-`overrides` (`settings.email.templates`) is searched first, so any of them can be
-replaced by a file of the same name. Templates are read once: a `Renderer` keeps what it
-compiled (`auto_reload` off), so an edited override takes effect when the config is
-reloaded and `monitor.notify.templatecheck` has checked it, never half-way between.
+`layout.html` turns the text's paragraphs into the HTML body, with the acknowledge and
+case links as buttons instead of the text lines that carry them (`html_paragraphs`).
+A directory given as `overrides` (`settings.email.templates`) is searched first, so any
+of them can be replaced by a file of the same name. Templates are read once: a
+`Renderer` keeps what it compiled (`auto_reload` off), so an edited override takes
+effect when the config is reloaded and `monitor.notify.templatecheck` has checked it,
+never half-way between.
 
 Catalogs: the `.po` files are the source and are compiled into memory when a `Renderer`
 is built (`babel.messages.pofile.read_po` + `mofile.write_mo`), so no compiled `.mo` can
@@ -105,7 +107,7 @@ class LocaleFormats:
 class Formatter:
     """Dates, times and durations in one language and time zone."""
 
-    __slots__ = ("_formats", "_gettext", "language", "zone")
+    __slots__ = ("_formats", "_gettext", "_named", "language", "zone")
 
     def __init__(
         self,
@@ -118,10 +120,13 @@ class Formatter:
         self.zone = zone_
         self._gettext = translations.gettext
         self._formats = formats or LocaleFormats(language)
+        self._named: set[str] = set()  # zone abbreviations already written
 
     def when(self, value: datetime | None) -> str:
         """`2. mars 2026 kl. 10:05 CET`, `2 maart 2026 om 10:05 CET`,
-        `March 2, 2026 at 10:05 AM CET`."""
+        `March 2, 2026 at 10:05 AM CET`. Every time is in the reader's zone; a zone is
+        named the first time it is written in a message (one formatter per message), and
+        again only when it changes (a message spanning a switch to summer time)."""
         if value is None:
             return ""
         local = value.astimezone(self.zone)
@@ -131,7 +136,10 @@ class Formatter:
         time = formats.time.apply(local.timetz(), formats.locale, reference_date=local.date())
         abbreviation = local.strftime("%Z")
         text = self._gettext("%(date)s at %(time)s") % {"date": date, "time": time}
-        return f"{text} {abbreviation}" if abbreviation else text
+        if not abbreviation or abbreviation in self._named:
+            return text
+        self._named.add(abbreviation)
+        return f"{text} {abbreviation}"
 
     def duration(self, start: datetime, end: datetime) -> str:
         """The time between two moments in at most two units: `1 time og 30 minutter`."""
@@ -208,7 +216,7 @@ class Renderer:
         }
         subject = " ".join(env.get_template("subject.txt").render(context).split())
         text = _tidy(env.get_template(f"{payload.kind.value}.txt").render(context))
-        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
+        paragraphs = html_paragraphs(text, (payload.ack_url, payload.incident_url))
         html = env.get_template("layout.html").render(
             context, subject=subject, paragraphs=paragraphs
         )
@@ -251,6 +259,18 @@ def _environment(loader: ChoiceLoader, code: SharedCode, translations: Translati
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def html_paragraphs(text: str, links: tuple[str | None, ...]) -> list[str]:
+    """The text's paragraphs for the HTML part, without the lines that carry `links`: the
+    layout shows those as buttons, so a long signed URL never runs out of a phone's
+    screen (the plain-text part keeps every URL in full)."""
+    urls = [link for link in links if link]
+    kept = (
+        "\n".join(line for line in part.splitlines() if not any(u in line for u in urls))
+        for part in text.split("\n\n")
+    )
+    return [part.strip() for part in kept if part.strip()]
 
 
 def _tidy(text: str) -> str:

@@ -76,7 +76,7 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
     {
         # What the planner sets on every payload of a kind (monitor/notify/planning/).
         MessageKind.PAGE: _CASE | {"title"},
-        MessageKind.DIGEST: frozenset({"incidents", "title", "timezone"}),
+        MessageKind.DIGEST: frozenset({"incidents", "timezone"}),
         MessageKind.TEAM_WARNING: frozenset({"title", "warning"}),
         MessageKind.ACKNOWLEDGED: frozenset({"case", "site"}),
         MessageKind.RECOVERED: frozenset({"case", "site"}),

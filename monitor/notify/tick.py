@@ -236,8 +236,8 @@ EVIDENCE_CHECKS: Final = 20
 
 async def with_facts(tx: Transaction, config: Config, cases: Sequence[CaseView]) -> list[CaseView]:
     """`cases` with their approval time (`tx.web.approvals`) and, for open cases, evidence
-    lines: per check of the site, its newest failed or degraded result since the case
-    opened."""
+    lines: per check of the site, its newest failed or degraded result since the site
+    started failing (the results that confirmed the failure came before the opening)."""
     ids = [c.incident_id for c in cases if c.incident_id is not None]
     approvals = await tx.web.approvals(ids) if ids else {}
     out: list[CaseView] = []
@@ -260,7 +260,7 @@ async def _evidence(tx: Transaction, config: Config, view: CaseView) -> tuple[Ev
         return ()
     lines: list[EvidenceLine] = []
     for check in site.checks[:EVIDENCE_CHECKS]:
-        found = await tx.results.evidence(check.id, since=view.incident.opened_at, limit=1)
+        found = await tx.results.evidence(check.id, since=view.incident.failed_at, limit=1)
         for item in found:
             result = item.result
             error = result.error.value if result.error is not None else result.verdict.value

@@ -12,7 +12,10 @@ from monitor.cli import main
 CONFIG = """\
 vakt: 1
 settings:
-  email: {{templates: "{templates}"}}
+  public_url: https://status.agency.example
+  web_url: https://vakt.agency.example
+  secret: check-config-test-secret-0123456789
+  email: {{templates: "{templates}", from: vakt@agency.example, team: ops@agency.example}}
 customers:
   acme:
     name: ACME AS

@@ -98,20 +98,28 @@ def mail(subject: str, role: Role, *, case: str = "", text: str = "") -> Mail:
     return Mail(1, T0, "vakt", "x@example", role, subject, "<id>", "", case, text, "")
 
 
+PAGE_TEXT = "Level A: www.acme.example (ACME) needs a response.\n"
+
+
 @pytest.mark.parametrize(
-    ("subject", "role", "expected"),
+    ("subject", "role", "text", "expected"),
     [
-        ("[VAKT-2026-000001] www.acme.example - Level A", Role.PAGE, True),
-        ("[Vakt] 2 incidents need a response", Role.PAGE, True),
-        ("[VAKT-2026-000001] www.acme.example - resolved", Role.PAGE, False),
-        ("[VAKT-2026-000001] www.acme.example - acknowledged", Role.PAGE, False),
-        ("[VAKT-2026-000001] www.acme.example - Level A", Role.CUSTOMER, False),
+        ("[VAKT-2026-000001] www.acme.example", Role.PAGE, PAGE_TEXT, True),
+        (
+            "[VAKT-2026-000001, VAKT-2026-000002] 2 incidents need a response",
+            Role.PAGE,
+            "2 incidents need a response:\n",
+            True,
+        ),
+        ("[VAKT-2026-000001] www.acme.example - resolved", Role.PAGE, "is resolved", False),
+        ("[VAKT-2026-000001] www.acme.example - acknowledged", Role.PAGE, "acknowledged", False),
+        ("[VAKT-2026-000001] www.acme.example", Role.CUSTOMER, PAGE_TEXT, False),
     ],
 )
 def test_a_page_is_told_apart_from_follow_ups_and_customer_email(
-    subject: str, role: Role, expected: bool
+    subject: str, role: Role, text: str, expected: bool
 ) -> None:
-    assert is_page(mail(subject, role)) is expected
+    assert is_page(mail(subject, role, text=text)) is expected
 
 
 def test_a_digest_mentions_every_case_it_lists() -> None:

@@ -64,7 +64,12 @@ class Mails:
     def case(self, site: DemoSite, n: int, level: Level, *, customer_mails: int = 2) -> None:
         case = f"VAKT-2026-{n:06d}"
         self.add(
-            cast.ONCALL, Role.PAGE, f"[{case}] {site.title} - Level {level}", case=case, after=2.0
+            cast.ONCALL,
+            Role.PAGE,
+            f"[{case}] {site.title}",
+            case=case,
+            text=f"Level {level}: {site.title} needs a response.",
+            after=2.0,
         )
         greeting = {"en": "Hello Jane,", "nb": "Hei, Kari!"}[site.customer.language]
         for i in range(customer_mails):

@@ -134,7 +134,7 @@ async def test_starttls_with_auth(certs: tuple[str, str], session: aiohttp.Clien
         await email_channel.close()
         sink.stop()
     [message] = sink.messages
-    assert message["Subject"] == "[VAKT-2026-000042] shop.acme.example - Level A"
+    assert message["Subject"] == "[VAKT-2026-000042] shop.acme.example"
 
 
 async def test_a_wrong_password_is_a_permanent_failure(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from monitor.clock import FixedClock
-from monitor.metrics import MetricsHub
+from monitor.metrics import MetricsHub, SlaOutcome
 from monitor.model import IncidentStatus, Level
 from monitor.notify.channels import Channel, ChannelSet, DeliveryError
-from monitor.notify.figures import IncidentWatch, SlaCounter
+from monitor.notify.figures import IncidentWatch, SlaCounter, response_outcome
 from monitor.notify.message import MessageKind, Outgoing, Payload, Rendered
 from monitor.notify.planner import SlaMark
 from monitor.store import Incident, Notification, OutboxKey, Store
@@ -140,7 +140,7 @@ async def test_incident_watch_counts_acknowledgements_after_start_once_each(
 
     assert sample(metrics, "vakt_time_to_acknowledge_seconds_count", level="A") == 2
     assert sample(metrics, "vakt_time_to_acknowledge_seconds_sum", level="A") == 20 * 60 + 3 * 3600
-    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met") == 1
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met_acknowledged") == 1
     assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="missed") == 1
 
 
@@ -224,7 +224,20 @@ async def test_incident_watch_forgets_cases_once_they_are_no_longer_read(store: 
     clock.advance(2 * 3600)  # past RESOLVED_WITHIN: no longer read
     await watch.update()
     assert watch.remembered == 0
-    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met") == 5
+    assert sample(metrics, "vakt_sla_responses_total", level="A", outcome="met_acknowledged") == 5
+
+
+def test_a_response_is_met_by_acknowledgement_or_by_resolving_first_or_missed() -> None:
+    by = T0 + timedelta(hours=2)
+    early, late = T0 + timedelta(minutes=5), T0 + timedelta(hours=3)
+    assert response_outcome(by, None, None) is None
+    assert response_outcome(by, early, None) is SlaOutcome.MET_ACKNOWLEDGED
+    assert response_outcome(by, early, late) is SlaOutcome.MET_ACKNOWLEDGED
+    assert response_outcome(by, None, early) is SlaOutcome.MET_RESOLVED_FIRST
+    assert response_outcome(by, late, early) is SlaOutcome.MET_RESOLVED_FIRST
+    assert response_outcome(by, late, None) is SlaOutcome.MISSED
+    assert response_outcome(by, None, late) is SlaOutcome.MISSED
+    assert response_outcome(None, None, late) is SlaOutcome.MET_RESOLVED_FIRST
 
 
 def test_sla_counter_forgets_marks_of_cases_no_longer_open() -> None:

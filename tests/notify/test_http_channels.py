@@ -48,7 +48,7 @@ async def test_slack_gets_blocks_with_an_acknowledge_button(
     await build(session, ChannelType.SLACK, receiver.url()).send(page())
     [request] = receiver.requests
     body = request.json()
-    assert body["text"] == "[VAKT-2026-000042] shop.acme.example - Level A"
+    assert body["text"] == "[VAKT-2026-000042] shop.acme.example"
     [button] = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
     assert button["url"] == "https://status.agency.example/ack/tok123"
     section = next(b for b in body["blocks"] if b["type"] == "section")

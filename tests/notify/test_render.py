@@ -100,7 +100,7 @@ def test_an_update_carries_the_latest_public_note_and_the_next_update_time(
     )
     text = renderer.render(payload).text
     assert "Vi har byttet ut en defekt disk." in text
-    assert "senest 2. mars 2026 kl. 10:30 CET" in text
+    assert "senest 2. mars 2026 kl. 10:30" in text
 
 
 def test_without_a_next_update_time_the_customer_is_promised_updates_until_resolved(
@@ -126,10 +126,10 @@ def test_a_page_shows_level_since_evidence_respond_by_and_the_ack_link(
     renderer: Renderer,
 ) -> None:
     rendered = renderer.render(page_payload())
-    assert rendered.subject == "[VAKT-2026-000042] shop.acme.example - Level A"
+    assert rendered.subject == "[VAKT-2026-000042] shop.acme.example"
     for expected in [
         "Level A",
-        "Since: March 2, 2026 at 10:00",
+        "Failing since: March 2, 2026 at 10:00",
         "Respond by: March 2, 2026 at 12:00",
         "Home: no answer within 10 s (from oslo)",
         "Acknowledge: https://status.agency.example/ack/tok123",
@@ -176,7 +176,11 @@ def _template_messages() -> set[str]:
 def test_every_template_message_is_translated(language: Language) -> None:
     with (LOCALES / language.value / "LC_MESSAGES" / "vakt.po").open("rb") as f:
         catalog = read_po(f)
-    translated = {m.id for m in catalog if m.id and m.string}
+    translated = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalog
+        if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+    }
     missing = _template_messages() - translated
     assert not missing, f"untranslated in {language.value}: {sorted(missing)}"
     assert len(_template_messages()) > 20

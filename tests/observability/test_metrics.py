@@ -16,6 +16,7 @@ from monitor.metrics import (
     METRICS,
     MetricsHub,
     NotificationOutcome,
+    SlaOutcome,
     exposed_names,
 )
 from monitor.model import ErrorCode, Level, Verdict
@@ -65,7 +66,7 @@ def test_render_parses_and_exposes_every_declared_metric() -> None:
         hub.observe_probe(result(check.id, cert_not_after=NOW), lateness=0.01)
     hub.heartbeat_seen("acme/shop/backup", NOW)
     hub.notification("pd", NotificationOutcome.SENT)
-    hub.sla_response(Level.A, met=True)
+    hub.sla_response(Level.A, SlaOutcome.MET_ACKNOWLEDGED)
     hub.acknowledged(Level.A, 120.0)
     families = {f.name for f in text_string_to_metric_families(hub.render().decode())}
     for spec in METRICS:
@@ -142,9 +143,10 @@ def test_a_reload_keeps_surviving_checks_and_drops_removed_ones() -> None:
 def test_incident_sla_notification_outbox_and_reload_updates() -> None:
     hub = MetricsHub(version="1.2.3", location="oslo")
     hub.incident_opened(Level.A)
+    hub.incident_reopened(Level.A)
     hub.incident_resolved(Level.A)
     hub.set_incidents_open({Level.B: 3})
-    hub.sla_response(Level.B, met=False)
+    hub.sla_response(Level.B, SlaOutcome.MISSED)
     hub.sla_warning()
     hub.sla_breach()
     hub.notification("slack-ops", NotificationOutcome.FAILED)
@@ -155,6 +157,7 @@ def test_incident_sla_notification_outbox_and_reload_updates() -> None:
     hub.track_in_flight(lambda: 5)
     assert value(hub, "vakt_incidents_opened_total", level="A") == 1.0
     assert value(hub, "vakt_incidents_opened_total", level="B") == 0.0
+    assert value(hub, "vakt_incidents_reopened_total", level="A") == 1.0
     assert value(hub, "vakt_incidents_resolved_total", level="A") == 1.0
     assert value(hub, "vakt_incidents_open", level="A") == 0.0
     assert value(hub, "vakt_incidents_open", level="B") == 3.0

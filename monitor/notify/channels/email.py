@@ -39,7 +39,7 @@ from email.utils import format_datetime
 import aiosmtplib
 
 from monitor.config.records import Channel as ChannelConfig
-from monitor.config.records import Mailbox, SmtpSettings
+from monitor.config.records import Language, Mailbox, SmtpSettings
 from monitor.config.values import mailbox
 from monitor.notify.channels.base import ChannelContext, DeliveryError
 from monitor.notify.message import Outgoing, key_hash
@@ -64,7 +64,8 @@ class Composer:
     quoted-printable, so the body is 7-bit clean, no line exceeds 76 characters and no
     relay needs 8BITMIME. Headers: From, To, Subject (RFC 2047 encoded-words when not
     ASCII or when too long for one line), Date, Message-ID, In-Reply-To/References (when
-    the message replies to its thread's first message), Auto-Submitted, X-Vakt-Case,
+    the message replies to its thread's first message), Auto-Submitted, Content-Language,
+    Reply-To (customer emails, when `settings.email.support` is set), X-Vakt-Case,
     MIME-Version. Lines end in CRLF. When the sender or recipient address itself is not
     ASCII, the addresses and the subject are written as raw UTF-8 (RFC 6532) and the
     message must be sent with SMTPUTF8 (`needs_smtputf8`); names are always ASCII
@@ -76,12 +77,13 @@ class Composer:
     text (every `=` there is followed by two hex digits or a line break).
     """
 
-    __slots__ = ("_domain", "_from", "sender")
+    __slots__ = ("_domain", "_from", "_reply_to", "sender")
 
-    def __init__(self, sender: Mailbox) -> None:
+    def __init__(self, sender: Mailbox, support: Mailbox | None = None) -> None:
         self.sender = sender
         self._domain = sender_domain(sender)
         self._from = mailbox_header(sender)
+        self._reply_to = None if support is None else mailbox_header(support)
 
     def compose(self, message: Outgoing, to: Mailbox, date: datetime) -> bytes:
         """The message from the sender to the mailbox `to`."""
@@ -93,7 +95,10 @@ class Composer:
             "Date: " + format_datetime(date),
             *self._threading(message),
             "Auto-Submitted: auto-generated",  # RFC 3834: auto-responders stay quiet
+            "Content-Language: " + _language(message),
         ]
+        if self._reply_to is not None and message.payload.kind.for_customer:
+            lines.append("Reply-To: " + self._reply_to)
         if message.payload.case:
             lines.append("X-Vakt-Case: " + _unstructured("X-Vakt-Case", message.payload.case))
         boundary = f"=_vakt_{message.key_hash[:24]}"
@@ -117,6 +122,13 @@ class Composer:
             root = message_id(thread, self._domain)
             ids += [f"In-Reply-To: {root}", f"References: {root}"]
         return ids
+
+
+def _language(message: Outgoing) -> str:
+    """The language the message is written in: the customer's, or English for the team
+    (`monitor.notify.render` renders team messages in English)."""
+    payload = message.payload
+    return payload.language.value if payload.kind.for_customer else Language.EN.value
 
 
 def needs_smtputf8(data: bytes) -> bool:
@@ -319,7 +331,7 @@ class EmailChannel:
     ) -> None:
         self._name = config.name
         self._ctx = ctx
-        self._composer = Composer(ctx.email.sender)
+        self._composer = Composer(ctx.email.sender, ctx.email.support)
         url = config.url or ""
         self._fixed_to = mailbox(url.removeprefix("mailto:")) if url.startswith("mailto:") else None
         self._pool = SmtpPool(

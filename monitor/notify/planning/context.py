@@ -62,6 +62,11 @@ class Context:
             return None
         return self.config.policies[incident.policy].levels.get(level)
 
+    def technical_details(self, incident: Incident) -> bool:
+        """Whether the case's policy lets customer emails carry internals."""
+        policy = self.config.policies.get(incident.policy or "")
+        return policy is not None and policy.technical_details
+
     def clock(self, incident: Incident) -> BusinessClock | None:
         if incident.policy is None or incident.policy not in self.config.policies:
             return None
@@ -117,6 +122,10 @@ class Context:
     @property
     def has_team(self) -> bool:
         return self.config.settings.email.team is not None
+
+    def case_link(self, case: str) -> str:
+        """The case's page in the team UI (`settings.web_url`)."""
+        return f"{self.config.settings.web_url.rstrip('/')}/incidents/{case}"
 
     def ack_link(self, key: Key, cases: tuple[str, ...], person: str, due: datetime) -> str | None:
         """A signed acknowledge URL for `person`; None without `settings.secret`. The token

@@ -63,6 +63,7 @@ class Plan:
     clock: BusinessClock
     quiet: list[Interval]
     opened_due: datetime
+    technical_details: bool = False  # the policy's opt-in to internals in customer emails
 
     @property
     def incident(self) -> Incident:
@@ -98,7 +99,8 @@ def _plan(ctx: Context, view: CaseView) -> Plan | None:
         return None
     if incident.resolved_at is not None and incident.resolved_at <= due:
         return None  # a blip: resolved before anyone was told
-    return Plan(view, customer, policy, clock, quiet_intervals(incident), due)
+    technical = ctx.technical_details(incident)
+    return Plan(view, customer, policy, clock, quiet_intervals(incident), due, technical)
 
 
 def _advance(clock: BusinessClock, at: datetime, span: Span) -> datetime:
@@ -224,6 +226,15 @@ def _resolved(ctx: Context, plan: Plan, contact: Contact) -> Planned | None:
     return _email(ctx, plan, contact, MessageKind.CUSTOMER_RESOLVED, f"{reopens}", due)
 
 
+def _technical(plan: Plan, kind: MessageKind) -> str:
+    """The engine's own account of what failed (check URLs, probe locations, HTTP
+    details, in English): in the resolved email only when the customer's policy sets
+    `technical_details`; customers otherwise read only the facts the templates word."""
+    if kind is not MessageKind.CUSTOMER_RESOLVED or not plan.technical_details:
+        return ""
+    return plan.incident.description
+
+
 def _email(
     ctx: Context,
     plan: Plan,
@@ -253,7 +264,7 @@ def _email(
         resolved_at=incident.resolved_at if kind is MessageKind.CUSTOMER_RESOLVED else None,
         next_update_at=next_update,
         note=plan.view.public_note,
-        summary=incident.description if kind is MessageKind.CUSTOMER_RESOLVED else "",
+        summary=_technical(plan, kind),
         to=contact.mailbox,
         to_name=contact.name,
         language=plan.customer.language,

@@ -9,6 +9,10 @@ and the window start) never changes.
 
 Keys: a page is `(case, page, "<era>:<step>:<repeat>", recipient, channel)`; a digest is
 `(digest-<hash>, digest, "0", recipient, channel)`.
+
+Threads: every page of a case to one recipient on one channel, re-pages and the pages
+after an upgrade or a reopen alike, replies to the first slot of that case for that
+recipient (`Payload.thread`), so a mail client shows one thread per case.
 """
 
 from __future__ import annotations
@@ -131,12 +135,31 @@ def windows(items: Iterable[PageItem], ctx: Context) -> list[Group]:
     return groups
 
 
+def _order(item: PageItem) -> tuple[datetime, int, int, int]:
+    return (item.due, item.era.index, item.page.step, item.page.repeat)
+
+
+def thread_roots(items: Iterable[PageItem]) -> dict[tuple[str, str, str], Key]:
+    """(case, recipient, channel) -> the key of the case's first slot for that recipient:
+    the thread every later page of the case to them replies to."""
+    first: dict[tuple[str, str, str], PageItem] = {}
+    for item in items:
+        lane = (item.case, item.recipient, item.channel)
+        known = first.get(lane)
+        if known is None or _order(item) < _order(known):
+            first[lane] = item
+    return {lane: item.key for lane, item in first.items()}
+
+
 def plan_pages(ctx: Context, items: Sequence[PageItem]) -> list[Planned]:
     """The single pages and digests due at or before `now`."""
     out: list[Planned] = []
     width = ctx.config.settings.paging.group_window
+    roots = thread_roots(items)
     for group in windows(items, ctx):
-        out.append(_page(ctx, group.first))
+        first = group.first
+        root = roots[(first.case, first.recipient, first.channel)]
+        out.append(_page(ctx, first, None if root == first.key else str(root)))
         digest_due = group.first.due + width
         live = [i for i in group.bundled if i.stop is None or i.stop > digest_due]
         if live and digest_due <= ctx.now:
@@ -152,7 +175,7 @@ def _since(incident: Incident) -> datetime:
     return incident.failed_at
 
 
-def _page(ctx: Context, item: PageItem) -> Planned:
+def _page(ctx: Context, item: PageItem, thread: str | None) -> Planned:
     incident = item.view.incident
     to, name = ctx.address(item.recipient)
     key = item.key
@@ -168,11 +191,14 @@ def _page(ctx: Context, item: PageItem) -> Planned:
         since=_since(incident),
         respond_by=incident.respond_by,
         ack_url=ctx.ack_link(key, (item.case,), _person(item.recipient), item.due),
+        incident_url=ctx.case_link(item.case),
         evidence=item.view.evidence,
+        summary="" if item.view.evidence else incident.description,
         title=f"Level {item.era.level.value}: {ctx.site_label(incident)}",
         to=to,
         to_name=name,
         timezone=ctx.config.settings.timezone_name,
+        thread=thread,
         down_since=None if item.page.missed is None else item.page.missed.start,
         down_until=None if item.page.missed is None else item.page.missed.end,
     )
@@ -201,7 +227,6 @@ def _digest(ctx: Context, first: PageItem, items: list[PageItem], due: datetime)
         kind=MessageKind.DIGEST,
         incidents=entries,
         ack_url=ctx.ack_link(key, tuple(cases), person, due),
-        title=f"{len(entries)} more incidents",
         to=to,
         to_name=name,
         timezone=ctx.config.settings.timezone_name,
