@@ -4,10 +4,12 @@ SIGTERM/SIGINT (drains with a deadline); SIGHUP reloads the config."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from monitor import app
-from monitor.cli._common import add_config_option, config_path
+from monitor.cli._common import add_config_option, config_path, load_or_report
+from monitor.cli._session import fail, moved_database
 from monitor.scheduler import run as run_loop
 
 
@@ -16,7 +18,8 @@ def register(subparsers: Any) -> None:
         "run",
         help="run the monitor daemon",
         description="Run the monitor until SIGTERM or SIGINT; SIGHUP reloads the config. "
-        "Exit codes: 0 stopped cleanly, 1 the store is unusable or locked, 2 invalid config.",
+        "Exit codes: 0 stopped cleanly, 1 the store is unusable or locked, 2 invalid config "
+        "or the database is at the old working-directory path.",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -31,6 +34,12 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return 2
+    moved = moved_database(config.settings, Path.cwd())
+    if moved is not None:
+        return fail("run", moved, 2)
     app.configure_logging(args.log_level)
     options = app.Options(drain=args.drain)
     return run_loop(lambda: app.run(config_path(args), options=options))

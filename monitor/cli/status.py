@@ -1,8 +1,9 @@
 """`vakt status`: every configured site, one line each: state, level, latency, since.
 
 Sites come from the config, so a site that was never probed shows `unknown`; states come
-from the store the daemon writes. Failing and degraded checks are named. `--json` prints
-the same for scripts. Exit codes: 0 shown, 1 the store cannot be read, 2 bad config.
+from the store the daemon writes. Failing and degraded checks are named. The first line
+names the store it read (`--json`: the `store` key). `--json` prints the same for scripts.
+Exit codes: 0 shown, 1 the store cannot be read (or does not exist yet), 2 bad config.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         snapshot = await read_snapshot(store, SystemClock().now())
         lines = site_lines(config, snapshot, args.customer)
         if args.json:
-            print_json(as_json(lines, snapshot.at))
+            print_json({"store": store.display_url, **as_json(lines, snapshot.at)})
         else:
+            print(f"Store: {store.display_url}")
             zone = config.settings.timezone
             for line in as_text(lines, snapshot.at, zone, Painter.for_stdout()):
                 print(line)

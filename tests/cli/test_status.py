@@ -45,7 +45,8 @@ def test_a_failing_site_shows_its_level_failing_checks_latency_and_case(env: Env
     case = seed_failing_shop(env)
     code, out, _ = env.vakt("status")
     assert code == 0
-    lines = out.splitlines()
+    store, *lines = out.splitlines()
+    assert store == f"Store: {env.url.replace('sqlite:', 'sqlite+aiosqlite:')}"
     assert lines[0].split() == ["SITE", "STATE", "LATENCY", "SINCE", "CASE", "CHECKS"]
     shop, blog, web = lines[1:4]
     assert shop.startswith("acme/shop   Level A  10.0 s")
@@ -102,8 +103,8 @@ def test_maintenance_and_silences_are_flagged(env: Env) -> None:
         (False, True),
     ]
     out = env.vakt("status")[1]
-    assert "[maintenance]" in out.splitlines()[2]
-    assert "[silenced]" in out.splitlines()[3]
+    assert "[maintenance]" in out.splitlines()[3]
+    assert "[silenced]" in out.splitlines()[4]
 
 
 def test_status_for_one_customer_and_an_unknown_one(env: Env) -> None:
@@ -124,6 +125,7 @@ def test_a_broken_config_is_a_usage_error(env: Env) -> None:
 
 def test_store_overrides_the_configured_database(env: Env, tmp_path: Path) -> None:
     other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert env.vakt("db", "upgrade", "--store", other)[0] == 0
     assert env.vakt("silence", "acme", "--for", "1h", "--store", other)[0] == 0
     assert env.json("silence", "--list") == []
     assert len(env.json("silence", "--list", "--store", other)) == 1

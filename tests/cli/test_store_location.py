@@ -58,7 +58,6 @@ def migrate(path: Path, *, incident: bool = False) -> None:
     asyncio.run(work())
 
 
-@pytest.mark.xfail(strict=True, reason="problem 1: a relative store is read from the cwd")
 def test_problem_1_a_relative_sqlite_store_is_relative_to_the_config_directory(
     layout: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,7 +71,6 @@ def test_problem_1_a_relative_sqlite_store_is_relative_to_the_config_directory(
     assert list(elsewhere.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 1: read-only commands create a database")
 @pytest.mark.parametrize("argv", READ_ONLY, ids=" ".join)
 def test_problem_1_read_only_commands_never_create_a_database(
     layout: tuple[Path, Path], capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
@@ -87,7 +85,6 @@ def test_problem_1_read_only_commands_never_create_a_database(
     assert list(elsewhere.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="problem 1: the database at the old cwd path is ignored")
 def test_problem_1_run_and_db_upgrade_refuse_when_the_database_is_only_at_the_old_path(
     layout: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,7 +99,6 @@ def test_problem_1_run_and_db_upgrade_refuse_when_the_database_is_only_at_the_ol
     assert not (config.parent / "vakt.db").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="problem 1: vakt status does not say which store")
 def test_problem_1_status_names_the_store_it_reads_in_its_header(
     layout: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -115,7 +111,6 @@ def test_problem_1_status_names_the_store_it_reads_in_its_header(
     assert str(config.parent / "vakt.db") in out.splitlines()[0]
 
 
-@pytest.mark.xfail(strict=True, reason="problem 1: the unit and the store disagree")
 def test_problem_1_the_shipped_unit_and_its_config_agree_on_the_database() -> None:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.optionxform = str  # type: ignore[assignment,method-assign]
