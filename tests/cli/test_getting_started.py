@@ -50,7 +50,6 @@ def write(tmp_path: Path, escalation: str = USING) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: check-config refuses a positional file")
 def test_problem_5_check_config_takes_the_file_as_a_positional_argument(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,7 +63,6 @@ def test_problem_5_check_config_takes_the_file_as_a_positional_argument(
     assert out.startswith(f"{config}: OK\n")
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: an unused schedule is silently ignored")
 def test_problem_5_a_schedule_no_escalation_policy_uses_is_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -86,7 +84,6 @@ def test_a_schedule_an_escalation_policy_uses_is_no_warning(
     assert "warning" not in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: vakt run prints only JSON logs")
 def test_problem_5_vakt_run_first_says_where_to_look_the_store_the_checks_and_how_to_log_in(
     tmp_path: Path,
 ) -> None:
@@ -102,7 +99,6 @@ def test_problem_5_vakt_run_first_says_where_to_look_the_store_the_checks_and_ho
     assert f"vakt user set-password alice -c {path}" in text
 
 
-@pytest.mark.xfail(strict=True, reason="problem 5: the README installs an unpublished package")
 def test_problem_5_the_readme_installs_from_a_clone_until_the_package_is_published() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     use_it = text.split("## Use it", 1)[1].split("\n## ", 1)[0]
