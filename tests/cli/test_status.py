@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.model import CheckState, ErrorCode, Level
+import pytest
+
+from monitor.model import CheckState, ErrorCode, Level, ProbeResult, Timings, Verdict
 from monitor.store import Store
 from tests.cli.support import Env, check_status, now, seed_incident, seed_states, site_status
 
@@ -135,3 +137,25 @@ def test_an_unreachable_database_fails_with_its_address(env: Env) -> None:
     code, out, err = env.vakt("status", "--store", "postgresql://nobody@127.0.0.1:1/none")
     assert (code, out) == (1, "")
     assert err.startswith("vakt status: postgresql+asyncpg://nobody@127.0.0.1:1/none")
+
+
+@pytest.mark.xfail(strict=True, reason="problem 3: a probed healthy site shows unknown")
+def test_problem_3_a_probed_healthy_site_is_ok_with_its_newest_latency_from_the_first_probe(
+    env: Env,
+) -> None:
+    """The engine writes a check's status at its first state change and the ring at each
+    checkpoint; no site row exists until the site's level changes."""
+
+    async def work(store: Store) -> None:
+        first = now() - timedelta(minutes=3)
+        await seed_states(store, [], [check_status("globex/web/home", CheckState.OK, since=first)])
+        async with store.transaction() as tx:
+            await tx.results.push_recent(
+                [ProbeResult("globex/web/home", Verdict.OK, now(), Timings(total=0.43), "default")]
+            )
+
+    env.run(work)
+    [web] = env.json("status", "--customer", "globex")["sites"]
+    assert web["state"] == "ok"
+    assert web["latency"] == pytest.approx(0.43)
+    assert web["checks"][0]["last_probe_at"] is not None
