@@ -139,7 +139,6 @@ def test_an_unreachable_database_fails_with_its_address(env: Env) -> None:
     assert err.startswith("vakt status: postgresql+asyncpg://nobody@127.0.0.1:1/none")
 
 
-@pytest.mark.xfail(strict=True, reason="problem 3: a probed healthy site shows unknown")
 def test_problem_3_a_probed_healthy_site_is_ok_with_its_newest_latency_from_the_first_probe(
     env: Env,
 ) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
 from monitor.model import CheckState
 from monitor.store import CheckStatus
 from tests.web.conftest import Client
@@ -28,7 +26,6 @@ async def only_the_ring(env: Env) -> None:
         await tx.checks.save([first])
 
 
-@pytest.mark.xfail(strict=True, reason="problem 3: charts read only closed aggregates")
 async def test_problem_3_the_sparkline_and_site_chart_fill_before_the_first_aggregate(
     env: Env, private: Client
 ) -> None:

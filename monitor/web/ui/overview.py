@@ -3,6 +3,7 @@ incidents first, most urgent (earliest respond-by) at the top, with the time lef
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,10 +11,10 @@ from aiohttp import web
 
 from monitor.config.records import Config, Site
 from monitor.config.tokens import WeakToken, weak_tokens
-from monitor.model import CheckState, Level
-from monitor.store import CheckStatus, Incident, Transaction
+from monitor.model import CheckState, Level, Verdict
+from monitor.store import CheckStatus, Incident, RecentResult, Transaction
 from monitor.web.state import state
-from monitor.web.ui.charts import Chart, bucketed, chart
+from monitor.web.ui.charts import Chart, bucketed, chart, with_ring
 from monitor.web.ui.common import login_required, render
 
 DAY = timedelta(hours=24)
@@ -47,9 +48,15 @@ def site_state(site: Site, statuses: dict[str, list[CheckStatus]]) -> CheckState
     return max(found, key=lambda s: _STATE_ORDER.get(s, 0))
 
 
-def site_latency(site: Site, statuses: dict[str, list[CheckStatus]]) -> float | None:
-    """The last latency of the site's first check that has one."""
+def site_latency(
+    site: Site, statuses: dict[str, list[CheckStatus]], ring: Sequence[RecentResult] = ()
+) -> float | None:
+    """The newest latency of the site's first check that has one: its newest ring entry
+    (written at each checkpoint), else its stored status (rewritten only on a change)."""
     for check in site.checks:
+        newest = [r for r in ring if r.check_id == check.id and r.verdict is not Verdict.FAILED]
+        if newest:
+            return max(newest, key=lambda r: r.started_at).total
         for status in statuses.get(check.id, []):
             if status.last_total is not None:
                 return status.last_total
@@ -79,7 +86,9 @@ async def site_rows(tx: Transaction, config: Config, now: datetime) -> list[Site
     start = now - DAY
     rows = []
     for site in config.sites():
-        points = await tx.web.series([c.id for c in site.checks], start, now)
+        ids = [c.id for c in site.checks]
+        ring = await tx.results.recent_of(ids, start)
+        points = with_ring(await tx.web.series(ids, start, now), ring)
         site_status = levels.get(site.id)
         incident_id = site_status.incident_id if site_status else None
         rows.append(
@@ -87,7 +96,7 @@ async def site_rows(tx: Transaction, config: Config, now: datetime) -> list[Site
                 site=site,
                 level=site_status.level if site_status else None,
                 state=site_state(site, statuses),
-                latency=site_latency(site, statuses),
+                latency=site_latency(site, statuses, ring),
                 sparkline=chart(bucketed(points, start, HOUR, 24)),
                 incident=cases.get(incident_id) if incident_id is not None else None,
             )
