@@ -13,6 +13,7 @@ from monitor.config.records import Config, Site
 from monitor.config.tokens import WeakToken, weak_tokens
 from monitor.model import CheckState, Level, Verdict
 from monitor.store import CheckStatus, Incident, RecentResult, Transaction
+from monitor.web.public.statusdata import spans
 from monitor.web.state import state
 from monitor.web.ui.charts import Chart, bucketed, chart, with_ring
 from monitor.web.ui.common import login_required, render
@@ -21,6 +22,7 @@ DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)
 
 _STATE_ORDER = {CheckState.FAILING: 3, CheckState.DEGRADED: 2, CheckState.UNKNOWN: 1}
+_BAD = (CheckState.FAILING, CheckState.DEGRADED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class SiteRow:
     latency: float | None
     sparkline: Chart
     incident: str | None  # case number of the incident covering it
+    reason: str = ""  # why it is not ok: "home: timeout; checkout: http_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,18 @@ def site_latency(
             if status.last_total is not None:
                 return status.last_total
     return None
+
+
+def failure_reason(site: Site, statuses: dict[str, list[CheckStatus]]) -> str:
+    """The failing and degraded checks with their error: what a person reads first."""
+    parts = []
+    for check in site.checks:
+        bad = [s for s in statuses.get(check.id, []) if s.state in _BAD]
+        if bad:
+            worst = max(bad, key=lambda s: _STATE_ORDER.get(s.state, 0))
+            error = worst.last_error.value.replace("_", " ") if worst.last_error else worst.state
+            parts.append(f"{check.name}: {error}")
+    return "; ".join(parts)
 
 
 def time_left(incident: Incident, now: datetime) -> timedelta | None:
@@ -99,6 +114,7 @@ async def site_rows(tx: Transaction, config: Config, now: datetime) -> list[Site
                 latency=site_latency(site, statuses, ring),
                 sparkline=chart(bucketed(points, start, HOUR, 24)),
                 incident=cases.get(incident_id) if incident_id is not None else None,
+                reason=failure_reason(site, statuses),
             )
         )
     return rows
@@ -121,6 +137,13 @@ async def overview(request: web.Request) -> web.StreamResponse:
     async with web_state.deps.store.transaction(read_only=True) as tx:
         sites = await site_rows(tx, config, now)
         incidents = await incident_rows(tx, config, now)
+        silences = await tx.silences.active(now)
+        windows = await tx.maintenance.active(now)
+    windows_now = [(w.sites, w.end, w.reason) for w in windows] + [
+        (window.sites, span.end, span.reason)
+        for window, span in spans(config.maintenance, now, now + timedelta(seconds=1))
+        if span.start <= now
+    ]
     customers = {c.id: c.name for c in config.customers.values()}
     context = {
         "title": "Overview",
@@ -128,6 +151,8 @@ async def overview(request: web.Request) -> web.StreamResponse:
         "incidents": incidents,
         "customers": customers,
         "weak_tokens": _weak_tokens(config),
+        "silences": silences,
+        "maintenance": windows_now,
     }
     return render(request, "overview.html", context)
 
