@@ -116,7 +116,6 @@ async def test_problem_4_the_overview_shows_silences_maintenance_and_the_failure
     assert "timeout" in row.lower()
 
 
-@pytest.mark.xfail(strict=True, reason="problem 4: the timeline shows raw event kinds")
 async def test_problem_4_the_timeline_says_in_words_who_was_paged_by_which_channel(
     env: Env, private: Client
 ) -> None:
