@@ -9,8 +9,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from monitor.model import CheckState, ErrorCode, IncidentStatus, Level
 from monitor.store import (
     CheckStatus,
