@@ -68,6 +68,7 @@ async def test_on_call_flow_on_a_phone(tmp_path: Path) -> None:
 
             problems: list[str] = []
             pages = ["/", f"/incidents/{CASE}", "/sites/acme/shop", "/maintenance", "/silences"]
+            pages += ["/incidents", "/incidents?status=resolved", "/oncall"]
             for path in pages:
                 await run(check_page, browser, axe, served.private_url + path, problems)
 
