@@ -87,7 +87,6 @@ async def test_unknown_messages_and_cases_are_not_found(client: Fixture, path: s
     assert (await http.get(path)).status == 404
 
 
-@pytest.mark.xfail(strict=True, reason="problem 6: the demo mailbox keeps no raw messages")
 async def test_problem_6_each_message_is_offered_as_its_raw_eml(client: Fixture) -> None:
     http, _ = client
     page = await (await http.get("/demo/mail/1")).text()
