@@ -53,7 +53,8 @@ def latency(seconds: float | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def when(at: datetime | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def when(at: datetime | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A time in `tz`; by default with the zone's abbreviation (`2026-11-24 11:00 CET`)."""
     return "–" if at is None else at.astimezone(tz).strftime(fmt)
 
 
