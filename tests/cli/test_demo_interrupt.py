@@ -54,7 +54,6 @@ def read_until(fd: int, done: bytes, within: float) -> bytes:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-@pytest.mark.xfail(strict=True, reason="problem 6: Ctrl-C of make demo prints make's error")
 def test_problem_6_ctrl_c_ends_make_demo_without_an_error_from_make(tmp_path: Path) -> None:
     (tmp_path / "child.py").write_text(CHILD)
     (tmp_path / "Makefile").write_text(f"demo:\n{demo_recipe()}\n")
