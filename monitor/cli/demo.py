@@ -77,10 +77,13 @@ def foreground() -> Iterator[None]:
     """Make this process the terminal's foreground process group while the block runs,
     as a shell does for a job: Ctrl-C then reaches the demo alone, not a `make` that
     started it (which would print `make: *** ... Interrupt`). Without a terminal, or when
-    it cannot, nothing changes. The previous foreground group gets the terminal back."""
+    it cannot, or when stdin is not a terminal (a script, a test), nothing changes. The
+    previous foreground group gets the terminal back."""
     try:
-        tty = os.open("/dev/tty", os.O_RDWR)
+        tty = os.open("/dev/tty", os.O_RDWR) if sys.stdin.isatty() else -1
     except OSError:
+        tty = -1
+    if tty < 0:
         yield
         return
     previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background tcsetpgrp
