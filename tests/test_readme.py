@@ -3,9 +3,9 @@
 Every ```sh block is run, in order, with bash (`set -euo pipefail`) in an empty directory,
 except the lines in `EXEMPT` (each with its reason). Two rewrites make the install offline
 and exact, and nothing else is changed:
-- `pip install vakt-monitor` installs the wheel built from this checkout (`pip wheel`,
-  into the test's own `dist/`) with `--no-index --no-deps`, since this machine cannot
-  reach the real index for our own package;
+- `pip install ./vakt` (from a clone) installs the wheel built from this checkout
+  (`pip wheel`, into the test's own `dist/`) with `--no-index --no-deps`, so the test
+  needs no clone beside it and no index;
 - `python3 -m venv vakt-env` creates the environment from the running interpreter; after
   the install a `.pth` line adds the test environment's site-packages, so the
   dependencies the `--no-deps` install skipped are importable. The test then checks that
@@ -34,7 +34,7 @@ EXEMPT = {
     "make test": "it is this test suite",
     "sudo ": "installs system-wide (a user, /opt, /etc, systemd); not on a test machine",
 }
-INSTALL = "pip install vakt-monitor"
+INSTALL = "pip install ./vakt"
 VENV = "python3 -m venv vakt-env"
 FENCE = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.S | re.M)
 

@@ -11,12 +11,16 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from monitor.cli._common import add_config_option, load_or_report
-from monitor.config.records import Config
+from monitor.config.records import Config, Settings
+from monitor.config.storepath import anchored_store, sqlite_file
 from monitor.config.values import duration
-from monitor.store import SchemaOutdated, Store, StoreError
+from monitor.store import Store, StoreError
+from monitor.store.migrate import head_revision
+from monitor.store.url import normalise_url, sqlite_path
 
 T = TypeVar("T")
 
@@ -26,24 +30,44 @@ NO_DATABASE = "no database yet: run `vakt db upgrade` or `vakt run`"
 
 
 class Unavailable(Exception):
-    """The store cannot be used: unreachable, or its schema is missing or behind."""
+    """The store cannot be used: unreachable, missing, or its schema is missing or behind."""
+
+
+def missing_database(url: str) -> str | None:
+    """The operator's message when `url` names a SQLite file that does not exist (opening
+    it would create an empty database), else None."""
+    path = sqlite_path(normalise_url(url))
+    if path is None or path.exists():
+        return None
+    return f"no database at {path.resolve()}: {NO_DATABASE.removeprefix('no database yet: ')}"
 
 
 async def _prepared(store: Store) -> None:
-    """SQLite is created and migrated in place, as `vakt run` does; a shared PostgreSQL
-    database is migrated deliberately, so a missing or old schema is reported instead."""
-    try:
-        await store.ensure_schema()
-    except SchemaOutdated as exc:
-        raise Unavailable(NO_DATABASE if await store.revision() is None else str(exc)) from exc
+    """The schema must be there and current: an operator command never creates or migrates
+    a database (only `vakt run` and `vakt db upgrade` do)."""
+    current, head = await store.revision(), head_revision()
+    if current is None:
+        raise Unavailable(f"{store.display_url}: {NO_DATABASE}")
+    if current != head:
+        raise Unavailable(
+            f"{store.display_url} is at schema {current}, this Vakt needs {head}: "
+            "run `vakt db upgrade`"
+        )
 
 
 def with_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the store at `url`, make sure its schema is usable, run `work`, close it.
+    """Open the existing store at `url`, check its schema is current, run `work`, close it.
 
-    Raises `Unavailable` (with a message for the operator) when the database cannot be
-    reached or has no usable schema; `work`'s own exceptions pass through.
+    Raises `Unavailable` (with a message for the operator) when the database does not
+    exist, cannot be reached or has no current schema; `work`'s own exceptions pass through.
+    Nothing is created: a missing SQLite file is reported, not made.
     """
+    try:
+        missing = missing_database(url)
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from exc
+    if missing is not None:
+        raise Unavailable(missing)
 
     async def session() -> T:
         store = Store(url)
@@ -96,8 +120,25 @@ def add_by_option(parser: argparse.ArgumentParser, what: str, *, person: bool = 
 
 
 def store_url(args: argparse.Namespace, config: Config) -> str:
+    """`--store` (as given: relative to the working directory), else `settings.store`
+    (a relative SQLite path there is relative to the config's directory)."""
     explicit: str | None = getattr(args, "store", None)
     return explicit or config.settings.store
+
+
+def moved_database(settings: Settings, cwd: Path) -> str | None:
+    """Why `vakt run`/`vakt db upgrade` must not start: a database exists where a relative
+    `settings.store` used to point (the working directory) and none where it points now
+    (the config's directory). None when there is nothing to refuse."""
+    old_url = anchored_store(settings.store_written, cwd)
+    old, new = sqlite_file(old_url), sqlite_file(settings.store)
+    if old is None or new is None or old == new or not old.is_file() or new.exists():
+        return None
+    return (
+        f"a database exists at {old} (the working directory) but none at {new}, where "
+        "settings.store points: a relative SQLite path is relative to the config file's "
+        f"directory. Move {old} to {new}, or set an absolute `store: sqlite:///{old}`"
+    )
 
 
 def actor(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> str:

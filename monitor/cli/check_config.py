@@ -14,9 +14,10 @@ from typing import Any
 
 from monitor.cli._common import add_config_option, config_path, load_or_report
 from monitor.config import ConfigError
-from monitor.config.records import Config
+from monitor.config.records import Config, TargetKind
 from monitor.config.tokens import STRONG_BITS, weak_tokens
 from monitor.model import CheckType
+from monitor.notify.readiness import message_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -29,6 +30,12 @@ def register(subparsers: Any) -> None:
         "exits 1.",
     )
     add_config_option(parser)
+    parser.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="the config to check (as `promtool check config FILE`); same as -c FILE",
+    )
     parser.add_argument(
         "--heartbeat-urls",
         action="store_true",
@@ -43,6 +50,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        if args.config is not None and args.config != args.file:
+            print("vakt check-config: give the config once: FILE or -c FILE", file=sys.stderr)
+            return 2
+        args.config = args.file
     config = load_or_report(args)
     if config is None:
         return 1
@@ -57,26 +69,40 @@ def run(args: argparse.Namespace) -> int:
     print(f"{config_path(args)}: OK")
     for line in summary(config):
         print(line)
-    weak = weak_tokens(config)
-    for token in weak:
-        print(
-            f"warning: {token.path}: a token of about {token.bits} bits can be guessed; use "
-            f"{STRONG_BITS} bits or more (`python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'`)",
-            file=sys.stderr,
-        )
-    warned = _message_warnings(config) + len(weak)
-    return 1 if args.strict and warned else 0
-
-
-def _message_warnings(config: Config) -> int:
-    """Print what pages and customer emails would lack (`monitor.notify.readiness`)."""
-    from monitor.notify.readiness import message_warnings
-
-    found = message_warnings(config)
+    found = warnings(config)
     for warning in found:
-        print(f"warning: {warning.path}: {warning.text}", file=sys.stderr)
-    return len(found)
+        print(f"warning: {warning}", file=sys.stderr)
+    return 1 if args.strict and found else 0
+
+
+def warnings(config: Config) -> list[str]:
+    """What is valid but probably not meant: guessable tokens, schedules nobody pages,
+    and what pages and customer emails would lack (`monitor.notify.readiness`)."""
+    found = [f"{w.path}: {w.text}" for w in message_warnings(config)]
+    found += [
+        f"{weak.path}: a token of about {weak.bits} bits can be guessed; use "
+        f"{STRONG_BITS} bits or more (`python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'`)"
+        for weak in weak_tokens(config)
+    ]
+    found.extend(
+        f"oncall.schedules.{name}: no escalation policy notifies `schedule:{name}`, so "
+        "nobody on it is ever paged; add it to a step of `oncall.escalation`"
+        for name in unused_schedules(config)
+    )
+    return found
+
+
+def unused_schedules(config: Config) -> list[str]:
+    """Schedules that no step of any escalation policy notifies."""
+    used = {
+        target.name
+        for escalation in config.escalations.values()
+        for step in escalation.steps
+        for target in step.notify
+        if target.kind is TargetKind.SCHEDULE
+    }
+    return [name for name in config.schedules if name not in used]
 
 
 def print_heartbeat_urls(config: Config) -> int:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from monitor.cli._common import add_config_option, load_or_report
 from monitor.cli._output import working
+from monitor.cli._session import fail, missing_database, moved_database
 from monitor.store import Store, StoreError
 from monitor.store.migrate import head_revision
 
@@ -51,10 +53,22 @@ def store_url(args: argparse.Namespace) -> str | None:
     return None if config is None else config.settings.store
 
 
-def run_upgrade(args: argparse.Namespace) -> int:
-    url = store_url(args)
-    if url is None:
+def upgrade_url(args: argparse.Namespace) -> str | int:
+    """The store to migrate, or the exit code: 2 for a broken config, or when the database
+    is at the old working-directory path of a relative `settings.store` (`moved_database`)."""
+    if args.store:
+        return str(args.store)
+    config = load_or_report(args)
+    if config is None:
         return 2
+    moved = moved_database(config.settings, Path.cwd())
+    return config.settings.store if moved is None else fail("db upgrade", moved, 2)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    url = upgrade_url(args)
+    if isinstance(url, int):
+        return url
     try:
         store = Store(url)
         with working(f"Migrating {store.display_url}"):
@@ -73,6 +87,12 @@ def run_status(args: argparse.Namespace) -> int:
     url = store_url(args)
     if url is None:
         return 2
+    try:
+        missing = missing_database(url)
+    except StoreError as exc:
+        return fail("db status", str(exc))
+    if missing is not None:
+        return fail("db status", missing)
     try:
         store = Store(url)
         current = asyncio.run(_revision(store))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,40 @@ def _vakt(
     )
 
 
+@contextlib.contextmanager
+def foreground() -> Iterator[None]:
+    """Make this process the terminal's foreground process group while the block runs,
+    as a shell does for a job: Ctrl-C then reaches the demo alone, not a `make` that
+    started it (which would print `make: *** ... Interrupt`). Without a terminal, or when
+    it cannot, or when stdin is not a terminal (a script, a test), nothing changes. The
+    previous foreground group gets the terminal back."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR) if sys.stdin.isatty() else -1
+    except OSError:
+        tty = -1
+    if tty < 0:
+        yield
+        return
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background tcsetpgrp
+    try:
+        before = os.tcgetpgrp(tty)
+        os.setpgid(0, 0)
+        os.tcsetpgrp(tty, os.getpgrp())
+    except OSError:
+        signal.signal(signal.SIGTTOU, previous)
+        os.close(tty)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(tty, before)
+        signal.signal(signal.SIGTTOU, previous)
+        os.close(tty)
+
+
 def _demo(args: argparse.Namespace) -> int:
     options = DemoOptions(fast=args.fast, keep_serving=not args.fast, directory=args.dir)
-    return run_loop(lambda: run_demo(_vakt, sys.stdout, options))
+    with foreground():
+        return run_loop(lambda: run_demo(_vakt, sys.stdout, options))

@@ -10,15 +10,15 @@ acknowledged by alice"; `--json`: one object per row, with every attempt and the
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
 
 from monitor.cli._common import add_config_option, load_or_report
 from monitor.cli._output import Cell, Painter, table
+from monitor.cli._session import Unavailable, with_store
 from monitor.clock import SystemClock
-from monitor.store import Attempt, OutboxItem, OutboxStatus, Store, StoreError
+from monitor.store import Attempt, OutboxItem, OutboxStatus, Store
 
 _COLUMNS = (
     "ID", "STATUS", "DUE", "TRIES", "CHANNEL", "RECIPIENT", "KIND", "CASE", "LAST ERROR / REASON"
@@ -59,12 +59,15 @@ def _store_url(args: argparse.Namespace) -> str | None:
     return None if config is None else config.settings.store
 
 
-async def _list(
+def _list(
     url: str, status: OutboxStatus | None, limit: int
 ) -> list[tuple[OutboxItem, list[Attempt]]]:
-    async with Store(url) as store, store.transaction(read_only=True) as tx:
-        items = await tx.outbox.find(status=status, limit=limit)
-        return [(item, await tx.outbox.attempts(item.id)) for item in items]
+    async def work(store: Store) -> list[tuple[OutboxItem, list[Attempt]]]:
+        async with store.transaction(read_only=True) as tx:
+            items = await tx.outbox.find(status=status, limit=limit)
+            return [(item, await tx.outbox.attempts(item.id)) for item in items]
+
+    return with_store(url, work)
 
 
 def _iso(value: Any) -> str | None:
@@ -128,8 +131,8 @@ def run_list(args: argparse.Namespace) -> int:
         OutboxStatus.FAILED if args.failed else OutboxStatus.CANCELLED if args.cancelled else None
     )
     try:
-        rows = asyncio.run(_list(url, status, args.limit))
-    except StoreError as exc:
+        rows = _list(url, status, args.limit)
+    except Unavailable as exc:
         print(f"vakt notifications list: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -142,9 +145,12 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _retry(url: str, item_id: int) -> bool:
-    async with Store(url) as store, store.transaction() as tx:
-        return await tx.outbox.requeue(item_id, SystemClock().now())
+def _retry(url: str, item_id: int) -> bool:
+    async def work(store: Store) -> bool:
+        async with store.transaction() as tx:
+            return await tx.outbox.requeue(item_id, SystemClock().now())
+
+    return with_store(url, work)
 
 
 def run_retry(args: argparse.Namespace) -> int:
@@ -152,8 +158,8 @@ def run_retry(args: argparse.Namespace) -> int:
     if url is None:
         return 2
     try:
-        requeued = asyncio.run(_retry(url, args.id))
-    except StoreError as exc:
+        requeued = _retry(url, args.id)
+    except Unavailable as exc:
         print(f"vakt notifications retry: {exc}", file=sys.stderr)
         return 1
     if not requeued:

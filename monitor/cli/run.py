@@ -1,14 +1,20 @@
 """`vakt run`: the daemon. Probes every check, opens and resolves incidents, until
-SIGTERM/SIGINT (drains with a deadline); SIGHUP reloads the config."""
+SIGTERM/SIGINT (drains with a deadline); SIGHUP reloads the config. On a terminal it first
+prints where to look (`startup_lines`) to stderr; the logs are JSON lines either way."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-from monitor import app
-from monitor.cli._common import add_config_option, config_path
+from monitor import __version__, app
+from monitor.cli._common import add_config_option, config_path, load_or_report
+from monitor.cli._session import fail, moved_database
+from monitor.config.records import Config
 from monitor.scheduler import run as run_loop
+from monitor.store import Store
 
 
 def register(subparsers: Any) -> None:
@@ -16,7 +22,8 @@ def register(subparsers: Any) -> None:
         "run",
         help="run the monitor daemon",
         description="Run the monitor until SIGTERM or SIGINT; SIGHUP reloads the config. "
-        "Exit codes: 0 stopped cleanly, 1 the store is unusable or locked, 2 invalid config.",
+        "Exit codes: 0 stopped cleanly, 1 the store is unusable or locked, 2 invalid config "
+        "or the database is at the old working-directory path.",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -30,7 +37,38 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_run)
 
 
+def startup_lines(config: Config, path: str) -> list[str]:
+    """What `vakt run` tells a person at a terminal before the JSON logs start: where the
+    UI and the public pages listen, which store, how many checks, how to log in."""
+    s = config.settings
+    checks, sites = len(config.checks()), len(config.sites())
+    first = next(iter(config.people), None)
+    login = (
+        f"Create a login:       vakt user set-password {first} -c {path}"
+        if first is not None
+        else f"Create a login:       add `people:` to {path}, then "
+        f"`vakt user set-password PERSON -c {path}`"
+    )
+    return [
+        f"Vakt {__version__}: {checks} checks on {sites} sites, from {path}",
+        f"Team UI and API:      http://{s.listen}/   (/metrics)",
+        f"Status pages:         {s.public_url}/   (listening on {s.public_listen})",
+        f"Store:                {Store(s.store).display_url}",
+        login,
+        "Logs follow as JSON lines; Ctrl-C stops (running probes drain first).",
+    ]
+
+
 def _run(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return 2
+    moved = moved_database(config.settings, Path.cwd())
+    if moved is not None:
+        return fail("run", moved, 2)
+    if sys.stderr.isatty():
+        for line in startup_lines(config, config_path(args)):
+            print(line, file=sys.stderr)
     app.configure_logging(args.log_level)
     options = app.Options(drain=args.drain)
     return run_loop(lambda: app.run(config_path(args), options=options))

@@ -1,15 +1,16 @@
 """`vakt status`: every configured site, one line each: state, level, latency, since.
 
 Sites come from the config, so a site that was never probed shows `unknown`; states come
-from the store the daemon writes. Failing and degraded checks are named. `--json` prints
-the same for scripts. Exit codes: 0 shown, 1 the store cannot be read, 2 bad config.
+from the store the daemon writes. Failing and degraded checks are named. The first line
+names the store it read (`--json`: the `store` key). `--json` prints the same for scripts.
+Exit codes: 0 shown, 1 the store cannot be read (or does not exist yet), 2 bad config.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -20,7 +21,14 @@ from monitor.config.records import Check, Config, Site, covers
 from monitor.engine.context import silenced
 from monitor.evaluate.maintenance import in_maintenance
 from monitor.model import CheckState, ErrorCode, Level
-from monitor.store import CheckStatus, MaintenanceWindow, Silence, SiteStatus, Store
+from monitor.store import (
+    CheckStatus,
+    MaintenanceWindow,
+    RecentResult,
+    Silence,
+    SiteStatus,
+    Store,
+)
 
 # Where the engine keeps the quorum-combined state of a check (store.records.CheckStatus).
 COMBINED_LOCATION = "*"
@@ -33,7 +41,8 @@ def register(subparsers: Any) -> None:
         help="every site with its state, level, latency and since when",
         description="One line per configured site: its state (ok, Level A, Level B or "
         "unknown), the slowest latency of its last probes, since when, its open case, and "
-        "which checks fail. Sites never probed show `unknown`.",
+        "which checks fail. A site is ok from its first probe; sites never probed show "
+        "`unknown`.",
     )
     add_store_options(parser)
     parser.add_argument("--customer", metavar="ID", help="only this customer's sites")
@@ -78,6 +87,7 @@ class Snapshot:
     cases: Mapping[str, str]  # site id -> its open case
     windows: Sequence[MaintenanceWindow]
     silences: Sequence[Silence]
+    newest: Mapping[str, RecentResult] = field(default_factory=dict)  # check id -> last probe
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
         snapshot = await read_snapshot(store, SystemClock().now())
         lines = site_lines(config, snapshot, args.customer)
         if args.json:
-            print_json(as_json(lines, snapshot.at))
+            print_json({"store": store.display_url, **as_json(lines, snapshot.at)})
         else:
+            print(f"Store: {store.display_url}")
             zone = config.settings.timezone
             for line in as_text(lines, snapshot.at, zone, Painter.for_stdout()):
                 print(line)
@@ -107,7 +118,8 @@ async def read_snapshot(store: Store, now: datetime) -> Snapshot:
         cases = {i.site_id: i.case_number for i in await tx.incidents.unresolved()}
         windows = await tx.maintenance.active(now)
         silences = await tx.silences.active(now)
-    return Snapshot(now, sites, checks, cases, windows, silences)
+        newest = {r.check_id: r for r in await tx.results.newest()}
+    return Snapshot(now, sites, checks, cases, windows, silences, newest)
 
 
 def site_lines(config: Config, snapshot: Snapshot, customer: str | None) -> list[SiteLine]:
@@ -119,38 +131,61 @@ def site_lines(config: Config, snapshot: Snapshot, customer: str | None) -> list
 
 
 def _site_line(site: Site, config: Config, snapshot: Snapshot) -> SiteLine:
-    status = snapshot.sites.get(site.id)
-    state = "unknown" if status is None else (status.level.value if status.level else "ok")
+    checks = tuple(
+        check_line(c, snapshot.checks.get(c.id, ()), snapshot.newest.get(c.id)) for c in site.checks
+    )
     at = snapshot.at
     return SiteLine(
         site=site,
-        state=state,
-        since=None if status is None else status.since,
+        state=site_state(snapshot.sites.get(site.id), checks),
+        since=_site_since(snapshot.sites.get(site.id), checks),
         case=snapshot.cases.get(site.id),
         maintenance=in_maintenance(config.maintenance, site.id, at)
         or any(covers(w.sites, site.id) for w in snapshot.windows),
         silenced=silenced(snapshot.silences, site),
-        checks=tuple(check_line(c, snapshot.checks.get(c.id, ())) for c in site.checks),
+        checks=checks,
     )
 
 
-def check_line(check: Check, statuses: Sequence[CheckStatus]) -> CheckLine:
+def site_state(status: SiteStatus | None, checks: Sequence[CheckLine]) -> str:
+    """The site's level ("A", "B"), else "ok" once any check was probed, else "unknown".
+    The engine stores a site's row only when its level changes, so a site probed healthy
+    from the start has none: it is ok, not unknown."""
+    if status is not None:
+        return status.level.value if status.level else "ok"
+    probed = any(c.state is not CheckState.UNKNOWN or c.last_probe_at for c in checks)
+    return "ok" if probed else "unknown"
+
+
+def _site_since(status: SiteStatus | None, checks: Sequence[CheckLine]) -> datetime | None:
+    if status is not None:
+        return status.since
+    known = [c.since for c in checks if c.since is not None]
+    return min(known) if known else None
+
+
+def check_line(
+    check: Check, statuses: Sequence[CheckStatus], newest: RecentResult | None = None
+) -> CheckLine:
     """The check's state: the combined one when the engine stored it, else the worst of
-    its locations; latency from its most recent probe anywhere."""
+    its locations; latency from its most recent probe anywhere: the newest entry of the
+    recent-results ring (the engine rewrites a status only when it changes or fails)."""
     combined = [s for s in statuses if s.location == COMBINED_LOCATION]
     candidates = combined or list(statuses)
+    probes = [(s.last_probe_at, s.last_total) for s in statuses if s.last_probe_at is not None]
+    if newest is not None:
+        probes.append((newest.started_at, newest.total))
+    last_at, last_total = max(probes, key=lambda p: p[0]) if probes else (None, None)
     if not candidates:
-        return CheckLine(check, CheckState.UNKNOWN, None, None, None, None)
+        return CheckLine(check, CheckState.UNKNOWN, None, last_total, None, last_at)
     chosen = min(candidates, key=lambda s: _WORST_FIRST.index(s.state))
-    probed = [s for s in statuses if s.last_probe_at is not None]
-    latest = max(probed, key=lambda s: s.last_probe_at or s.since) if probed else None
     return CheckLine(
         check=check,
         state=chosen.state,
         since=chosen.since,
-        latency=None if latest is None else latest.last_total,
+        latency=last_total,
         error=chosen.last_error if chosen.state is not CheckState.OK else None,
-        last_probe_at=None if latest is None else latest.last_probe_at,
+        last_probe_at=last_at,
     )
 
 

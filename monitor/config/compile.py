@@ -79,6 +79,7 @@ from monitor.config.records import (
     WebSettings,
 )
 from monitor.config.source import Locator, Path_
+from monitor.config.storepath import anchored_store, config_base
 from monitor.config.validation import validate
 from monitor.model import CheckType, Level
 
@@ -159,7 +160,7 @@ class _Compiler:
         self.issues.append(self.locator.issue(path, message))
 
     def run(self, path: str) -> Config | None:
-        self.settings = self.compile_settings(self.model.settings)
+        self.settings = self.compile_settings(self.model.settings, path)
         self.compile_calendars()
         self.compile_policies()
         self.compile_people()
@@ -187,13 +188,14 @@ class _Compiler:
 
     # -------------------------------------------------------------------------- settings
 
-    def compile_settings(self, m: s.SettingsModel) -> Settings:
+    def compile_settings(self, m: s.SettingsModel, path: str) -> Settings:
         tz, tz_name = m.timezone
         public_url = m.public_url or f"http://{m.public_listen}"
         return Settings(
             timezone=tz,
             timezone_name=tz_name,
-            store=m.store,
+            store=anchored_store(m.store, config_base(path)),
+            store_written=m.store,
             busy_timeout=m.busy_timeout,
             listen=m.listen,
             public_listen=m.public_listen,

@@ -265,7 +265,8 @@ class HealthSettings:
 class Settings:
     timezone: tzinfo
     timezone_name: str
-    store: str = "sqlite:///vakt.db"
+    store: str = "sqlite:///vakt.db"  # a relative SQLite path made absolute (storepath.py)
+    store_written: str = "sqlite:///vakt.db"  # `store` as written in the config
     busy_timeout: timedelta = timedelta(seconds=10)  # a SQLite writer's wait for the lock
     listen: HostPort = HostPort("127.0.0.1", 8080)
     public_listen: HostPort = HostPort("127.0.0.1", 8081)

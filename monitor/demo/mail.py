@@ -19,7 +19,7 @@ import email
 import email.policy
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from enum import StrEnum
@@ -58,6 +58,7 @@ class Mail:
     case: str  # "" when the message belongs to no case
     text: str
     html: str
+    raw: bytes = b""  # the message as received (offered as .eml)
 
 
 def _body(message: EmailMessage, subtype: str) -> str:
@@ -110,7 +111,7 @@ class Mailbox:
         now = self._clock.now()
         async with self._changed:
             for to in recipients:
-                self._mails.append(self._mail(parsed, sender, to, now))
+                self._mails.append(replace(self._mail(parsed, sender, to, now), raw=raw))
             self._changed.notify_all()
 
     def _mail(self, message: EmailMessage, sender: str, to: str, now: datetime) -> Mail:

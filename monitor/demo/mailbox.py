@@ -57,6 +57,7 @@ class MailboxView:
             web.get("/demo/mail/case/{case}", self.thread),
             web.get(r"/demo/mail/{id:\d+}", self.message),
             web.get(r"/demo/mail/{id:\d+}/html", self.html_part),
+            web.get(r"/demo/mail/{id:\d+}.eml", self.eml),
         ]
 
     def _page(self, template: str, title: str, context: Mapping[str, Any]) -> web.Response:
@@ -91,6 +92,15 @@ class MailboxView:
         response = web.Response(text=mail.html, content_type="text/html")
         response.headers["Content-Security-Policy"] = HTML_PART_POLICY
         return response
+
+    async def eml(self, request: web.Request) -> web.Response:
+        """The message exactly as it arrived, to open in a mail client."""
+        mail = self._mail(request)
+        return web.Response(
+            body=mail.raw,
+            content_type="message/rfc822",
+            headers={"Content-Disposition": f'attachment; filename="vakt-demo-{mail.id}.eml"'},
+        )
 
     async def thread(self, request: web.Request) -> web.Response:
         case = request.match_info["case"]

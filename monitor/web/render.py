@@ -6,12 +6,12 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -53,16 +53,26 @@ def latency(seconds: float | None) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def when(at: datetime | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def when(at: datetime | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A time in `tz`; by default with the zone's abbreviation (`2026-11-24 11:00 CET`)."""
     return "–" if at is None else at.astimezone(tz).strftime(fmt)
 
 
 def localized(at: datetime | None, tz: tzinfo, language: str) -> str:
-    """A date and time in the customer's language and zone (`1. des. 2026, 22:00`)."""
+    """A date and time in the customer's language and zone, with the zone's abbreviation
+    (`1. des. 2026, 22:00:00 CET`), so no reader has to guess which clock it is."""
     if at is None:
         return ""
     locale = {"nb": "nb_NO", "nl": "nl_NL"}.get(language, "en_GB")
-    return format_datetime(at.astimezone(tz), "medium", tzinfo=tz, locale=locale)
+    local = at.astimezone(tz)
+    text = format_datetime(local, "medium", tzinfo=tz, locale=locale)
+    return f"{text} {local.tzname() or ''}".rstrip()
+
+
+def day(value: date, language: str) -> str:
+    """A date in the customer's language (`24 Nov 2026`)."""
+    locale = {"nb": "nb_NO", "nl": "nl_NL"}.get(language, "en_GB")
+    return format_date(value, "medium", locale=locale)
 
 
 class Renderer:
@@ -80,6 +90,7 @@ class Renderer:
         )
         self.env.filters.update(duration=duration, latency=latency, when=when)
         self.env.filters["localized"] = localized
+        self.env.filters["day"] = day
         self._catalogs = {lang: load_translations(lang) for lang in LANGUAGES}
 
     def gettext(self, language: str) -> Callable[[str], str]:

@@ -36,6 +36,7 @@ from monitor.store import (
     MaintenanceWindow,
     SiteStatus,
     Store,
+    Transaction,
     fold,
 )
 from monitor.store.aggregates import BUCKET, BUCKET_COUNT, bucket_start, latency_bucket
@@ -59,6 +60,17 @@ settings:
 people:
   alice: {{name: Alice Hansen, email: alice@agency.example}}
   bob: {{name: Bob Berg, email: bob@agency.example}}
+oncall:
+  schedules:
+    primary:
+      timezone: Europe/Oslo
+      layers: [{{rotation: weekly, handoff: "mon 09:00", members: [alice, bob]}}]
+      overrides: [{{person: bob, from: 2026-12-24T00:00, to: 2026-12-27T00:00}}]
+  escalation:
+    default:
+      steps:
+        - {{notify: [schedule:primary], via: [email]}}
+        - {{after: 15m, notify: [person:bob], via: [email]}}
 customers:
   acme:
     name: ACME AS
@@ -189,6 +201,7 @@ async def seed(store: Store, config: Config) -> None:
                 ),
             ]
         )
+        await _past_incident(tx)
         await tx.maintenance.add(
             MaintenanceWindow(
                 ("acme/*",),
@@ -200,6 +213,40 @@ async def seed(store: Store, config: Config) -> None:
             )
         )
     await set_password(store, HASHER, "alice", PASSWORD, NOW)
+
+
+async def _past_incident(tx: Transaction) -> None:
+    """A Level B case resolved ten days ago, with a public update (the history and the
+    status page's past incidents show it)."""
+    opened = NOW - timedelta(days=10, hours=3)
+    row = await tx.incidents.insert(
+        Incident(
+            "VAKT-2026-000031",
+            "fjord/www",
+            "fjord",
+            Level.B,
+            IncidentStatus.RESOLVED,
+            opened,
+            opened + timedelta(minutes=40),
+            description="Home is 5x slower than its baseline.",
+            resolved_at=opened + timedelta(minutes=40),
+            resolved_by="vakt",
+        )
+    )
+    await tx.incidents.add_events(
+        [
+            IncidentEvent(row.id, opened, "vakt", EventKind.OPENED, "Level B: slow"),
+            IncidentEvent(
+                row.id,
+                opened + timedelta(minutes=20),
+                "alice",
+                EventKind.NOTE,
+                "A cache node failed; pages were slow. It has been replaced.",
+                True,
+            ),
+            IncidentEvent(row.id, opened + timedelta(minutes=40), "vakt", EventKind.RESOLVED),
+        ]
+    )
 
 
 def _statuses(config: Config, opened: datetime) -> list[CheckStatus]:

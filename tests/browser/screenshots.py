@@ -1,5 +1,5 @@
 """`make screenshots`: seed the demo world, serve both apps on loopback, and save
-docs/screenshots/{overview,incident,status}.png from headless Chromium.
+docs/screenshots/{overview,incident,incidents,oncall,status}.png from headless Chromium.
 
     .venv/bin/python -m tests.browser.screenshots [OUTPUT_DIR]
 """
@@ -44,6 +44,8 @@ def _capture(private: str, public: str, out: Path, profile: Path) -> None:
         _sign_in(browser, private)
         _shoot(browser, f"{private}/", out / "overview.png")
         _shoot(browser, f"{private}/incidents/{CASE}", out / "incident.png")
+        _shoot(browser, f"{private}/incidents", out / "incidents.png")
+        _shoot(browser, f"{private}/oncall", out / "oncall.png")
         browser.get(f"{public}/status/acme?token={STATUS_TOKEN}")
         _shoot(browser, f"{public}/status/acme", out / "status.png")
     finally:

@@ -68,6 +68,7 @@ async def test_on_call_flow_on_a_phone(tmp_path: Path) -> None:
 
             problems: list[str] = []
             pages = ["/", f"/incidents/{CASE}", "/sites/acme/shop", "/maintenance", "/silences"]
+            pages += ["/incidents", "/incidents?status=resolved", "/oncall"]
             for path in pages:
                 await run(check_page, browser, axe, served.private_url + path, problems)
 
@@ -96,3 +97,41 @@ async def test_on_call_flow_on_a_phone(tmp_path: Path) -> None:
             assert problems == []
         finally:
             await run(browser.quit)
+
+
+def status_page_problems(browser: webdriver.Chrome, axe: str, base: str) -> list[str]:
+    """The status page of ACME during its Level A outage, and the private page."""
+    problems: list[str] = []
+    browser.get(f"{base}/status/acme")  # no token yet: the private page
+    private = browser.page_source
+    if "private" not in private.lower() or "?token=" not in private or "ACME" in private:
+        problems.append("the private page does not say how to open it, or leaks the name")
+    browser.get(f"{base}/status/acme?token={STATUS_TOKEN}")
+    page = browser.page_source
+    shop = browser.find_elements(By.CSS_SELECTOR, "article.site-public")[0]  # at Level A
+    bars = shop.find_elements(By.CSS_SELECTOR, "svg.bars rect")
+    today = bars[-1].get_attribute("class") if bars else None
+    if today in (None, "up", "none"):
+        problems.append(f"during the outage today's bar is {today!r}")
+    legend = shop.find_element(By.CSS_SELECTOR, ".bars-legend").text
+    if "100.00 %" in legend:
+        problems.append(f"the shop's legend says {legend!r} during its outage")
+    if not ("CET" in page or "CEST" in page):
+        problems.append("times without their zone")
+    check_page(browser, axe, browser.current_url, problems)
+    return problems
+
+
+@pytest.mark.usefixtures("needs_chromium")
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (375, 812)], ids=["desktop", "phone"])
+async def test_a_status_page_during_an_outage_agrees_with_itself(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    axe = await run(chrome.axe_source, Path.home() / ".cache" / "vakt-tests" / "npm")
+    async with serve(tmp_path) as served:
+        browser = await run(chrome.driver, tmp_path / "profile", width, height)
+        try:
+            problems = await run(status_page_problems, browser, axe, served.public_url)
+        finally:
+            await run(browser.quit)
+    assert problems == []

@@ -8,6 +8,7 @@ database rather than the store suite's per-test schema.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,8 +25,11 @@ __all__ = ["pg_available"]
 
 @pytest.fixture
 def env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Env:
+    """A migrated SQLite database (as `vakt run` leaves it) and a config naming it."""
     url = f"sqlite:///{tmp_path / 'vakt.db'}"
-    return Env(write_config(tmp_path / "checks.yaml", url), url, capsys)
+    made = Env(write_config(tmp_path / "checks.yaml", url), url, capsys)
+    made.run(lambda store: asyncio.sleep(0))
+    return made
 
 
 async def _admin(statement: str) -> None:

@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.model import CheckState, ErrorCode, Level
+import pytest
+
+from monitor.model import CheckState, ErrorCode, Level, ProbeResult, Timings, Verdict
 from monitor.store import Store
 from tests.cli.support import Env, check_status, now, seed_incident, seed_states, site_status
 
@@ -45,7 +47,8 @@ def test_a_failing_site_shows_its_level_failing_checks_latency_and_case(env: Env
     case = seed_failing_shop(env)
     code, out, _ = env.vakt("status")
     assert code == 0
-    lines = out.splitlines()
+    store, *lines = out.splitlines()
+    assert store == f"Store: {env.url.replace('sqlite:', 'sqlite+aiosqlite:')}"
     assert lines[0].split() == ["SITE", "STATE", "LATENCY", "SINCE", "CASE", "CHECKS"]
     shop, blog, web = lines[1:4]
     assert shop.startswith("acme/shop   Level A  10.0 s")
@@ -102,8 +105,8 @@ def test_maintenance_and_silences_are_flagged(env: Env) -> None:
         (False, True),
     ]
     out = env.vakt("status")[1]
-    assert "[maintenance]" in out.splitlines()[2]
-    assert "[silenced]" in out.splitlines()[3]
+    assert "[maintenance]" in out.splitlines()[3]
+    assert "[silenced]" in out.splitlines()[4]
 
 
 def test_status_for_one_customer_and_an_unknown_one(env: Env) -> None:
@@ -124,6 +127,7 @@ def test_a_broken_config_is_a_usage_error(env: Env) -> None:
 
 def test_store_overrides_the_configured_database(env: Env, tmp_path: Path) -> None:
     other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert env.vakt("db", "upgrade", "--store", other)[0] == 0
     assert env.vakt("silence", "acme", "--for", "1h", "--store", other)[0] == 0
     assert env.json("silence", "--list") == []
     assert len(env.json("silence", "--list", "--store", other)) == 1
@@ -133,3 +137,24 @@ def test_an_unreachable_database_fails_with_its_address(env: Env) -> None:
     code, out, err = env.vakt("status", "--store", "postgresql://nobody@127.0.0.1:1/none")
     assert (code, out) == (1, "")
     assert err.startswith("vakt status: postgresql+asyncpg://nobody@127.0.0.1:1/none")
+
+
+def test_problem_3_a_probed_healthy_site_is_ok_with_its_newest_latency_from_the_first_probe(
+    env: Env,
+) -> None:
+    """The engine writes a check's status at its first state change and the ring at each
+    checkpoint; no site row exists until the site's level changes."""
+
+    async def work(store: Store) -> None:
+        first = now() - timedelta(minutes=3)
+        await seed_states(store, [], [check_status("globex/web/home", CheckState.OK, since=first)])
+        async with store.transaction() as tx:
+            await tx.results.push_recent(
+                [ProbeResult("globex/web/home", Verdict.OK, now(), Timings(total=0.43), "default")]
+            )
+
+    env.run(work)
+    [web] = env.json("status", "--customer", "globex")["sites"]
+    assert web["state"] == "ok"
+    assert web["latency"] == pytest.approx(0.43)
+    assert web["checks"][0]["last_probe_at"] is not None

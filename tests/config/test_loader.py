@@ -126,7 +126,8 @@ def test_a_ten_line_config_loads_with_sensible_defaults() -> None:
     assert config.settings.email.team == Mailbox("ops@agency.example")
     assert customer.primary_contact is not None
     assert customer.primary_contact.email == "kari@acme.example"
-    assert config.settings.store == "sqlite:///vakt.db"
+    assert config.settings.store_written == "sqlite:///vakt.db"
+    assert config.settings.store == f"sqlite:///{Path.cwd() / 'vakt.db'}"  # text: the cwd
     check = config.check("acme/shop/home")
     assert check is not None
     assert (check.type, check.impact) == (CheckType.HTTP, Impact.OUTAGE)

@@ -3,6 +3,8 @@ message, a case's thread, the HTML part in a sandbox; everything escaped."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -83,3 +85,18 @@ async def test_the_html_part_is_served_in_a_sandbox(client: Fixture) -> None:
 async def test_unknown_messages_and_cases_are_not_found(client: Fixture, path: str) -> None:
     http, _ = client
     assert (await http.get(path)).status == 404
+
+
+async def test_problem_6_each_message_is_offered_as_its_raw_eml(client: Fixture) -> None:
+    http, _ = client
+    page = await (await http.get("/demo/mail/1")).text()
+    assert 'href="/demo/mail/1.eml"' in page
+
+    response = await http.get("/demo/mail/1.eml")
+
+    assert response.status == 200
+    assert response.content_type == "message/rfc822"
+    assert "attachment" in response.headers["Content-Disposition"]
+    parsed = email.message_from_bytes(await response.read(), policy=email.policy.default)
+    assert parsed["X-Vakt-Case"] == CASE
+    assert (await http.get("/demo/mail/99.eml")).status == 404

@@ -19,6 +19,7 @@ from monitor.store import (
     OutboxKey,
     Store,
 )
+from monitor.store.queries.incident_search import IncidentFilter
 from tests.store.support import T0, Backend
 
 
@@ -247,3 +248,16 @@ async def test_latest_by_site_gives_each_sites_newest_like_find(store: Store) ->
             "VAKT-2026-000003",
             "VAKT-2026-000002",
         ]
+
+
+async def test_a_search_keeps_to_the_opening_window_since_and_until(store: Store) -> None:
+    async with store.transaction() as tx:
+        for n, days in enumerate((40, 20, 1), start=1):
+            opened = T0 - timedelta(days=days)
+            row = dataclasses.replace(
+                draft(f"VAKT-2026-00000{n}"), opened_at=opened, updated_at=opened
+            )
+            await tx.incidents.insert(row)
+        window = IncidentFilter(since=T0 - timedelta(days=30), until=T0 - timedelta(days=1))
+        found = await tx.incident_search.search(window, 10)
+    assert [i.case_number for i in found] == ["VAKT-2026-000002"]

@@ -71,6 +71,28 @@ async def test_recent_ring_keeps_the_newest_n_per_check(backend_store_ring: Stor
     assert unknown == []
 
 
+async def test_the_newest_entry_of_each_ring_and_the_entries_since_a_moment(
+    backend_store_ring: Store,
+) -> None:
+    store = backend_store_ring  # ring size 5: 12 results wrap it twice
+    home = [probe(at=T0 + timedelta(seconds=i), total=i / 10) for i in range(12)]
+    api = [probe("acme/shop/api", at=T0 + timedelta(seconds=3))]
+    async with store.transaction() as tx:
+        await tx.results.push_recent(home + api)
+    async with store.transaction(read_only=True) as tx:
+        newest = {r.check_id: r.started_at for r in await tx.results.newest()}
+        only_api = await tx.results.newest(["acme/shop/api"])
+        since = await tx.results.recent_of(["acme/shop/home"], T0 + timedelta(seconds=9))
+        none = await tx.results.recent_of([])
+    assert newest == {
+        "acme/shop/home": T0 + timedelta(seconds=11),
+        "acme/shop/api": api[0].started_at,
+    }
+    assert [r.check_id for r in only_api] == ["acme/shop/api"]
+    assert [r.started_at for r in since] == [T0 + timedelta(seconds=i) for i in (9, 10, 11)]
+    assert none == []
+
+
 @pytest.fixture
 async def backend_store_ring(backend):  # type: ignore[no-untyped-def]
     s = backend.store(ring_size=5)

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
 from monitor.model import IncidentStatus, Level
+from monitor.policy.uptime import LevelChange
 from monitor.store import EventKind, IncidentEvent, MaintenanceWindow, SiteStatus
 from monitor.store.queries.web import SeriesPoint
-from monitor.web.public.statusdata import Span, uptime_days
+from monitor.web.public.statusdata import SiteHistory, covered
 from tests.web.conftest import Client
 from tests.web.support import (
     STATUS_TOKEN,
@@ -24,6 +25,7 @@ from tests.web.support import (
 )
 
 ACME = "/status/acme"
+DAY = date(2026, 11, 24)
 
 
 async def test_a_private_page_is_404_without_its_token(public: Client) -> None:
@@ -109,8 +111,9 @@ async def test_the_json_document(env: Env, public: Client) -> None:
     (site,) = body["sites"]
     assert site["name"] == "www.open.example"
     assert len(site["days"]) == 90
-    assert site["days"][-1] == {"date": "2026-11-24", "uptime": 50.0}
-    assert site["uptime_90d"] == 50.0
+    # one failed probe is no outage: uptime counts time at Level A, which never began
+    assert site["days"][-1] == {"date": "2026-11-24", "uptime": 100.0, "degraded": 0.0}
+    assert site["uptime_90d"] == 100.0
 
 
 async def test_the_atom_feed_lists_incidents(env: Env, public: Client) -> None:
@@ -138,30 +141,38 @@ async def test_upcoming_maintenance_is_announced(env: Env, public: Client) -> No
     assert "Server upgrade" in html
 
 
-async def test_resolved_incidents_leave_the_page_after_a_week(env: Env, public: Client) -> None:
+async def test_resolved_incidents_move_to_past_incidents_after_a_week(
+    env: Env, public: Client
+) -> None:
     row = await add_incident(env.store, site_id="open/web", status=IncidentStatus.RESOLVED)
     async with env.store.transaction() as tx:
         await tx.incidents.update(replace(row, resolved_at=T0 - timedelta(days=8)))
-    assert "VAKT-2026-000001" not in await (await public.get("/status/open")).text()
+    html = await (await public.get("/status/open")).text()
+    assert 'id="inc-h"' not in html
+    assert "VAKT-2026-000001" in html[html.index('id="past-h"') :]
 
 
 def test_uptime_leaves_out_maintenance() -> None:
-    day = date(2026, 11, 24)
     at = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     points = [
         SeriesPoint(at, ok=10, degraded=0, failed=0, latency_sum=1.0),
         SeriesPoint(at + timedelta(minutes=5), ok=0, degraded=0, failed=10, latency_sum=0.0),
     ]
-    windows = [Span(at + timedelta(minutes=5), at + timedelta(minutes=10), "patching")]
-    (bar,), overall = uptime_days(points, windows, [day], UTC)
+    down = [LevelChange(at + timedelta(minutes=5), Level.A)]
+    windows = [(at + timedelta(minutes=5), at + timedelta(minutes=10))]
+    end = at + timedelta(minutes=10)
+    (bar,), overall, _ = SiteHistory(covered(points), windows, down, None).days([DAY], UTC, end)
     assert bar.uptime == 1.0
     assert overall == 1.0
-    (bar,), overall = uptime_days(points, [], [day], UTC)
+    (bar,), overall, _ = SiteHistory(covered(points), [], down, None).days([DAY], UTC, end)
     assert bar.uptime == 0.5
     assert overall == 0.5
 
 
 def test_a_day_without_measurements_has_no_uptime() -> None:
-    (bar,), overall = uptime_days([], [], [date(2026, 11, 24)], UTC)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    (bar,), overall, since = SiteHistory([], [], [], None).days([DAY], UTC, now)
     assert bar.uptime is None
+    assert bar.bar == "none"
     assert overall is None
+    assert since is None

@@ -101,7 +101,7 @@ async def test_incident_page_shows_evidence_timeline_and_sla_clock(
     assert "server error" in html
     assert "HTTP 500" in html
     assert "1h 15m left" in html
-    assert "opened" in html  # the timeline's first event
+    assert '<span class="kind">Opened</span>' in html  # the timeline's first event, in words
 
 
 async def test_acknowledge_from_the_incident_page(env: Env, private: Client) -> None:
@@ -292,5 +292,5 @@ async def test_a_page_cancelled_by_the_acknowledgement_shows_in_the_timeline_wit
     csrf = await signed_in(env, private)
     await private.post(f"/incidents/{CASE}/ack", data={"csrf": csrf})
     html = await (await private.get(f"/incidents/{CASE}")).text()
-    assert "page cancelled" in html
+    assert "Not sent: paged Alice Hansen by email" in html
     assert f"case {CASE} was acknowledged by alice" in html

@@ -24,8 +24,8 @@ from monitor.store.tables import incidents, outbox
 class IncidentFilter:
     """Which incidents to list; every field that is set must match.
 
-    `since`: opened at or after. `after`: the (opened_at, id) of the last incident of the
-    previous page; this page holds only older ones.
+    `since`: opened at or after; `until`: opened before. `after`: the (opened_at, id) of
+    the last incident of the previous page; this page holds only older ones.
     """
 
     status: IncidentStatus | None = None
@@ -34,6 +34,7 @@ class IncidentFilter:
     level: Level | None = None
     since: datetime | None = None
     after: tuple[datetime, int] | None = None
+    until: datetime | None = None  # opened before
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ def _filtered(
     ]
     if where.since is not None:
         conditions.append(incidents.c.opened_at >= where.since)
+    if where.until is not None:
+        conditions.append(incidents.c.opened_at < where.until)
     if where.after is not None:
         opened_at, last_id = where.after
         conditions.append(

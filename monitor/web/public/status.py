@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from monitor.config.records import Customer
-from monitor.web.public.statusdata import StatusView, build
+from monitor.web.public.statusdata import PublicIncident, StatusView, build
 from monitor.web.security import is_secure, tokens_match
 from monitor.web.state import WebState, state
 
@@ -39,17 +39,42 @@ def _cookie(customer: Customer) -> str:
     return f"vakt_status_{customer.id}"
 
 
-def _customer(request: web.Request) -> tuple[WebState, Customer]:
-    """The customer of the URL if this request may see their page; else 404."""
+PRIVATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>Private status page</title>
+<link rel="stylesheet" href="/static/vakt.css"></head>
+<body><main><h1>This status page is private</h1>
+<p>Open it with the link your service provider gave you: it ends in
+<code>/status/{id}?token=…</code>. The link is remembered in this browser afterwards.</p>
+<p>No link? Ask your service provider for one.</p></main></body></html>
+"""
+
+
+def _customer(request: web.Request, *, html: bool = False) -> tuple[WebState, Customer]:
+    """The customer of the URL if this request may see their page; else 404: for the HTML
+    page, one that says the page is private and how to open it, the same for an unknown
+    customer (so it tells nobody which customers exist)."""
     web_state = state(request)
     customer = web_state.config().customers.get(request.match_info["customer"])
-    if customer is None:
-        raise web.HTTPNotFound(text="Not found")
-    page = customer.status_page
-    if page.public:
+    page = None if customer is None else customer.status_page
+    if customer is not None and page is not None and page.public:
         return web_state, customer
-    given = request.query.get("token") or request.cookies.get(_cookie(customer))
-    if page.token is None or not tokens_match(page.token, given):
+    given = None
+    if customer is not None:
+        given = request.query.get("token") or request.cookies.get(_cookie(customer))
+    if (
+        customer is None
+        or page is None
+        or page.token is None
+        or not tokens_match(page.token, given)
+    ):
+        if html:
+            raise web.HTTPNotFound(
+                text=PRIVATE.replace("{id}", request.match_info["customer"]),
+                content_type="text/html",
+                headers={"Cache-Control": "no-store"},
+            )
         raise web.HTTPNotFound(text="Not found")
     return web_state, customer
 
@@ -86,7 +111,7 @@ async def _view(request: web.Request, web_state: WebState, customer: Customer) -
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    web_state, customer = _customer(request)
+    web_state, customer = _customer(request, html=True)
     _clean_redirect(request, web_state, customer)
     view = await _view(request, web_state, customer)
     language = customer.language.value
@@ -116,27 +141,38 @@ def as_json(view: StatusView) -> dict[str, Any]:
             {
                 "name": v.site.label,
                 "status": v.state.value,
-                "uptime_90d": None if v.uptime is None else round(v.uptime * 100, 3),
-                "days": [{"date": d.day.isoformat(), "uptime": _percent(d.uptime)} for d in v.days],
+                "uptime_90d": _percent(v.uptime),
+                "uptime_since": None if v.since is None else v.since.isoformat(),
+                "days": [
+                    {
+                        "date": d.day.isoformat(),
+                        "uptime": _percent(d.uptime),
+                        "degraded": _percent(d.degraded),
+                    }
+                    for d in v.days
+                ],
             }
             for v in view.sites
         ],
-        "incidents": [
-            {
-                "case": i.case,
-                "site": i.site_label,
-                "level": i.level.value,
-                "status": i.status.value,
-                "opened_at": _iso(i.opened_at),
-                "resolved_at": _iso(i.resolved_at),
-                "updates": [{"at": _iso(u.at), "text": u.text} for u in i.updates],
-            }
-            for i in view.incidents
-        ],
+        "incidents": [_incident(i) for i in view.incidents],
+        "past_incidents": [_incident(i) for i in view.past],
         "maintenance": [
             {"start": _iso(s.start), "end": _iso(s.end), "reason": s.reason, "sites": list(n)}
             for s, n in view.maintenance
         ],
+    }
+
+
+def _incident(i: PublicIncident) -> dict[str, Any]:
+    return {
+        "case": i.case,
+        "site": i.site_label,
+        "level": i.level.value,
+        "state": i.state.value,
+        "status": i.status.value,
+        "opened_at": _iso(i.opened_at),
+        "resolved_at": _iso(i.resolved_at),
+        "updates": [{"at": _iso(u.at), "text": u.text} for u in i.updates],
     }
 
 

@@ -7,17 +7,20 @@ addresses), internal notes, actors, or evidence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from monitor.config.records import Config, Customer, Maintenance, Site, covers
 from monitor.evaluate.maintenance import occurrences_between
-from monitor.model import Impact, IncidentStatus, Level
-from monitor.store import Incident, IncidentEvent, MaintenanceWindow, Transaction
+from monitor.model import CheckState, Impact, IncidentStatus, Level
+from monitor.notify.stored import UnreadableCase, from_record
+from monitor.policy.uptime import Availability, Interval, LevelChange, availability
+from monitor.store import Incident, IncidentEvent, MaintenanceWindow, SiteStatus, Transaction
 from monitor.store.aggregates import BUCKET
 from monitor.store.queries.web import SeriesPoint
+from monitor.web.ui.charts import with_ring
 
 UPTIME_DAYS = 90
 RECENT_RESOLVED = timedelta(days=7)
@@ -26,7 +29,8 @@ UPCOMING = timedelta(days=14)
 
 class SiteState(StrEnum):
     OPERATIONAL = "operational"
-    DEGRADED = "degraded"  # Level B
+    DEGRADED = "degraded"  # Level B: slower than normal
+    PARTIAL = "partial"  # Level B: a function (checkout, login...) is broken
     OUTAGE = "outage"  # Level A
     MAINTENANCE = "maintenance"
 
@@ -35,8 +39,10 @@ _SEVERITY = {
     SiteState.OPERATIONAL: 0,
     SiteState.MAINTENANCE: 1,
     SiteState.DEGRADED: 2,
-    SiteState.OUTAGE: 3,
+    SiteState.PARTIAL: 3,
+    SiteState.OUTAGE: 4,
 }
+PAST_INCIDENTS = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,16 @@ class Span:
 class DayUptime:
     day: date
     uptime: float | None  # 0..1; None: no measurements (or all in maintenance)
+    degraded: float | None = None  # share of the measured time at Level B
+
+    @property
+    def bar(self) -> str:
+        """The bar's class: none, up, degraded (Level B only), partial (>= 95 %), down."""
+        if self.uptime is None:
+            return "none"
+        if self.uptime >= 1.0:
+            return "degraded" if self.degraded else "up"
+        return "partial" if self.uptime >= 0.95 else "down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +73,8 @@ class SiteView:
     site: Site
     state: SiteState
     days: tuple[DayUptime, ...]
-    uptime: float | None  # over the whole period
+    uptime: float | None  # over the days with data
+    since: date | None = None  # the first day with data, when later than the first bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +86,7 @@ class PublicIncident:
     opened_at: datetime
     resolved_at: datetime | None
     updates: tuple[IncidentEvent, ...]
+    state: SiteState = SiteState.OUTAGE  # how the customer's words name it
 
     @property
     def updated_at(self) -> datetime:
@@ -86,6 +104,7 @@ class StatusView:
     sites: tuple[SiteView, ...]
     incidents: tuple[PublicIncident, ...]  # open first, then recently resolved
     maintenance: tuple[tuple[Span, tuple[str, ...]], ...]  # (span, site labels)
+    past: tuple[PublicIncident, ...] = ()  # resolved within PAST_INCIDENTS, newest first
 
 
 def spans(
@@ -116,32 +135,47 @@ def site_windows(
     return sorted(found, key=lambda s: s.start)
 
 
-def uptime_days(
-    points: Sequence[SeriesPoint], windows: Sequence[Span], days: Sequence[date], tz: tzinfo
-) -> tuple[tuple[DayUptime, ...], float | None]:
-    """Per-day uptime (ok or degraded probes over all probes), leaving out every 5-minute
-    bucket that overlaps maintenance; and the uptime over all the days."""
-    good: dict[date, int] = {}
-    total: dict[date, int] = {}
-    for point in points:
-        end = point.start + BUCKET
-        if any(w.start < end and w.end > point.start for w in windows):
-            continue
-        day = point.start.astimezone(tz).date()
-        good[day] = good.get(day, 0) + point.ok + point.degraded
-        total[day] = total.get(day, 0) + point.total
-    result = tuple(
-        DayUptime(day, good.get(day, 0) / total[day] if total.get(day) else None) for day in days
-    )
-    all_total = sum(total.values())
-    return result, (sum(good.values()) / all_total if all_total else None)
+def covered(points: Sequence[SeriesPoint]) -> list[Interval]:
+    """The 5-minute buckets that hold at least one probe."""
+    return [(p.start, p.start + BUCKET) for p in points if p.total]
 
 
-def level_state(level: Level | None) -> SiteState:
+@dataclass(frozen=True, slots=True)
+class SiteHistory:
+    """What a site's availability is computed from (`monitor.policy.uptime`)."""
+
+    data: Sequence[Interval]
+    maintenance: Sequence[Interval]
+    levels: Sequence[LevelChange]
+    level_before: Level | None
+
+    def over(self, start: datetime, end: datetime) -> Availability:
+        period = (start, end)
+        return availability(period, self.data, self.maintenance, self.levels, self.level_before)
+
+    def days(
+        self, days: Sequence[date], tz: tzinfo, now: datetime
+    ) -> tuple[tuple[DayUptime, ...], float | None, date | None]:
+        """Each day's bar (today: so far), the uptime over them, the first day with data."""
+        bars = []
+        for day in days:
+            start = datetime.combine(day, time(), tzinfo=tz)
+            end = min(datetime.combine(day + timedelta(days=1), time(), tzinfo=tz), now)
+            figures = self.over(start, end)
+            bars.append(DayUptime(day, figures.uptime, figures.degraded_share))
+        first = datetime.combine(days[0], time(), tzinfo=tz) if days else now
+        overall = self.over(first, now).uptime
+        since = next((b.day for b in bars if b.uptime is not None), None)
+        return tuple(bars), overall, since
+
+
+def level_state(level: Level | None, broken_function: bool = False) -> SiteState:
+    """The customer's words for a level: Level A is an outage; Level B a partial outage
+    when a function is broken, else degraded performance (slowness)."""
     if level is Level.A:
         return SiteState.OUTAGE
     if level is Level.B:
-        return SiteState.DEGRADED
+        return SiteState.PARTIAL if broken_function else SiteState.DEGRADED
     return SiteState.OPERATIONAL
 
 
@@ -158,52 +192,108 @@ async def build(tx: Transaction, config: Config, customer: Customer, now: dateti
     tz = customer.timezone
     today = now.astimezone(tz).date()
     days = [today - timedelta(days=n) for n in range(UPTIME_DAYS - 1, -1, -1)]
-    start = datetime.combine(days[0], datetime.min.time(), tzinfo=tz)
+    start = datetime.combine(days[0], time(), tzinfo=tz)
     stored = await tx.maintenance.upcoming(start)
-    levels = {s.site_id: s.level for s in await tx.sites.load()}
+    statuses = {s.site_id: s for s in await tx.sites.load()}
+    levels = {site_id: s.level for site_id, s in statuses.items()}
+    failing = {s.check_id for s in await tx.checks.load() if s.state is CheckState.FAILING}
     views = []
     for site in customer.sites:
         windows = site_windows(config, stored, site.id, start, now + UPCOMING)
-        points = await tx.web.series(counted_checks(site), start, now)
-        bars, uptime = uptime_days(points, windows, days, tz)
-        state = level_state(levels.get(site.id))
+        history = await _history(tx, site, statuses.get(site.id), windows, start, now)
+        bars, uptime, since = history.days(days, tz, now)
+        state = level_state(levels.get(site.id), _broken_function(site, failing))
         if state is SiteState.OPERATIONAL and any(w.start <= now < w.end for w in windows):
             state = SiteState.MAINTENANCE
-        views.append(SiteView(site, state, bars, uptime))
+        first = since if since is not None and since > days[0] else None
+        views.append(SiteView(site, state, bars, uptime, first))
+    shown, past = await _incidents(tx, config, customer, now)
     return StatusView(
         customer=customer,
         now=now,
         state=worst(v.state for v in views),
         sites=tuple(views),
-        incidents=tuple(await _incidents(tx, customer, now)),
+        incidents=tuple(shown),
         maintenance=tuple(_upcoming(config, stored, customer, now)),
+        past=tuple(past),
     )
 
 
-async def _incidents(tx: Transaction, customer: Customer, now: datetime) -> list[PublicIncident]:
-    labels = {s.id: s.label for s in customer.sites}
+async def _history(
+    tx: Transaction,
+    site: Site,
+    status: SiteStatus | None,
+    windows: Sequence[Span],
+    start: datetime,
+    now: datetime,
+) -> SiteHistory:
+    """The site's data, maintenance and level history since `start`. Without a recorded
+    change in the period, the current level holds since the site's row says it began."""
+    checks = counted_checks(site)
+    points = with_ring(await tx.web.series(checks, start, now), await tx.results.recent_of(checks))
+    found = await tx.sites.changes(site.id, since=start, limit=100_000)
+    changes = [LevelChange(c.at, c.new) for c in found]
+    before = found[-1].old if found else None  # newest first: the last is the oldest
+    if not found and status is not None:
+        changes = [LevelChange(status.since, status.level)]
+    return SiteHistory(covered(points), [(w.start, w.end) for w in windows], changes, before)
+
+
+def _broken_function(site: Site, failing: set[str]) -> bool:
+    return any(c.impact is Impact.FUNCTION and c.id in failing for c in site.checks)
+
+
+async def _incidents(
+    tx: Transaction, config: Config, customer: Customer, now: datetime
+) -> tuple[list[PublicIncident], list[PublicIncident]]:
+    """The open and recently resolved incidents; and the past ones (resolved within
+    PAST_INCIDENTS), each with its public updates."""
+    sites = {s.id: s for s in customer.sites}
     rows: list[Incident] = []
     for site in customer.sites:
-        rows.extend(await tx.incidents.find(site_id=site.id, limit=20))
-    shown = [
+        rows.extend(await tx.incidents.find(site_id=site.id, limit=200))
+    current = [
         r
         for r in rows
         if r.status is not IncidentStatus.RESOLVED
         or (r.resolved_at is not None and now - r.resolved_at <= RECENT_RESOLVED)
     ]
-    shown.sort(key=lambda r: (r.status is IncidentStatus.RESOLVED, -r.opened_at.timestamp()))
-    return [
-        PublicIncident(
-            case=r.case_number,
-            site_label=labels.get(r.site_id, r.site_id),
-            level=r.level,
-            status=r.status,
-            opened_at=r.opened_at,
-            resolved_at=r.resolved_at,
-            updates=tuple(await tx.incidents.events(r.id, public_only=True)),
-        )
-        for r in shown
+    current.sort(key=lambda r: (r.status is IncidentStatus.RESOLVED, -r.opened_at.timestamp()))
+    past = [
+        r
+        for r in rows
+        if r not in current and r.resolved_at is not None and now - r.resolved_at <= PAST_INCIDENTS
     ]
+    past.sort(key=lambda r: -r.opened_at.timestamp())
+    return (
+        [await _public(tx, r, sites) for r in current],
+        [await _public(tx, r, sites) for r in past],
+    )
+
+
+async def _public(tx: Transaction, row: Incident, sites: Mapping[str, Site]) -> PublicIncident:
+    site = sites.get(row.site_id)
+    return PublicIncident(
+        case=row.case_number,
+        site_label=site.label if site is not None else row.site_id,
+        level=row.level,
+        status=row.status,
+        opened_at=row.opened_at,
+        resolved_at=row.resolved_at,
+        updates=tuple(await tx.incidents.events(row.id, public_only=True)),
+        state=level_state(row.level, _function_case(row, site)),
+    )
+
+
+def _function_case(row: Incident, site: Site | None) -> bool:
+    """Whether the case involved a function check (its stored `checks`)."""
+    if site is None:
+        return False
+    try:
+        involved = from_record(row).checks
+    except UnreadableCase:
+        return False
+    return any(c.impact is Impact.FUNCTION and c.id in involved for c in site.checks)
 
 
 def _upcoming(

@@ -1,6 +1,7 @@
 """`/incidents/{case}`: evidence, timeline, SLA clock; forms to acknowledge, resolve,
-approve the customer email and add a note (public or internal). The timeline ends with
-the case's cancelled notifications and why (acknowledged, resolved)."""
+approve the customer email and add a note (public or internal). The timeline
+(`timeline.py`) says in words what happened, who was paged or emailed by which channel,
+and which notifications were cancelled and why (acknowledged, resolved)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from aiohttp import web
 from monitor.config.records import Config, CustomerEmails
 from monitor.engine import commands
 from monitor.notify.stored import from_record
-from monitor.store import Evidence, Incident, OutboxStatus, Transaction
+from monitor.store import Evidence, Incident, Transaction
 from monitor.web.state import state
 from monitor.web.ui.approval import approve_customer_email
 from monitor.web.ui.common import SESSION, back, form_text, login_required, render
+from monitor.web.ui.timeline import timeline
 
 CASE = "{case:[A-Za-z0-9_-]{1,64}}"
 EVIDENCE_BEFORE = timedelta(hours=1)
 EVIDENCE_PER_CHECK = 5
-CANCELLED_SHOWN = 50
+NOTIFICATIONS_SHOWN = 200
 
 
 def needs_approval(config: Config, incident: Incident) -> bool:
@@ -57,9 +59,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         events = await tx.incidents.events(incident.id)
         evidence = await _evidence(tx, incident, config)
         approval = (await tx.web.approvals([incident.id])).get(incident.id)
-        cancelled = await tx.outbox.find(
-            status=OutboxStatus.CANCELLED, incident_id=incident.id, limit=CANCELLED_SHOWN
-        )
+        notifications = await tx.outbox.find(incident_id=incident.id, limit=NOTIFICATIONS_SHOWN)
     site = config.site(incident.site_id)
     customer = config.customers.get(incident.customer_id)
     context = {
@@ -67,8 +67,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         "incident": incident,
         "site": site,
         "customer": customer,
-        "events": events,
-        "cancelled": sorted(cancelled, key=lambda item: (item.due_at, item.id)),
+        "timeline": timeline(events, notifications, config.people),
         "evidence": evidence,
         "checks": {c.id: c for c in site.checks} if site else {},
         "people": config.people,

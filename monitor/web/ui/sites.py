@@ -9,7 +9,7 @@ from aiohttp import web
 
 from monitor.store.aggregates import BUCKET
 from monitor.web.state import state
-from monitor.web.ui.charts import bucketed, chart
+from monitor.web.ui.charts import bucketed, chart, with_ring
 from monitor.web.ui.common import login_required, render
 
 NAME = "[A-Za-z0-9_-]{1,64}"
@@ -31,7 +31,10 @@ async def show(request: web.Request) -> web.StreamResponse:
         statuses = {s.check_id: s for s in await tx.checks.load()}
         checks = []
         for check in site.checks:
-            points = await tx.web.series([check.id], start, now)
+            points = with_ring(
+                await tx.web.series([check.id], start, now),
+                await tx.results.recent_of([check.id], start),
+            )
             series = bucketed(points, start, BUCKET, int(DAY / BUCKET))
             recent = await tx.results.recent(check.id, RECENT)
             checks.append(
