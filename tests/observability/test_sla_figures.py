@@ -73,6 +73,8 @@ class Run:
 
     async def cases(self) -> list[dict[str, str]]:
         code, out = await self.daemon.cli("incidents", "list", "--json")
+        if code != 0 and "no database at" in out:  # `vakt run` has not created it yet
+            return []
         assert code == 0, out
         listed: list[dict[str, str]] = json.loads(out)
         return listed
