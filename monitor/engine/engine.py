@@ -181,7 +181,9 @@ class Engine:
         self._ring_changed: set[str] = set()
         self._baselines_dirty: set[str] = set()
         self._memory = Memory()
+        self._timed: set[str] = set()  # sites with a level, a case or a hold (see `tick`)
         self._lock = asyncio.Lock()
+        self._pushing = asyncio.Lock()  # one checkpoint's ring push at a time
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_checkpoint = clock.monotonic()
@@ -232,6 +234,9 @@ class Engine:
         slow = {cid: site.slow for cid, (_, site) in self._checks.items() if site.slow}
         async with self._store.transaction(read_only=True) as tx:
             self._memory = await load(tx, slow)
+        self._timed.clear()
+        for site_id, memory in self._memory.sites.items():
+            self._note_timed(site_id, memory)
         # the journal is emptied by the next checkpoint: it must write what was replayed
         self._baselines_dirty.update(self._memory.replayed)
         log.info(
@@ -327,11 +332,17 @@ class Engine:
     async def tick(self) -> FlushReport:
         """Re-evaluate sites for time-based transitions with no new results (maintenance
         start and end, dependency holds, silences ending, recovery bookkeeping):
-        every site with a level, an open incident or a hold. Idempotent."""
-        for site_id, memory in self._memory.sites.items():
-            if memory.level is not None or memory.case is not None or memory.track.hold_until:
-                self._pending.sites.add(site_id)
+        every site with a level, an open incident or a hold (kept as a set when site
+        memory is adopted, so a tick walks those sites only, not every site). Idempotent."""
+        self._pending.sites.update(self._timed)
         return await self.flush()
+
+    def _note_timed(self, site_id: str, memory: SiteMemory) -> None:
+        """Keep `_timed`: the sites a tick re-evaluates (a level, a case or a hold)."""
+        if memory.level is not None or memory.case is not None or memory.track.hold_until:
+            self._timed.add(site_id)
+        else:
+            self._timed.discard(site_id)
 
     def _absorb(self, batch: Sequence[ProbeResult], now: datetime) -> None:
         for result in batch:
@@ -581,6 +592,7 @@ class Engine:
             if outcome.retry:
                 continue
             self._memory.sites[outcome.site_id] = outcome.memory
+            self._note_timed(outcome.site_id, outcome.memory)
             for check_id in outcome.rearm:
                 self._memory.locations.pop(check_id, None)
                 self._ring_changed.add(check_id)
@@ -593,8 +605,13 @@ class Engine:
         """Compact: write the baselines that changed since the last checkpoint and delete
         their journaled samples; push the recent rings of the checks with new results
         (those that changed get their whole ring, the others their newest result). Not
-        needed for durability: what evaluation depends on is committed by each flush."""
+        needed for durability: what evaluation depends on is committed by each flush.
 
+        The baselines are written under the engine's lock (one short transaction); the
+        rings (one row per check with a new result: 100,000 at that size) are taken
+        under the lock and pushed after it, in transactions of `_PUSH_CHECKS` checks, so
+        flushes and ticks never wait behind them and no transaction holds SQLite's
+        write lock for long."""
         async with self._lock:
             now = self._clock.now()
             kept, seqs = self._memory.baselines, self._memory.seq
@@ -603,23 +620,41 @@ class Engine:
                 cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
                 async for cid in _in_slices(dirty)
             }
-            recent = [
-                r
-                for cid, ring in self._ring.items()
-                for r in (ring if cid in self._ring_changed else list(ring)[-1:])
-            ]
             try:
                 async with self._store.transaction() as tx:
                     await tx.memory.save(BASELINE, baselines, now)
                     await tx.memory.forget_samples()
-                    await tx.results.push_recent(recent)
             except StoreError as exc:
                 log.error("engine.checkpoint_failed", extra={"error": str(exc)})
                 return
             self._baselines_dirty.clear()
-            self._ring_changed.clear()
-            self._ring.clear()
+            rings, changed = self._ring, self._ring_changed
+            self._ring, self._ring_changed = {}, set()
             self._last_checkpoint = self._clock.monotonic()
+        await self._push_rings(rings, changed)
+
+    async def _push_rings(self, rings: dict[str, deque[ProbeResult]], changed: set[str]) -> None:
+        """Push the rings taken by a checkpoint, `_PUSH_CHECKS` checks per transaction
+        (a check's results stay in one transaction, in order). A failed slice is logged
+        and dropped: the rings are the UI's recent results, not evaluation state."""
+        ids = list(rings)
+        async with self._pushing:
+            for first in range(0, len(ids), _PUSH_CHECKS):
+                recent = [
+                    r
+                    for cid in ids[first : first + _PUSH_CHECKS]
+                    for r in (rings[cid] if cid in changed else (rings[cid][-1],))
+                ]
+                try:
+                    async with self._store.transaction() as tx:
+                        await tx.results.push_recent(recent)
+                except StoreError as exc:
+                    log.error("engine.checkpoint_failed", extra={"error": str(exc)})
+                await asyncio.sleep(0)  # flushes and probes go first
+
+
+_PUSH_CHECKS = 2000
+"""Checks whose recent results one checkpoint transaction pushes."""
 
 
 # A checkpoint serialises every changed baseline in the event loop's thread: tens of ms
