@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -177,7 +176,7 @@ class Engine:
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
         self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
-        self._ring: dict[str, deque[ProbeResult]] = {}
+        self._ring: dict[str, list[ProbeResult]] = {}  # since the last checkpoint
         self._ring_changed: set[str] = set()
         self._baselines_dirty: set[str] = set()
         self._memory = Memory()
@@ -390,10 +389,15 @@ class Engine:
             pending.evidence.append(Evidence(result))
         if changed or bad:
             self._ring_changed.add(check.id)
+        # A list, not a deque(maxlen): one result per check between checkpoints is the
+        # common case, and an empty deque alone costs ~600 bytes (60 MB at 100,000).
         ring = self._ring.get(check.id)
         if ring is None:
-            ring = self._ring[check.id] = deque(maxlen=self._ring_size)
-        ring.append(result)
+            self._ring[check.id] = [result]
+        else:
+            ring.append(result)
+            if len(ring) >= 2 * self._ring_size:
+                del ring[: -self._ring_size]
         if site.slow is not None and not bad:
             memory = self._memory
             previous = memory.baselines.get(check.id)
@@ -633,7 +637,7 @@ class Engine:
             self._last_checkpoint = self._clock.monotonic()
         await self._push_rings(rings, changed)
 
-    async def _push_rings(self, rings: dict[str, deque[ProbeResult]], changed: set[str]) -> None:
+    async def _push_rings(self, rings: dict[str, list[ProbeResult]], changed: set[str]) -> None:
         """Push the rings taken by a checkpoint, `_PUSH_CHECKS` checks per transaction
         (a check's results stay in one transaction, in order). A failed slice is logged
         and dropped: the rings are the UI's recent results, not evaluation state."""
@@ -643,7 +647,7 @@ class Engine:
                 recent = [
                     r
                     for cid in ids[first : first + _PUSH_CHECKS]
-                    for r in (rings[cid] if cid in changed else (rings[cid][-1],))
+                    for r in (rings[cid][-self._ring_size :] if cid in changed else rings[cid][-1:])
                 ]
                 try:
                     async with self._store.transaction() as tx:
