@@ -124,7 +124,7 @@ EXIT_CONFIG = 2
 
 MAX_LATENESS = 60.0  # seconds of p99 scheduler lateness above which the dead-man stays silent
 RELOAD_CHECK = "monitor.notify.reloadcheck"  # the reload's child process (`python -m`)
-JOB_DRAIN = 5.0  # seconds running periodic jobs get to finish at shutdown
+JOB_DRAIN = 2.0  # seconds running periodic jobs get to finish at shutdown (of the drain)
 FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
 
 
