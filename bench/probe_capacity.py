@@ -623,7 +623,7 @@ def _vakt_run(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
     metrics = f"http://127.0.0.1:{web}/metrics"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
-        launched = time.monotonic()
+        launched, wall = time.monotonic(), time.time()
         proc = subprocess.Popen(command, stdout=out, stderr=out, env=env)
     try:
         figures = _vakt_run_window(args, proc, metrics, launched)
@@ -633,6 +633,8 @@ def _vakt_run(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
             proc.kill()
             proc.wait()
     text = log.read_text(errors="replace")
+    figures["loaded"] = _logged_at(text, "engine.loaded") - wall  # config + store + state
+    figures["started"] = _logged_at(text, "vakt.started") - wall  # listeners, jobs, probes
     figures["skipped"] = text.count(SKIPPED)
     figures["tracebacks"] = text.count("Traceback")
     figures["cancelled"] = text.count("CancelledError")
@@ -665,6 +667,17 @@ def _vakt_run_window(
     }
 
 
+def _logged_at(text: str, event: str) -> float:
+    """The Unix time of the first JSON log line of `event` (nan when there is none)."""
+    import json
+    from datetime import datetime
+
+    for line in text.splitlines():
+        if f'"event": "{event}"' in line:
+            return datetime.fromisoformat(json.loads(line)["time"]).timestamp()
+    return float("nan")
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -682,6 +695,10 @@ def _print_vakt_run(args: argparse.Namespace, f: dict[str, float]) -> None:
     print(
         f"checks          {args.checks} every {args.interval:g} s "
         f"(offered {args.checks / args.interval:.0f}/s), {args.failing:.0%} of sites failing"
+    )
+    print(
+        f"start           config loaded and state read {f['loaded']:.1f} s after launch; "
+        f"probing {f['started'] - f['loaded']:.1f} s later"
     )
     print(f"serving         {f['serving']:.1f} s from launch to /metrics counting probes")
     print(
