@@ -11,7 +11,7 @@ from monitor.clock import FixedClock
 from monitor.engine.engine import Engine
 from monitor.model import ErrorCode, IncidentStatus, Verdict
 from monitor.store import Store
-from tests.engine.support import T0, config, result
+from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -22,7 +22,7 @@ async def test_problem_2_local_errors_open_no_incident_and_do_not_resolve_one(
     store: Store, code: ErrorCode
 ) -> None:
     clock = FixedClock(T0)
-    engine = Engine(store, config(), clock)
+    engine = Engine(store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
     await engine.start()
 
     async def probe_round(home: Verdict, error: ErrorCode | None = None) -> None:

@@ -19,7 +19,7 @@ from monitor.engine.engine import Engine
 from monitor.evaluate import LocationState
 from monitor.model import CheckState, IncidentStatus, Level, Verdict
 from monitor.store import Incident, Store
-from tests.engine.support import T0, config, result, site
+from tests.engine.support import QUIET_PLANNER, T0, config, no_deadlines, result, site
 
 HOME = "acme/shop/home"
 CHECKOUT = "acme/shop/checkout"
@@ -68,7 +68,14 @@ async def cases(store: Store) -> list[Incident]:
 
 
 async def restarted(store: Store, clock: FixedClock) -> Engine:
-    engine = Engine(store, slow_config(), clock, checkpoint_every=1e9)
+    engine = Engine(
+        store,
+        slow_config(),
+        clock,
+        planner=QUIET_PLANNER,
+        deadlines=no_deadlines,
+        checkpoint_every=1e9,
+    )
     await engine.start()
     return engine
 
