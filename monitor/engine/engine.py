@@ -182,7 +182,6 @@ class Engine:
         self._memory = Memory()
         self._timed: set[str] = set()  # sites with a level, a case or a hold (see `tick`)
         self._lock = asyncio.Lock()
-        self._pushing = asyncio.Lock()  # one checkpoint's ring push at a time
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_checkpoint = clock.monotonic()
@@ -611,11 +610,10 @@ class Engine:
         (those that changed get their whole ring, the others their newest result). Not
         needed for durability: what evaluation depends on is committed by each flush.
 
-        The baselines are written under the engine's lock (one short transaction); the
-        rings (one row per check with a new result: 100,000 at that size) are taken
-        under the lock and pushed after it, in transactions of `_PUSH_CHECKS` checks, so
-        flushes and ticks never wait behind them and no transaction holds SQLite's
-        write lock for long."""
+        One transaction under the engine's lock. Pushing the rings after the lock in
+        slices of 2,000 checks was tried: each slice queued for SQLite's one connection
+        behind every flush and job, and at 100,000 checks the start-up's p99 lateness
+        went from about 2 s to 10-30 s (docs/performance.md)."""
         async with self._lock:
             now = self._clock.now()
             kept, seqs = self._memory.baselines, self._memory.seq
@@ -624,41 +622,24 @@ class Engine:
                 cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
                 async for cid in _in_slices(dirty)
             }
+            size = self._ring_size
+            recent = [
+                r
+                for cid, ring in self._ring.items()
+                for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
+            ]
             try:
                 async with self._store.transaction() as tx:
                     await tx.memory.save(BASELINE, baselines, now)
                     await tx.memory.forget_samples()
+                    await tx.results.push_recent(recent)
             except StoreError as exc:
                 log.error("engine.checkpoint_failed", extra={"error": str(exc)})
                 return
             self._baselines_dirty.clear()
-            rings, changed = self._ring, self._ring_changed
-            self._ring, self._ring_changed = {}, set()
+            self._ring_changed.clear()
+            self._ring.clear()
             self._last_checkpoint = self._clock.monotonic()
-        await self._push_rings(rings, changed)
-
-    async def _push_rings(self, rings: dict[str, list[ProbeResult]], changed: set[str]) -> None:
-        """Push the rings taken by a checkpoint, `_PUSH_CHECKS` checks per transaction
-        (a check's results stay in one transaction, in order). A failed slice is logged
-        and dropped: the rings are the UI's recent results, not evaluation state."""
-        ids = list(rings)
-        async with self._pushing:
-            for first in range(0, len(ids), _PUSH_CHECKS):
-                recent = [
-                    r
-                    for cid in ids[first : first + _PUSH_CHECKS]
-                    for r in (rings[cid][-self._ring_size :] if cid in changed else rings[cid][-1:])
-                ]
-                try:
-                    async with self._store.transaction() as tx:
-                        await tx.results.push_recent(recent)
-                except StoreError as exc:
-                    log.error("engine.checkpoint_failed", extra={"error": str(exc)})
-                await asyncio.sleep(0)  # flushes and probes go first
-
-
-_PUSH_CHECKS = 2000
-"""Checks whose recent results one checkpoint transaction pushes."""
 
 
 # A checkpoint serialises every changed baseline in the event loop's thread: tens of ms
