@@ -1,5 +1,7 @@
 """Probe capacity: scheduler + probe + hand-off, on one core, against a loopback fleet.
 
+    .venv/bin/python bench/probe_capacity.py --vakt-run --checks 100000 --interval 60 --duration 60
+    .venv/bin/python bench/probe_capacity.py --vakt-run --checks 5000 --interval 1 --duration 20
     .venv/bin/python bench/probe_capacity.py --checks 3000 --interval 1 --duration 10
     .venv/bin/python bench/probe_capacity.py --checks 100000 --interval 60 --duration 60
     .venv/bin/python bench/probe_capacity.py --tls --checks 3000 --interval 1
@@ -24,7 +26,12 @@ chain's path validation is kept per certificate for 300 s as `vakt run` does, or
 every probe with `--verify-every-probe`. Prints probes/s, CPU ms per probe, scheduling
 lateness p50/p99, RSS per check and the error count. `--blackbox` instead drives Debian's
 `prometheus-blackbox-exporter`, pinned to CPU 0, from a load generator on CPU 1 with
-`--concurrency` requests in flight. `--end-to-end` adds what `vakt run` does with each
+`--concurrency` requests in flight.
+`--vakt-run` measures the product: it writes the `--end-to-end` checks.yaml (with a
+listener and the fleet's DNS), launches `python -m monitor run` on CPU 0 and reads it
+from outside only (/metrics, /proc/PID, its log; nginx is the default fleet when
+installed), then stops it with SIGTERM and reports the exit. `--end-to-end` adds what
+`vakt run` does with each
 result: the real `Engine` (notification planner, metrics hub, respond-by deadlines, as
 app.py builds it) on a SQLite store in a temp directory, its writer loop flushing about
 every second, checks loaded from a generated checks.yaml by `load_config`; `--failing`
@@ -41,9 +48,11 @@ import multiprocessing
 import os
 import resource
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -520,6 +529,200 @@ def _print_flushes(engine: MeteredEngine) -> None:
         )
 
 
+# --- the product: `vakt run` as a subprocess, measured from outside ----------------------
+
+SKIPPED = "maximum number of running instances reached"
+
+
+def _vakt_run_yaml(args: argparse.Namespace, url: str, store: str, ports: Ports, web: int) -> str:
+    """The `--end-to-end` checks.yaml, plus a listener for /metrics and the fleet's DNS."""
+    text = _e2e_yaml(args, url, store)
+    extra = f"  listen: 127.0.0.1:{web}\n  public_listen: 127.0.0.1:{_free_port()}\n"
+    if not args.by_ip:
+        extra += f"  resolver: {{address: '127.0.0.1:{ports.dns}'}}\n"
+    return text.replace("settings:\n", "settings:\n" + extra, 1)
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """`/metrics` as {series: value}: the probe result counters summed, the lateness
+    histogram's cumulative buckets by bound."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        text = response.read().decode()
+    out: dict[str, float] = {"probes": 0.0}
+    for line in text.splitlines():
+        if line.startswith("vakt_probe_results_total{"):
+            out["probes"] += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("vakt_scheduler_lateness_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            out[f"le:{bound}"] = out.get(f"le:{bound}", 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def _lateness_quantile(before: dict[str, float], after: dict[str, float], q: float) -> float:
+    """The q-quantile of lateness observed between two scrapes, interpolated linearly
+    inside the histogram bucket that holds it (as PromQL's histogram_quantile)."""
+    bounds = sorted(
+        (float(key[3:]), after[key] - before.get(key, 0.0))
+        for key in after
+        if key.startswith("le:")
+    )
+    total = bounds[-1][1] if bounds else 0.0
+    if total <= 0:
+        return 0.0
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound, count in bounds:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = bound, count
+    return lower
+
+
+def _rss_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _wait_serving(url: str, proc: subprocess.Popen[bytes], limit: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if proc.poll() is not None:
+            raise SystemExit(f"vakt run exited with {proc.returncode} before serving")
+        try:
+            if _scrape(url)["probes"] > 0:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"vakt run did not serve /metrics with probes within {limit:.0f} s")
+
+
+def _vakt_run(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
+    """`--vakt-run`: the real daemon (`python -m monitor run -c checks.yaml`) on CPU 0,
+    read from outside: probes/s and lateness from /metrics, CPU from /proc/PID/stat,
+    RSS from /proc/PID/status after two full intervals, skipped periodic jobs from its
+    log, and how long SIGTERM takes to stop it. The window of `--duration` seconds
+    starts two intervals (at least `--warmup` s) after the daemon serves; its RSS is
+    read at the window's end."""
+    web = _free_port()
+    config = directory / "checks.yaml"
+    log = directory / "vakt.log"
+    config.write_text(
+        _vakt_run_yaml(args, _url(args, ports), f"sqlite:///{directory / 'vakt.db'}", ports, web)
+    )
+    command = [sys.executable, "-m", "monitor", "run", "-c", str(config), "--drain", "10"]
+    if args.profile:
+        command[1:1] = ["-m", "cProfile", "-o", args.profile]
+    if os.cpu_count() and (os.cpu_count() or 1) > 1:
+        command = ["taskset", "-c", str(VAKT_CPU), *command]
+    metrics = f"http://127.0.0.1:{web}/metrics"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        launched, wall = time.monotonic(), time.time()
+        proc = subprocess.Popen(command, stdout=out, stderr=out, env=env)
+    try:
+        figures = _vakt_run_window(args, proc, metrics, launched)
+        figures["stop"], figures["code"] = _stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text(errors="replace")
+    figures["loaded"] = _logged_at(text, "engine.loaded") - wall  # config + store + state
+    figures["started"] = _logged_at(text, "vakt.started") - wall  # listeners, jobs, probes
+    figures["skipped"] = text.count(SKIPPED)
+    figures["tracebacks"] = text.count("Traceback")
+    figures["cancelled"] = text.count("CancelledError")
+    _print_vakt_run(args, figures)
+    if args.keep_log:
+        shutil.copy(log, args.keep_log)
+
+
+def _vakt_run_window(
+    args: argparse.Namespace, proc: subprocess.Popen[bytes], metrics: str, launched: float
+) -> dict[str, float]:
+    serving = _wait_serving(metrics, proc, 600.0)
+    # The first two intervals are start-up: every check's first results move it out of
+    # `unknown`, so every site is evaluated (twice with recover: 2). Measured apart.
+    first = _scrape(metrics)
+    time.sleep(max(args.warmup, 2 * args.interval))
+    before, cpu0, t0 = _scrape(metrics), _process_cpu_seconds(proc.pid), time.monotonic()
+    time.sleep(args.duration)
+    after, cpu1, t1 = _scrape(metrics), _process_cpu_seconds(proc.pid), time.monotonic()
+    return {
+        "serving": serving,
+        "startup_p99": _lateness_quantile(first, before, 0.99),
+        "launched": launched,
+        "probes": after["probes"] - before["probes"],
+        "cpu": cpu1 - cpu0,
+        "elapsed": t1 - t0,
+        "p50": _lateness_quantile(before, after, 0.5),
+        "p99": _lateness_quantile(before, after, 0.99),
+        "rss": _rss_of(proc.pid),
+    }
+
+
+def _logged_at(text: str, event: str) -> float:
+    """The Unix time of the first JSON log line of `event` (nan when there is none)."""
+    import json
+    from datetime import datetime
+
+    for line in text.splitlines():
+        if f'"event": "{event}"' in line:
+            return datetime.fromisoformat(json.loads(line)["time"]).timestamp()
+    return float("nan")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        return time.monotonic() - started, -1
+    return time.monotonic() - started, float(code)
+
+
+def _print_vakt_run(args: argparse.Namespace, f: dict[str, float]) -> None:
+    probes, cpu, elapsed = f["probes"], f["cpu"], f["elapsed"]
+    print(f"kind            vakt run (subprocess on CPU {VAKT_CPU}, SQLite), measured outside")
+    print(f"targets         {args.fleet} on CPU {TARGET_CPU} of this same host; {_kind(args)}")
+    print(
+        f"checks          {args.checks} every {args.interval:g} s "
+        f"(offered {args.checks / args.interval:.0f}/s), {args.failing:.0%} of sites failing"
+    )
+    print(
+        f"start           config loaded and state read {f['loaded']:.1f} s after launch; "
+        f"probing {f['started'] - f['loaded']:.1f} s later"
+    )
+    print(f"serving         {f['serving']:.1f} s from launch to /metrics counting probes")
+    print(
+        f"start-up        p99 lateness {f['startup_p99'] * 1000:.0f} ms over the first "
+        f"{max(args.warmup, 2 * args.interval):g} s (every site evaluated); then the window:"
+    )
+    print(f"probes/s        {probes / elapsed:.0f}   (/metrics vakt_probe_results_total)")
+    print(
+        f"CPU per probe   {cpu * 1000 / max(probes, 1):.3f} ms  (CPU busy {cpu / elapsed:.0%}; "
+        "/proc/PID/stat)"
+    )
+    print(
+        f"lateness        p50 {f['p50'] * 1000:.1f} ms   p99 {f['p99'] * 1000:.1f} ms  "
+        "(/metrics vakt_scheduler_lateness_seconds, bucket-interpolated)"
+    )
+    rss = f["rss"]
+    print(f"RSS per check   {rss / args.checks:.2f} KiB  (VmRSS {rss / 1024:.0f} MiB, all of it)")
+    print(f"skipped jobs    {f['skipped']:.0f}  ('{SKIPPED}' in the log)")
+    print(
+        f"SIGTERM         exit {f['code']:.0f} after {f['stop']:.1f} s; "
+        f"{f['tracebacks']:.0f} tracebacks, {f['cancelled']:.0f} CancelledError in the log"
+    )
+
+
 # --- prometheus-blackbox-exporter, for comparison ---------------------------------------
 
 BLACKBOX_CONFIG = """\
@@ -634,8 +837,9 @@ def main() -> None:
     parser.add_argument(
         "--fleet",
         choices=("python", "nginx"),
-        default="python",
-        help="the HTTP(S) targets: Vakt's own (default) or Debian's nginx on CPU 1",
+        default=None,
+        help="the HTTP(S) targets: Vakt's own (default) or Debian's nginx on CPU 1 "
+        "(default with --vakt-run when nginx is installed)",
     )
     parser.add_argument("--ttl", type=int, default=0, help="TTL of the fleet's DNS answers")
     parser.add_argument("--dual-stack", action="store_true", help="A and AAAA (::1) records")
@@ -653,7 +857,17 @@ def main() -> None:
     parser.add_argument(
         "--failing", type=float, default=0.0, help="share of sites answering 500 (end to end)"
     )
+    parser.add_argument(
+        "--vakt-run",
+        action="store_true",
+        help="launch the real `vakt run` on a generated checks.yaml and measure it from outside",
+    )
+    parser.add_argument("--profile", help="--vakt-run: run the daemon under cProfile, to FILE")
+    parser.add_argument("--keep-log", help="--vakt-run: copy the daemon's log to FILE")
     args = parser.parse_args()
+    if args.fleet is None:  # the product against a C server when there is one
+        args.fleet = "nginx" if args.vakt_run and Path(NGINX).exists() else "python"
+    print(f"host            {os.cpu_count()} cores; targets share this host")
     print(f"load average    {Path('/proc/loadavg').read_text().strip()}")
     with (
         tempfile.TemporaryDirectory() as name,
@@ -663,6 +877,8 @@ def main() -> None:
     ):
         if args.blackbox:
             _blackbox(args, ports, Path(name))
+        elif args.vakt_run:
+            _vakt_run(args, ports, Path(name))
         elif args.end_to_end:
             _pin(VAKT_CPU)
             run(lambda: _measure_end_to_end(args, ports, Path(name)))

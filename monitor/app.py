@@ -123,6 +123,7 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 RELOAD_CHECK = "monitor.notify.reloadcheck"  # the reload's child process (`python -m`)
+JOB_DRAIN = 2.0  # seconds running periodic jobs get to finish at shutdown (of the drain)
 FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
 
 
@@ -313,6 +314,7 @@ class _Daemon:
         self.scheduler: Scheduler | None = None
         self.jobs: AsyncIOScheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
+        self._job_runs: set[asyncio.Task[Any]] = set()  # periodic jobs running right now
         self._reloads: set[asyncio.Task[bool]] = set()  # SIGHUP reloads under way
         self._reloading = asyncio.Lock()
         self.sla = SlaCounter(self.hub)
@@ -459,7 +461,7 @@ class _Daemon:
                 reload.cancel()
             for runner in runners:
                 await runner.cleanup()
-            jobs.shutdown(wait=False)
+            await self._stop_jobs(jobs)
             await self._drain(scheduler, writer, dispatcher, dispatch_stop, dispatching)
             for task in list(self._closing):  # channels replaced by a reload: close now
                 task.cancel()
@@ -523,7 +525,7 @@ class _Daemon:
     ) -> None:
         start = self.clock.now() + timedelta(seconds=soon if soon is not None else seconds)
         jobs.add_job(
-            func,
+            self._guarded(func, name),
             "interval",
             seconds=seconds,
             id=name,
@@ -531,6 +533,36 @@ class _Daemon:
             coalesce=True,
             next_run_time=start.astimezone(),
         )
+
+    async def _stop_jobs(self, jobs: AsyncIOScheduler) -> None:
+        """No new job runs; the running ones get until `JOB_DRAIN` s to finish (a tick's
+        flush is work the drain would do anyway); any still running then is cancelled
+        and ends quietly (`_guarded`), never as a traceback."""
+        jobs.pause()
+        running = [task for task in self._job_runs if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=min(JOB_DRAIN, self.options.drain))
+        jobs.shutdown(wait=False)
+
+    def _guarded(self, func: Callable[[], Any], name: str) -> Callable[[], Any]:
+        """`func` as run by APScheduler: its task is known to `_stop_jobs`, and a
+        cancellation at shutdown ends the run without an error logged."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._job_runs.add(task)
+            try:
+                await func()
+            except asyncio.CancelledError:
+                if self.running:
+                    raise
+                log.info("vakt.job_cancelled", extra={"job": name})
+            finally:
+                if task is not None:
+                    self._job_runs.discard(task)
+
+        return run
 
     async def _planner_tick(self) -> None:
         """One planner tick (a store error is the caller's: the supervised job logs it)."""

@@ -49,5 +49,10 @@ class WarningChanges:
 
 def warning_changes(previous: frozenset[str], assessment: SiteAssessment) -> WarningChanges:
     """Compare the site's current warnings with `previous` (check ids)."""
-    current = frozenset(v.check_id for v in assessment.warnings)
+    # `or _NO_WARNINGS`: an empty frozenset built from an empty generator is a new
+    # 216-byte object, kept in every quiet site's memory (21 MB at 100,000 sites).
+    current = frozenset(v.check_id for v in assessment.warnings) or _NO_WARNINGS
     return WarningChanges(current - previous, previous - current, current)
+
+
+_NO_WARNINGS: frozenset[str] = frozenset()

@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from monitor.config.records import Config
+from monitor.model import ProbeResult
 from monitor.notify.message import EvidenceLine
 from monitor.notify.planner import (
     DEFAULT_LOOKBACK,
@@ -150,7 +151,7 @@ async def planner_tick(
     lookback: timedelta = DEFAULT_LOOKBACK,
     period: timedelta = DEFAULT_PERIOD,
 ) -> TickResult:
-    """Re-plan at `now` and insert what is due, in one short transaction.
+    """Re-plan at `now` and insert what is due.
 
     Cases: every unresolved incident plus those resolved within `lookback` (so their
     resolved emails go out even when the resolution came from a CLI command), or within
@@ -158,24 +159,38 @@ async def planner_tick(
     the config's and the store's that are announced, running or ended within `lookback`.
     `period`: how often the tick runs; a tick more than two periods after the stored last
     one plans across a gap (see the module docstring) and records it.
+
+    Everything is read in a read-only transaction (on SQLite it does not take the write
+    lock, so flushes go on meanwhile) with a fixed number of queries whatever the number
+    of cases; the rows are written in a short write transaction after it. That one
+    compares before it writes: a case whose row changed since it was read (its `version`:
+    acknowledged, resolved, re-levelled meanwhile) gets none of the rows planned from the
+    old one (the next tick plans it afresh), and the tick record is written only if no
+    other tick wrote it meanwhile. Outbox rows keep their dedupe keys, so a row planned
+    twice is inserted once.
     """
-    async with store.transaction() as tx:
+    async with store.transaction(read_only=True) as tx:
         record = await read_ticks(tx)
         cases_within = case_lookback(config, lookback)
-        readable, unreadable = await read_case_rows(tx, now, cases_within)
+        readable, unreadable, versions = await _read_cases(tx, now, cases_within)
         cases = await with_facts(tx, config, readable)
         windows = [
             *planner.config_windows(now, lookback),
             *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
         ]
-        planned = [
-            *planner.plan(cases, now, record.at(now, period)),
-            *planner.plan_maintenance(windows, now),
-            *unreadable_warnings(planner, unreadable),
-        ]
-        inserted = await tx.outbox.add([to_notification(p, now) for p in planned])
-        keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
-        await write_ticks(tx, record.after(now, period, keep), now)
+    planned = [
+        *planner.plan(cases, now, record.at(now, period)),
+        *planner.plan_maintenance(windows, now),
+        *unreadable_warnings(planner, unreadable),
+    ]
+    keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
+    async with store.transaction() as tx:
+        current = await tx.incidents.versions(list(versions)) if versions else {}
+        moved = {i for i, v in versions.items() if current.get(i) != v}
+        rows = [to_notification(p, now) for p in planned if p.incident_id not in moved]
+        inserted = await tx.outbox.add(rows)
+        if await read_ticks(tx) == record:
+            await write_ticks(tx, record.after(now, period, keep), now)
     sla = tuple(planner.sla_marks([c for c in cases if c.incident.is_open], now))
     return TickResult(planned=len(planned), inserted=inserted, sla=sla)
 
@@ -197,13 +212,27 @@ async def read_case_rows(
 ) -> tuple[list[CaseView], list[Unreadable]]:
     """The cases `read_cases` reads, and apart from them those that cannot be read (each
     logged as `notify.unreadable_case`; never planned as if nothing held them)."""
+    views, unreadable, _ = await _read_cases(tx, now, lookback)
+    return views, unreadable
+
+
+async def _read_cases(
+    tx: Transaction, now: datetime, lookback: timedelta
+) -> tuple[list[CaseView], list[Unreadable], dict[int, int]]:
+    """`read_case_rows`, and the `version` of every row read (for the compare before
+    writing). Three queries whatever the number of cases: the unresolved, the recently
+    resolved, and all their timelines at once."""
     rows = await tx.incidents.unresolved()
     rows += await tx.incidents.resolved_since(now - lookback)
+    timelines, errors = await tx.incidents.events_of([row.id for row in rows])
     views: list[CaseView] = []
     unreadable: list[Unreadable] = []
     for row in rows:
         try:
-            views.append(case_view(row, await tx.incidents.events(row.id)))
+            error = errors.get(row.id)
+            if error is not None:
+                raise error
+            views.append(case_view(row, timelines[row.id]))
         except ValueError as exc:  # UnreadableCase, or an event kind/level not known
             log.error(
                 "notify.unreadable_case",
@@ -211,7 +240,7 @@ async def read_case_rows(
                 extra={"case": row.case_number, "incident_id": row.id},
             )
             unreadable.append(Unreadable(row.case_number, row.site_id, row.opened_at, str(exc)))
-    return views, unreadable
+    return views, unreadable, {row.id: row.version for row in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,35 +266,57 @@ EVIDENCE_CHECKS: Final = 20
 async def with_facts(tx: Transaction, config: Config, cases: Sequence[CaseView]) -> list[CaseView]:
     """`cases` with their approval time (`tx.web.approvals`) and, for open cases, evidence
     lines: per check of the site, its newest failed or degraded result since the site
-    started failing (the results that confirmed the failure came before the opening)."""
+    started failing (the results that confirmed the failure came before the opening; one
+    query for the cases that started failing at the same instant, not one per check)."""
     ids = [c.incident_id for c in cases if c.incident_id is not None]
     approvals = await tx.web.approvals(ids) if ids else {}
+    evidence = await _evidence(tx, config, [c for c in cases if c.incident.is_open])
     out: list[CaseView] = []
-    for view in cases:
+    for n, view in enumerate(cases):
         approved = approvals.get(view.incident_id) if view.incident_id is not None else None
-        evidence = await _evidence(tx, config, view) if view.incident.is_open else ()
         out.append(
             replace(
                 view,
                 approved_at=approved[1] if approved is not None else view.approved_at,
-                evidence=evidence or view.evidence,
+                evidence=evidence.get(n, ()) or view.evidence,
             )
         )
     return out
 
 
-async def _evidence(tx: Transaction, config: Config, view: CaseView) -> tuple[EvidenceLine, ...]:
-    site = config.site(view.incident.site_id)
-    if site is None:
-        return ()
-    lines: list[EvidenceLine] = []
-    for check in site.checks[:EVIDENCE_CHECKS]:
-        found = await tx.results.evidence(check.id, since=view.incident.failed_at, limit=1)
-        for item in found:
-            result = item.result
-            error = result.error.value if result.error is not None else result.verdict.value
-            lines.append(EvidenceLine(check.label, error, result.detail, result.location))
-    return tuple(lines)
+async def _evidence(
+    tx: Transaction, config: Config, cases: Sequence[CaseView]
+) -> dict[int, tuple[EvidenceLine, ...]]:
+    """Evidence lines by position in `cases` (the open ones): the checks of all cases
+    that started failing at the same instant are read in one query."""
+    wanted: dict[datetime, set[str]] = {}
+    for view in cases:
+        site = config.site(view.incident.site_id)
+        if site is not None:
+            checks = site.checks[:EVIDENCE_CHECKS]
+            wanted.setdefault(view.incident.failed_at, set()).update(c.id for c in checks)
+    found = {
+        since: await tx.results.newest_evidence(sorted(ids), since=since)
+        for since, ids in wanted.items()
+    }
+    out: dict[int, tuple[EvidenceLine, ...]] = {}
+    for n, view in enumerate(cases):
+        site = config.site(view.incident.site_id)
+        if site is None:
+            continue
+        newest = found.get(view.incident.failed_at, {})
+        lines = [
+            _line(check.label, item.result)
+            for check in site.checks[:EVIDENCE_CHECKS]
+            if (item := newest.get(check.id)) is not None
+        ]
+        out[n] = tuple(lines)
+    return out
+
+
+def _line(label: str, result: ProbeResult) -> EvidenceLine:
+    error = result.error.value if result.error is not None else result.verdict.value
+    return EvidenceLine(label, error, result.detail, result.location)
 
 
 def stored_windows(config: Config, windows: Sequence[MaintenanceWindow]) -> list[WindowView]:

@@ -261,3 +261,35 @@ async def test_a_search_keeps_to_the_opening_window_since_and_until(store: Store
         window = IncidentFilter(since=T0 - timedelta(days=30), until=T0 - timedelta(days=1))
         found = await tx.incident_search.search(window, 10)
     assert [i.case_number for i in found] == ["VAKT-2026-000002"]
+
+
+async def test_timelines_and_versions_of_many_incidents_read_at_once(store: Store) -> None:
+    async with store.transaction() as tx:
+        first = await tx.incidents.insert(draft("VAKT-2026-000001", "acme/shop"))
+        second = await tx.incidents.insert(draft("VAKT-2026-000002", "acme/blog"))
+        quiet = await tx.incidents.insert(draft("VAKT-2026-000003", "acme/api"))
+        assert first.id is not None
+        assert second.id is not None
+        assert quiet.id is not None
+        await tx.incidents.add_events(
+            [
+                IncidentEvent(first.id, T0 + timedelta(minutes=2), "bob", EventKind.NOTE, "b"),
+                IncidentEvent(second.id, T0, "vakt", EventKind.OPENED, "down", public=True),
+                IncidentEvent(first.id, T0, "vakt", EventKind.OPENED, "down", public=True),
+            ]
+        )
+        await tx.incidents.update(dataclasses.replace(second, status=IncidentStatus.ACKNOWLEDGED))
+    async with store.transaction(read_only=True) as tx:
+        ids = [first.id, second.id, quiet.id]
+        timelines, unreadable = await tx.incidents.events_of(ids)
+        one_by_one = {i: await tx.incidents.events(i) for i in ids}
+        versions = await tx.incidents.versions([*ids, 999])
+    assert timelines == one_by_one
+    assert not unreadable
+    assert [e.kind for e in timelines[first.id]] == [EventKind.OPENED, EventKind.NOTE]
+    assert timelines[quiet.id] == []
+    assert versions == {
+        first.id: first.version,
+        second.id: second.version + 1,
+        quiet.id: quiet.version,
+    }

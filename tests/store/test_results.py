@@ -155,3 +155,24 @@ async def test_rollup_of_an_empty_range_is_zero(store: Store) -> None:
 def test_merging_duplicate_keys_before_upsert_keeps_every_count() -> None:
     a = fold([probe()])[0]
     assert merge_all([a, a, a]) == [a.merge(a).merge(a)]
+
+
+async def test_newest_evidence_of_many_checks_is_each_checks_newest_since(store: Store) -> None:
+    rows = [
+        probe("a/s/one", T0, Verdict.FAILED),
+        probe("a/s/one", T0 + timedelta(minutes=2), Verdict.DEGRADED),
+        probe("a/s/two", T0 - timedelta(minutes=5), Verdict.FAILED),  # before `since`
+        probe("a/s/three", T0 + timedelta(minutes=1), Verdict.FAILED),
+    ]
+    async with store.transaction() as tx:
+        await tx.results.add_evidence([Evidence(r) for r in rows])
+    async with store.transaction(read_only=True) as tx:
+        many = await tx.results.newest_evidence(["a/s/one", "a/s/two", "a/s/three"], since=T0)
+        one = {
+            cid: found[0]
+            for cid in ("a/s/one", "a/s/two", "a/s/three")
+            if (found := await tx.results.evidence(cid, since=T0, limit=1))
+        }
+    assert many == one
+    assert sorted(many) == ["a/s/one", "a/s/three"]
+    assert many["a/s/one"].result == rows[1]

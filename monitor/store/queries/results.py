@@ -62,6 +62,34 @@ class ResultQueries:
             query = query.where(results.c.started_at < until)
         return [_evidence(row) for row in await self.conn.execute(query)]
 
+    async def newest_evidence(
+        self, check_ids: Sequence[str], *, since: datetime, chunk: int = 500
+    ) -> dict[str, Evidence]:
+        """Each check's newest failed or degraded result at or after `since` (checks with
+        none left out): `evidence(id, since=since, limit=1)` for many checks, in one query
+        per `chunk` (the index `ix_results_check_started`)."""
+        out: dict[str, Evidence] = {}
+        ids = list(dict.fromkeys(check_ids))
+        for start in range(0, len(ids), chunk):
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=results.c.check_id,
+                    order_by=(results.c.started_at.desc(), results.c.id.desc()),
+                )
+                .label("rank")
+            )
+            ranked = (
+                select(results, rank)
+                .where(results.c.check_id.in_(ids[start : start + chunk]))
+                .where(results.c.started_at >= since)
+                .subquery()
+            )
+            query = select(*(ranked.c[c.name] for c in results.columns)).where(ranked.c.rank == 1)
+            for row in await self.conn.execute(query):
+                out[row.check_id] = _evidence(row)
+        return out
+
     async def push_recent(self, batch: Sequence[ProbeResult]) -> None:
         """Append results (in the order given) to their checks' rings of the newest N.
 

@@ -1,0 +1,114 @@
+"""Memory per check, by owner: the objects `vakt run` builds for N checks, measured in one
+process with tracemalloc (no switch in the daemon; `probe_capacity.py --vakt-run` gives
+the whole process's RSS from outside).
+
+    .venv/bin/python bench/memory_per_check.py --checks 10000
+    .venv/bin/python bench/memory_per_check.py --checks 100000
+
+Stages, as `serve()` builds them: the config (`load_config` of the `--vakt-run`
+checks.yaml), the metrics hub, the engine after `start()`, the engine after two results
+per check (each check leaves `unknown`, its site is evaluated; recent rings held until
+the next checkpoint), and the scheduler's heap. For each stage: bytes per check and the
+five biggest owners (source lines that allocated what is still alive). Latency baselines
+grow with time (one hourly histogram per hour of `baseline`): after two results they hold
+one slot, so a day-old daemon holds more than this shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import tempfile
+import tracemalloc
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.clock import SystemClock
+from monitor.config import load_config
+from monitor.engine.context import policy_respond_by
+from monitor.engine.engine import Engine
+from monitor.engine.notify import NotifyPlanner
+from monitor.metrics import MetricsHub
+from monitor.model import ProbeResult, Timings, Verdict
+from monitor.notify.planner import Planner as CasePlanner
+from monitor.scheduler import Scheduler
+from monitor.store import Store
+
+try:
+    from probe_capacity import _e2e_yaml
+except ImportError:  # run from the repository root
+    from bench.probe_capacity import _e2e_yaml
+
+
+def _report(name: str, before: tracemalloc.Snapshot, checks: int) -> tracemalloc.Snapshot:
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    stats = after.compare_to(before, "lineno")
+    total = sum(s.size_diff for s in stats)
+    print(f"{name:<28} {total / checks:8.0f} B per check")
+    for stat in sorted(stats, key=lambda s: -s.size_diff)[:5]:
+        frame = stat.traceback[0]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        print(f"    {stat.size_diff / checks:8.0f} B  {where}")
+    return after
+
+
+async def _measure(checks: int, directory: Path) -> None:
+    args = argparse.Namespace(checks=checks, interval=60.0, failing=0.0)
+    store_url = f"sqlite:///{directory / 'vakt.db'}"
+    path = directory / "checks.yaml"
+    path.write_text(_e2e_yaml(args, "http://127.0.0.1:9/", store_url))
+    clock = SystemClock()
+    tracemalloc.start(1)
+    snap = tracemalloc.take_snapshot()
+    config = load_config(str(path))
+    snap = _report("config", snap, checks)
+    hub = MetricsHub(version="bench", location="bench", checks=config.checks())
+    snap = _report("metrics hub", snap, checks)
+    async with Store(store_url) as store:
+        await store.ensure_schema()
+        engine = Engine(
+            store,
+            config,
+            clock,
+            planner=NotifyPlanner(CasePlanner(config)),
+            deadlines=policy_respond_by,
+            observer=hub,
+        )
+        await engine.start()
+        snap = _report("engine (started)", snap, checks)
+        for step in range(2):
+            now = clock.now()
+            for check in config.checks():
+                result = ProbeResult(
+                    check.id,
+                    Verdict.OK,
+                    now + timedelta(seconds=step),
+                    Timings(total=0.01),
+                    "bench",
+                )
+                engine.submit(result, 0.0)
+            await engine.flush()
+        snap = _report("engine (2 results a check)", snap, checks)
+
+        async def prober(check: object) -> ProbeResult:
+            raise NotImplementedError
+
+        scheduler = Scheduler(prober, engine, clock)
+        scheduler.start(config.checks())
+        snap = _report("scheduler (heap)", snap, checks)
+        await scheduler.stop(1)
+        await engine.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checks", type=int, default=10000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        asyncio.run(_measure(args.checks, Path(name)))
+
+
+if __name__ == "__main__":
+    main()
