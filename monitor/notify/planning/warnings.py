@@ -178,16 +178,24 @@ CONNECTIVITY = "connectivity"
 
 def connectivity_warning(ctx: Context, since: datetime, detail: str) -> Planned | None:
     """The one team warning of a connectivity loss that began at `since`."""
+    return _episode_warning(ctx, CONNECTIVITY, since, "Vakt lost connectivity", detail)
+
+
+def _episode_warning(
+    ctx: Context, subject: str, since: datetime, title: str, note: str
+) -> Planned | None:
+    """One team warning of a Vakt episode (not a case's) that began at `since`: keyed by
+    `subject` and `since`, so it is planned once however often it is asked."""
     if not ctx.has_team:
         return None
-    key = Key(CONNECTIVITY, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
+    key = Key(subject, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
     to, name = ctx.address(TEAM)
     payload = Payload(
         kind=MessageKind.TEAM_WARNING,
         since=since,
-        title="Vakt lost connectivity",
-        warning=CONNECTIVITY,
-        note=detail,
+        title=title,
+        warning=subject,
+        note=note,
         to=to,
         to_name=name,
         timezone=ctx.config.settings.timezone_name,
@@ -203,20 +211,10 @@ def shed_warning(ctx: Context, since: datetime, dropped: int) -> Planned | None:
     """The one team warning that the engine dropped `dropped` pending rows (the oldest
     evidence and 5-minute aggregates, never states, incidents or notifications) while the
     store was unreachable from `since`; sent once the store answers again."""
-    if not ctx.has_team:
-        return None
-    key = Key(SHED, MessageKind.TEAM_WARNING.value, since.isoformat(), TEAM, EMAIL)
-    to, name = ctx.address(TEAM)
-    payload = Payload(
-        kind=MessageKind.TEAM_WARNING,
-        since=since,
-        title="Vakt dropped probe evidence while its database was unreachable",
-        warning=SHED,
-        note=f"{dropped} pending rows (the oldest failure evidence and 5-minute aggregates) "
-        "were dropped to keep memory bounded; check states, incidents and notifications "
-        "were kept. Uptime figures for that time may have gaps.",
-        to=to,
-        to_name=name,
-        timezone=ctx.config.settings.timezone_name,
+    note = (
+        f"{dropped} pending rows (the oldest failure evidence and 5-minute aggregates) were "
+        "dropped to keep memory bounded; check states, incidents and notifications were "
+        "kept. Uptime figures for that time may have gaps."
     )
-    return Planned(key, since, payload)
+    title = "Vakt dropped probe evidence while its database was unreachable"
+    return _episode_warning(ctx, SHED, since, title, note)
