@@ -98,6 +98,23 @@ def store_error_only(exc: BaseException) -> bool:
     return isinstance(exc, StoreError)
 
 
+async def contained(kind: str, name: str, run: Callable[[], Awaitable[object]]) -> bool:
+    """Run `run` once; True when it returned. A failure is logged, never raised: a store
+    error as `<kind>.store_error` (a warning: retried), anything else as `<kind>.crashed`
+    with its traceback (a bug, for Sentry). Cancellation passes through."""
+    try:
+        await run()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if store_error_only(exc):
+            log.warning(f"{kind}.store_error", extra={"task": name, "error": str(exc)})
+        else:
+            log.exception(f"{kind}.crashed", extra={"task": name})
+        return False
+    return True
+
+
 class Supervisor:
     """Runs named tasks and periodic jobs so that none ends silently (module docstring)."""
 
@@ -135,7 +152,7 @@ class Supervisor:
         failures = 0
         while True:
             began = loop.time()
-            returned = await self._attempt(name, run)
+            returned = await contained("task", name, run)
             if done():
                 return
             if returned:
@@ -157,21 +174,6 @@ class Supervisor:
             pass
         wake.clear()
 
-    @staticmethod
-    async def _attempt(name: str, run: Callable[[], Awaitable[None]]) -> bool:
-        """One run; True when it returned, False when it raised (logged)."""
-        try:
-            await run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if store_error_only(exc):
-                log.warning("task.store_error", extra={"task": name, "error": str(exc)})
-            else:
-                log.exception("task.crashed", extra={"task": name})
-            return False
-        return True
-
     def job(
         self, name: str, func: Callable[[], Awaitable[object]]
     ) -> Callable[[], Awaitable[None]]:
@@ -179,17 +181,8 @@ class Supervisor:
         Sentry), never raised; a run that finishes reports progress under `name`."""
 
         async def supervised() -> None:
-            try:
-                await func()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if store_error_only(exc):
-                    log.warning("job.store_error", extra={"task": name, "error": str(exc)})
-                else:
-                    log.exception("job.crashed", extra={"task": name})
-                return
-            self.progress.report(name)
+            if await contained("job", name, func):
+                self.progress.report(name)
 
         return supervised
 
