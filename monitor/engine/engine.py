@@ -20,15 +20,22 @@ than the window) is not evaluated until fresh samples arrive: its case keeps its
 and status. A store error keeps everything pending for the next flush: it never
 crashes the engine and never becomes a probe failure.
 
-The checkpoint (`checkpoint`, every `checkpoint_every` s) is a compaction, not the
-durability: it writes the baselines that changed since the last one, deletes their
-journaled samples, and pushes the recent-results rings of the checks with new results.
+Compaction is not the durability, and it is incremental (`compact`, after every flush
+of the writer loop): each step writes the baselines and pushes the recent-results rings
+of the checks whose first new result since their last compaction has waited
+`checkpoint_every` s, oldest first and at most `compact_slice` checks, then deletes the
+journal rows whose every sample is in a written baseline. So the work of a step follows
+the rate of results (about one interval's share of the checks each second), never a
+checkpoint of every check that changed in the last 30 s (which, at 100,000 checks, held
+SQLite's one writing connection for seconds and made periodic jobs skip their runs).
+`checkpoint` compacts everything at once (at `close`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -124,6 +131,10 @@ class _Pending:
         return dropped
 
 
+DEFAULT_COMPACT_SLICE = 5_000
+"""Checks a compaction step writes at most (their baselines and rings): a step stays a
+short transaction however many checks are due at once (after a start-up, or a stall)."""
+
 DEFAULT_MAX_PENDING = 100_000
 """Rows the engine keeps for the next flush while the store is down (about 100,000 failed
 results' evidence): beyond it the oldest evidence and aggregates are shed."""
@@ -143,6 +154,7 @@ class Engine:
         batch_size: int = 1000,
         flush_every: float = 1.0,
         checkpoint_every: float = 30.0,
+        compact_slice: int = DEFAULT_COMPACT_SLICE,
         ring_size: int = 60,
         observer: EngineObserver | None = None,
         on_notifications: Callable[[], None] | None = None,
@@ -152,7 +164,8 @@ class Engine:
     ) -> None:
         """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
         `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
-        `checkpoint_every` seconds between compactions of the changed baselines (and rings);
+        `checkpoint_every` seconds a check's new results wait before a compaction step
+        writes its baseline and ring, `compact_slice` checks at most per step;
         `observer` is told about every result, check level and incident (the metrics hub);
         `on_notifications()` is called after a commit that planned notifications (the
         dispatcher's `wake`); `max_pending` rows are kept across failed flushes at most
@@ -166,6 +179,7 @@ class Engine:
         self._batch_size = batch_size
         self._flush_every = flush_every
         self._checkpoint_every = checkpoint_every
+        self._compact_slice = compact_slice
         self._ring_size = ring_size
         self._observer: EngineObserver = observer if observer is not None else NullObserver()
         self._on_notifications = on_notifications
@@ -179,13 +193,17 @@ class Engine:
         self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
         self._ring: dict[str, list[ProbeResult]] = {}  # since the last checkpoint
         self._ring_changed: set[str] = set()
-        self._baselines_dirty: set[str] = set()
+        # check id -> monotonic time of its first result not yet compacted (oldest first)
+        self._due: dict[str, float] = {}
+        self._mono = clock.monotonic()  # taken once per flush
+        # check id -> the first journal row holding a sample its stored baseline lacks
+        # (0: a row from before the start); in insertion order, so the first is the least
+        self._baselines_dirty: dict[str, int] = {}
         self._memory = Memory()
         self._timed: set[str] = set()  # sites with a level, a case or a hold (see `tick`)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
-        self._last_checkpoint = clock.monotonic()
         self.flush_failures = 0
         self._connectivity = ConnectivityWatch(())
         self.reload(config)
@@ -236,8 +254,11 @@ class Engine:
         self._timed.clear()
         for site_id, memory in self._memory.sites.items():
             self._note_timed(site_id, memory)
-        # the journal is emptied by the next checkpoint: it must write what was replayed
-        self._baselines_dirty.update(self._memory.replayed)
+        # the journal is emptied by compaction: it must write what was replayed
+        mono = self._clock.monotonic()
+        for check_id in self._memory.replayed:
+            self._baselines_dirty.setdefault(check_id, 0)
+            self._due.setdefault(check_id, mono)
         log.info(
             "engine.loaded",
             extra={
@@ -254,15 +275,14 @@ class Engine:
             self._wake.set()
 
     async def run(self) -> None:
-        """The writer loop: flush every `flush_every` s or `batch_size` results, checkpoint
-        every `checkpoint_every` s, until `close()`."""
+        """The writer loop: flush every `flush_every` s or `batch_size` results, and a
+        compaction step after each flush, until `close()`."""
         while True:
             await self._sleep()
             if self._stopping:
                 return
             await self.flush()
-            if self._clock.monotonic() - self._last_checkpoint >= self._checkpoint_every:
-                await self.checkpoint()
+            await self.compact()
 
     async def _sleep(self) -> None:
         try:
@@ -289,6 +309,7 @@ class Engine:
         async with self._lock:
             batch, self._inbox = self._inbox, []
             now = self._clock.now()
+            self._mono = self._clock.monotonic()
             self._absorb(batch, now)
             self._close_buckets(now)
             try:
@@ -391,6 +412,8 @@ class Engine:
             pending.evidence.append(Evidence(result))
         if changed or bad:
             self._ring_changed.add(check.id)
+        if check.id not in self._due:
+            self._due[check.id] = self._mono
         # A list, not a deque(maxlen): one result per check between checkpoints is the
         # common case, and an empty deque alone costs ~600 bytes (60 MB at 100,000).
         ring = self._ring.get(check.id)
@@ -410,7 +433,6 @@ class Engine:
             )
             seq = memory.seq[check.id] = memory.seq.get(check.id, 0) + 1
             pending.samples.append(Sample(check.id, seq, at, seconds, in_incident))
-            self._baselines_dirty.add(check.id)
 
     def _note_slow(self, batch: Sequence[ProbeResult], now: datetime) -> None:
         """Mark a site for evaluation when its slow finding appeared or went away."""
@@ -442,7 +464,7 @@ class Engine:
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
             await tx.results.add_aggregates(pending.aggregates)
-            await tx.memory.add_samples(pending.samples, now)
+            journal = await tx.memory.add_samples(pending.samples, now)
             lost = judged.suppressing
             held = {s for s in sites if self._unknown(s, now)}
             sites = [s for s in sites if s not in held]
@@ -479,6 +501,11 @@ class Engine:
             incidents=len(changes),
             retried=sum(1 for o in outcomes if o.retry),
         )
+        if journal is not None:
+            for sample in pending.samples:  # durable now: its baseline is to be written
+                if sample.check_id not in self._baselines_dirty:
+                    self._baselines_dirty[sample.check_id] = journal
+                    self._due.setdefault(sample.check_id, self._mono)
         self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry} | held)
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
@@ -610,52 +637,70 @@ class Engine:
             for check_id in outcome.rearm:
                 self._memory.locations.pop(check_id, None)
                 self._ring_changed.add(check_id)
+                self._due.setdefault(check_id, self._mono)
             if outcome.rearm:
                 log.info("incident.rearmed", extra={"site": outcome.site_id})
 
     # ----------------------------------------------------------------- checkpoint
 
-    async def checkpoint(self) -> None:
-        """Compact: write the baselines that changed since the last checkpoint and delete
-        their journaled samples; push the recent rings of the checks with new results
-        (those that changed get their whole ring, the others their newest result). Not
-        needed for durability: what evaluation depends on is committed by each flush.
+    async def compact(self) -> None:
+        """One compaction step (the writer loop runs one after every flush): the checks
+        whose first result not yet compacted has waited `checkpoint_every` s, oldest
+        first, at most `compact_slice` of them: their changed baselines are written, their
+        recent rings pushed (those that changed get their whole ring, the others their
+        newest result), and the journal rows no longer needed are deleted. Not needed
+        for durability: what evaluation depends on is committed by each flush."""
+        before = self._clock.monotonic() - self._checkpoint_every
+        await self._compact(before, self._compact_slice)
 
-        One transaction under the engine's lock. Pushing the rings after the lock in
-        slices of 2,000 checks was tried: each slice queued for SQLite's one connection
-        behind every flush and job, and at 100,000 checks the start-up's p99 lateness
-        went from about 2 s to 10-30 s (docs/performance.md)."""
+    async def checkpoint(self) -> None:
+        """Compact every check now, in one transaction (at `close`; and for tests)."""
+        await self._compact(math.inf, None)
+
+    async def _compact(self, before: float, limit: int | None) -> None:
         async with self._lock:
+            picked: list[str] = []
+            for check_id, since in self._due.items():
+                if since > before or (limit is not None and len(picked) >= limit):
+                    break
+                picked.append(check_id)
+            if not picked:
+                return
             now = self._clock.now()
-            kept, seqs = self._memory.baselines, self._memory.seq
-            dirty = [c for c in self._baselines_dirty if c in kept]
+            kept, seqs, dirty = self._memory.baselines, self._memory.seq, self._baselines_dirty
+            written = [c for c in picked if c in dirty and c in kept]
             baselines = {
                 cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
-                async for cid in _in_slices(dirty)
+                async for cid in _in_slices(written)
             }
             size = self._ring_size
             recent = [
                 r
-                for cid, ring in self._ring.items()
+                for cid in picked
+                if (ring := self._ring.get(cid)) is not None
                 for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
             ]
+            done = set(picked)
+            # the journal rows before the first one a baseline not written still needs
+            keep_from = next((row for cid, row in dirty.items() if cid not in done), None)
             try:
                 async with self._store.transaction() as tx:
                     await tx.memory.save(BASELINE, baselines, now)
-                    await tx.memory.forget_samples()
+                    await tx.memory.forget_samples(before=keep_from)
                     await tx.results.push_recent(recent)
             except StoreError as exc:
                 log.error("engine.checkpoint_failed", extra={"error": str(exc)})
                 return
-            self._baselines_dirty.clear()
-            self._ring_changed.clear()
-            self._ring.clear()
-            self._last_checkpoint = self._clock.monotonic()
+            for cid in picked:
+                del self._due[cid]
+                dirty.pop(cid, None)
+                self._ring.pop(cid, None)
+                self._ring_changed.discard(cid)
 
 
-# A checkpoint serialises every changed baseline in the event loop's thread: tens of ms
-# per thousand, seconds at 100,000 checks. It yields to the loop after each slice so the
-# scheduler's timers are not held up behind it.
+# A compaction serialises the changed baselines in the event loop's thread (about 20 us
+# each): it yields to the loop after each slice so the scheduler's timers are not held
+# up behind it.
 _YIELD_EVERY = 200
 T = TypeVar("T")
 
@@ -679,4 +724,11 @@ def _new_baseline() -> LatencyBaseline:
     return LatencyBaseline()
 
 
-__all__ = ["DEFAULT_MAX_PENDING", "Change", "Deadlines", "Engine", "FlushReport"]
+__all__ = [
+    "DEFAULT_COMPACT_SLICE",
+    "DEFAULT_MAX_PENDING",
+    "Change",
+    "Deadlines",
+    "Engine",
+    "FlushReport",
+]

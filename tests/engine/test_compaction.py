@@ -93,7 +93,6 @@ async def journal_rows(store: Store) -> int:
         return len({s.at for s in await tx.memory.samples()})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: compaction is one checkpoint of all")
 async def test_a_compaction_step_writes_only_the_checks_that_waited(
     store: Store, clock: FixedClock
 ) -> None:
@@ -117,7 +116,6 @@ async def test_a_compaction_step_writes_only_the_checks_that_waited(
     assert await journal_rows(store) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: compaction is one checkpoint of all")
 async def test_a_compaction_step_writes_at_most_its_slice(store: Store, clock: FixedClock) -> None:
     engine = await engine_on(store, clock, compact_slice=6)
     await probe(engine, clock, SITES)  # 20 checks
@@ -131,7 +129,6 @@ async def test_a_compaction_step_writes_at_most_its_slice(store: Store, clock: F
     assert await journal_rows(store) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: compaction is one checkpoint of all")
 async def test_a_crash_between_compaction_steps_loses_no_sample(
     store: Store, clock: FixedClock
 ) -> None:

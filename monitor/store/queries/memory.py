@@ -1,10 +1,11 @@
 """Engine memory: opaque JSON per (scope, key), and the journal of latency samples.
 
 Per-site memory is written in the flush that changed it; latency baselines are written
-as checkpoints of the checks whose baseline changed, and every sample in between is in
-`baseline_samples`, written in the flush that observed it (one row per flush: a row per
-sample would cost the flush several microseconds per successful result; DESIGN.md 8,
-rule 1).
+by the engine's compaction steps, a slice of the checks whose baseline changed at a time,
+and every sample in between is in `baseline_samples`, written in the flush that observed
+it, one row per flush (a row per sample would cost the flush several microseconds per
+successful result; DESIGN.md 8, rule 1); a row is deleted once every sample of it is in
+a written baseline.
 """
 
 from __future__ import annotations
@@ -51,16 +52,19 @@ class MemoryQueries:
             )
             await self.conn.execute(stmt)
 
-    async def add_samples(self, samples: Sequence[Sample], at: datetime) -> None:
+    async def add_samples(self, samples: Sequence[Sample], at: datetime) -> int | None:
         """Append one flush's latency samples to the journal, as one row (each sample's
-        time as whole microseconds from the row's `at`: exact, and cheap to write)."""
+        time as whole microseconds from the row's `at`: exact, and cheap to write).
+        Returns the row's id (rows are numbered in the order written); None: no samples."""
         if not samples:
-            return
+            return None
         data = json.dumps(
             [(c, q, (t - at) // _MICROSECOND, s, i) for c, q, t, s, i in samples],
             separators=(",", ":"),
         )
-        await self.conn.execute(baseline_samples.insert().values(at=at, data=data))
+        inserted = await self.conn.execute(baseline_samples.insert().values(at=at, data=data))
+        key = inserted.inserted_primary_key
+        return None if key is None else int(key[0])
 
     async def samples(self) -> list[Sample]:
         """The whole journal, in the order it was written. Raises ValueError on a row
@@ -74,9 +78,13 @@ class MemoryQueries:
             for item in json.loads(row.data)
         ]
 
-    async def forget_samples(self) -> None:
-        """Empty the journal (a checkpoint of every baseline it touched was just written)."""
-        await self.conn.execute(baseline_samples.delete())
+    async def forget_samples(self, *, before: int | None = None) -> None:
+        """Delete the journal rows before row id `before` (every one of their samples is
+        in a baseline just written); all of them when `before` is None."""
+        stmt = baseline_samples.delete()
+        if before is not None:
+            stmt = stmt.where(baseline_samples.c.id < before)
+        await self.conn.execute(stmt)
 
 
 def _sample(at: datetime, item: object) -> Sample:
