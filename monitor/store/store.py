@@ -9,8 +9,11 @@
     await store.close()
 
 SQLite: WAL journal, `busy_timeout`, every write transaction starts with `BEGIN IMMEDIATE`
-(so two writers queue for the lock instead of failing half-way), and one connection per
-`Store`: the daemon's writer. CLI commands build their own `Store` and write short
+(so two writers queue for the lock instead of failing half-way), and one writing
+connection per `Store`: the daemon's writer. Read-only transactions of a database file
+use connections of their own (`readers`, a small pool): in WAL mode they read the last
+committed state while the writer is in a transaction, so the planner tick, the gauges,
+health and the web never queue behind a flush. CLI commands build their own `Store` and write short
 transactions beside it. `lock_for_daemon()` keeps a second daemon off the same database.
 PostgreSQL: asyncpg with a small pool; several daemons may share one database.
 
@@ -48,7 +51,16 @@ _READ_ONLY = "vakt_read_only"
 class Store:
     """The database behind Vakt. Construct, `open()`, use `transaction()`, `close()`."""
 
-    __slots__ = ("_busy_timeout", "_engine", "_pool_size", "_ring_size", "_schema", "url")
+    __slots__ = (
+        "_busy_timeout",
+        "_engine",
+        "_pool_size",
+        "_reader",
+        "_readers",
+        "_ring_size",
+        "_schema",
+        "url",
+    )
 
     def __init__(
         self,
@@ -58,10 +70,13 @@ class Store:
         busy_timeout: timedelta = timedelta(seconds=10),
         pool_size: int = 5,
         schema: str | None = None,
+        readers: int = 2,
     ) -> None:
         """`url` as in `settings.store`; `ring_size` results kept per check for the UI;
         `busy_timeout` how long a SQLite writer waits for the lock; `pool_size` PostgreSQL
-        connections; `schema` a PostgreSQL schema to use instead of the default search path.
+        connections; `schema` a PostgreSQL schema to use instead of the default search path;
+        `readers` SQLite connections for read-only transactions of a database file (0: they
+        share the writer's one connection).
         """
         if ring_size < 1:
             raise ValueError("ring_size must be at least 1")
@@ -72,7 +87,9 @@ class Store:
         self._busy_timeout = busy_timeout
         self._pool_size = pool_size
         self._schema = schema
+        self._readers = readers
         self._engine: AsyncEngine | None = None
+        self._reader: AsyncEngine | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,12 +113,16 @@ class Store:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._engine = self._sqlite_engine() if self.is_sqlite else self._postgres_engine()
+        if path is not None and self._readers > 0:
+            self._reader = self._sqlite_engine(self._readers)
 
     async def close(self) -> None:
         """Close every connection. The store may be opened again."""
         engine, self._engine = self._engine, None
-        if engine is not None:
-            await engine.dispose()
+        reader, self._reader = self._reader, None
+        for each in (engine, reader):
+            if each is not None:
+                await each.dispose()
 
     async def __aenter__(self) -> Store:
         await self.open()
@@ -114,10 +135,13 @@ class Store:
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
         """One unit of work: commits when the block ends, rolls back if it raises.
 
-        `read_only` transactions do not take SQLite's write lock (plain `BEGIN`); use them
-        for listings. Database errors are raised as `StoreError`.
+        `read_only` transactions do not take SQLite's write lock (plain `BEGIN`) and, on a
+        database file, do not wait for the writer's connection; use them for listings.
+        Database errors are raised as `StoreError`.
         """
         engine = self._require_engine()
+        if read_only and self._reader is not None:
+            engine = self._reader
         try:
             async with engine.connect() as conn:
                 if read_only:
@@ -193,11 +217,12 @@ class Store:
             raise StoreError("the store is not open: call `await store.open()` first")
         return self._engine
 
-    def _sqlite_engine(self) -> AsyncEngine:
-        # One connection: the daemon has exactly one writer, and a CLI command one session.
+    def _sqlite_engine(self, connections: int = 1) -> AsyncEngine:
+        # The writer: one connection (the daemon has exactly one writer, a CLI command one
+        # session); the readers: `connections` of their own.
         engine = create_async_engine(
             self.url,
-            pool_size=1,
+            pool_size=connections,
             max_overflow=0,
             pool_timeout=self._busy_timeout.total_seconds() * 3,
             connect_args={"timeout": self._busy_timeout.total_seconds()},

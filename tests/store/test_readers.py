@@ -11,13 +11,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from monitor.store import Store
 from tests.engine.support import T0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: one connection for readers and writer")
 async def test_a_read_only_transaction_does_not_wait_for_an_open_write(tmp_path: Path) -> None:
     async with Store(
         f"sqlite:///{tmp_path / 'vakt.db'}", busy_timeout=timedelta(seconds=1)
