@@ -141,3 +141,21 @@ async def test_a_crash_between_compaction_steps_loses_no_sample(
     second = await engine_on(store, clock)  # no close(): a SIGKILL
     assert second.memory.baselines == first.memory.baselines
     assert second.memory.seq == first.memory.seq
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 2: every closed bucket in one flush")
+async def test_closed_five_minute_buckets_are_written_a_slice_per_flush(
+    store: Store, clock: FixedClock
+) -> None:
+    """At 100,000 checks every check's bucket closes at the same boundary: one flush
+    writing them all held the event loop for a second. A flush writes at most
+    `compact_slice` of them, the next flushes the rest: none lost, none twice."""
+    engine = await engine_on(store, clock, compact_slice=6)
+    await probe(engine, clock, SITES)  # 20 checks, one bucket each
+    clock.advance(300)  # the bucket closed
+    written = []
+    for _ in range(5):
+        with rows_written(store) as rows:
+            await engine.flush()
+        written.append(rows["aggregates"])
+    assert written == [6, 6, 6, 2, 0]
