@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -191,6 +192,7 @@ class Engine:
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
         self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
+        self._closed: deque[Aggregate] = deque()  # closed buckets not yet pending
         self._ring: dict[str, list[ProbeResult]] = {}  # since the last checkpoint
         self._ring_changed: set[str] = set()
         # check id -> monotonic time of its first result not yet compacted (oldest first)
@@ -297,6 +299,8 @@ class Engine:
         self._stopping = True
         self._wake.set()
         await self.flush()
+        self._pending.aggregates.extend(self._closed)
+        self._closed.clear()
         self._pending.aggregates.extend(self._open_aggregates.values())
         self._open_aggregates.clear()
         await self.flush()
@@ -450,10 +454,15 @@ class Engine:
                 self._pending.sites.add(site_id)
 
     def _close_buckets(self, now: datetime) -> None:
+        """Closed buckets become rows to write, at most `compact_slice` per flush: at a
+        5-minute boundary every check's bucket closes at once, and converting 100,000
+        rows in one flush held the event loop for a second."""
         current = bucket_start(now)
         closed = [key for key in self._open_aggregates if key[2] + BUCKET <= current]
         for key in closed:
-            self._pending.aggregates.append(self._open_aggregates.pop(key))
+            self._closed.append(self._open_aggregates.pop(key))
+        for _ in range(min(self._compact_slice, len(self._closed))):
+            self._pending.aggregates.append(self._closed.popleft())
 
     async def _commit(self, now: datetime) -> FlushReport:
         pending = self._pending

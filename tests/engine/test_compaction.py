@@ -143,7 +143,6 @@ async def test_a_crash_between_compaction_steps_loses_no_sample(
     assert second.memory.seq == first.memory.seq
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: every closed bucket in one flush")
 async def test_closed_five_minute_buckets_are_written_a_slice_per_flush(
     store: Store, clock: FixedClock
 ) -> None:
