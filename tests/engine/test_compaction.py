@@ -10,6 +10,7 @@ keeps what no checkpoint holds yet).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -158,3 +159,29 @@ async def test_closed_five_minute_buckets_are_written_a_slice_per_flush(
             await engine.flush()
         written.append(rows["aggregates"])
     assert written == [6, 6, 6, 2, 0]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 item 2: a batch is absorbed in one go")
+async def test_the_event_loop_turns_while_a_big_batch_is_absorbed(
+    store: Store, clock: FixedClock
+) -> None:
+    """A flush steps its results in slices and lets the loop turn between them (the
+    scheduler's timers fire meanwhile): another task sees the batch partly stepped."""
+    sites = [f"big/s{n}" for n in range(600)]
+    engine = Engine(
+        store,
+        config(*(site(s) for s in sites)),
+        clock,
+        planner=QUIET_PLANNER,
+        deadlines=no_deadlines,
+    )
+    await engine.start()
+    for check_id in checks_of(sites):  # 1,200 results
+        engine.submit(result(check_id, clock.now(), Verdict.OK), 0.0)
+    seen: set[int] = set()
+    flush = asyncio.create_task(engine.flush())
+    while not flush.done():
+        seen.add(len(engine.memory.locations))
+        await asyncio.sleep(0)
+    await flush
+    assert any(0 < stepped < 1200 for stepped in seen)
