@@ -161,7 +161,6 @@ async def test_closed_five_minute_buckets_are_written_a_slice_per_flush(
     assert written == [6, 6, 6, 2, 0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 2: a batch is absorbed in one go")
 async def test_the_event_loop_turns_while_a_big_batch_is_absorbed(
     store: Store, clock: FixedClock
 ) -> None:
