@@ -93,6 +93,9 @@ def rearm(state: LocationState) -> LocationState:
 
 
 def _after_ok(state: LocationState, result: ProbeResult, check: Check) -> LocationState:
+    if state.state is CheckState.OK and state.first_bad_at is None:
+        # The steady state (ok after ok): only the success streak moves; one copy, not two.
+        return replace(state, failed=0, bad=0, degraded=0, good=state.good + 1)
     counted = replace(state, failed=0, bad=0, degraded=0, good=state.good + 1)
     recovered = state.state in (CheckState.UNKNOWN, CheckState.OK) or (
         counted.good >= recoveries(check)
