@@ -4,9 +4,9 @@ Kept in memory for speed and durable in the flush's transaction that changed it
 (DESIGN.md 8, rule 1): check states when they change (or carry a streak), each site's
 memory when it changed, every latency sample in the `baseline_samples` journal (the
 baselines themselves are written by the engine's compaction steps, a slice of the
-changed ones at a time, and a journal row deleted once all its samples are in them). `load` rebuilds it exactly after a restart from
-`check_states`, the latest evidence, `engine_memory`, the journal and the unresolved
-incidents.
+changed ones at a time, and a journal row deleted once all its samples are in them).
+`load` rebuilds it exactly after a restart from `check_states`, the latest evidence,
+`engine_memory`, the journal and the unresolved incidents.
 """
 
 from __future__ import annotations
