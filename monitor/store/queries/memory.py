@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.store.queries._bulk import insert_rows
 from monitor.store.queries._sql import upsert_replacing
 from monitor.store.records import Sample
 from monitor.store.tables import baseline_samples, engine_memory
 
 _SAMPLE_FIELDS = 5
+_MEMORY_COLUMNS = ("scope", "key", "data", "updated_at")
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -34,8 +36,10 @@ class MemoryQueries:
         """Insert or replace `key -> data` of `scope`, in one statement."""
         if not items:
             return
-        rows = [{"scope": scope, "key": k, "data": v, "updated_at": at} for k, v in items.items()]
-        await self.conn.execute(upsert_replacing(self.conn, engine_memory, ("scope", "key")), rows)
+        rows = [(scope, key, data, at) for key, data in items.items()]
+        stmt = upsert_replacing(self.conn, engine_memory, ("scope", "key"))
+        # thousands of baselines per compaction step: tuples, not Core's per-row dicts
+        await insert_rows(self.conn, stmt, engine_memory, _MEMORY_COLUMNS, rows)
 
     async def load(self, scope: str) -> dict[str, str]:
         """Every `key -> data` of `scope`."""
