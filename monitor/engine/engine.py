@@ -588,9 +588,10 @@ class Engine:
         # evaluates them all). Read inside the transaction: the writes stay CAS-checked.
         latest = await tx.incidents.latest_by_site(site_ids)
         outcomes: list[SiteOutcome] = []
-        for n, site_id in enumerate(site_ids, 1):
-            if n % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # a start-up flush evaluates every site
+        # No yield to the loop in here: this runs inside the write transaction, and on an
+        # overloaded machine (a start-up flush evaluates every site) yielding kept SQLite's
+        # one writer for 30 s+ while probes took the CPU: every other writer timed out.
+        for site_id in site_ids:
             site, customer = self._sites[site_id]
             memory = self._memory.site(site_id)
             context = site_context(
@@ -723,9 +724,9 @@ class Engine:
                 self._ring_changed.discard(cid)
 
 
-# Stepping results, evaluating sites and serialising baselines run in the event loop's
-# thread (tens of microseconds each): the engine yields to the loop after each slice of
-# this many, so the scheduler's timers are not held up behind a big batch.
+# Stepping results and serialising baselines run in the event loop's thread (tens of
+# microseconds each), before their transaction opens: the engine yields to the loop
+# after each slice of this many, so the scheduler's timers are not held up behind them.
 _YIELD_EVERY = 200
 T = TypeVar("T")
 
