@@ -40,3 +40,20 @@ async def test_the_sample_journal_keeps_each_flush_in_order_exactly_until_forgot
         await tx.memory.forget_samples()
     async with store.transaction(read_only=True) as tx:
         assert await tx.memory.samples() == []
+
+
+async def test_the_journal_numbers_its_rows_and_forgets_those_before_a_row(store: Store) -> None:
+    """Compaction deletes the rows before the first one a baseline still needs."""
+    rows = [[Sample("a/b/c", n, T0 + timedelta(seconds=n), 0.1, False)] for n in (1, 2, 3)]
+    ids = []
+    for n, samples in enumerate(rows):
+        async with store.transaction() as tx:
+            ids.append(await tx.memory.add_samples(samples, T0 + timedelta(seconds=n)))
+        async with store.transaction() as tx:
+            assert await tx.memory.add_samples([], T0) is None  # no samples: no row
+    assert all(isinstance(i, int) for i in ids)
+    assert ids == sorted(ids)
+    async with store.transaction() as tx:
+        await tx.memory.forget_samples(before=ids[1])
+    async with store.transaction(read_only=True) as tx:
+        assert await tx.memory.samples() == rows[1] + rows[2]
