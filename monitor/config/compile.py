@@ -405,6 +405,7 @@ class _Compiler:
             MappingProxyType(levels),
             MappingProxyType(priorities),
             technical_details=m.technical_details,
+            maintenance_notice=m.maintenance_notice,
         )
 
     def compile_level(

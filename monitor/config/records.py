@@ -348,6 +348,8 @@ class Policy:
     priorities: MappingProxyType[Priority, PriorityTarget]
     builtin: bool = False
     technical_details: bool = False  # customer emails may name checks' URLs, HTTP details
+    # Reports leave out only maintenance announced at least this long ahead; None: all.
+    maintenance_notice: timedelta | None = None
 
 
 # ---------------------------------------------------------------------- people, on-call

@@ -375,6 +375,7 @@ class PolicyModel(Strict):
     calendar: OptText = None
     warn_at: Share = 0.75
     technical_details: bool = False
+    maintenance_notice: OptDuration = None
     levels: dict[LevelKey, LevelModel] = {}
     priorities: dict[PriorityKey, PriorityModel] = {}
 

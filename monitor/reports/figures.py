@@ -20,15 +20,16 @@ are tables of hand-built months.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from statistics import fmean
 
 from monitor.config.records import Policy
 from monitor.model import Level
 from monitor.policy.calendar import BusinessClock
-from monitor.policy.sla import SlaStatus
-from monitor.policy.uptime import Availability, Interval, LevelChange
+from monitor.policy.sla import Sla, SlaStatus, on_level_change, open_sla, response_status
+from monitor.policy.uptime import Availability, Interval, LevelChange, availability
 from monitor.store.aggregates import Aggregate
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -232,4 +233,123 @@ def month_figures(
     now: datetime,
 ) -> MonthFigures:
     """The month's figures for one customer at `now` (a running month ends at `now`)."""
-    raise NotImplementedError("issue 21")
+    start, end = month.bounds(tz)
+    end = max(start, min(end, now))
+    notice = contract.policy.maintenance_notice
+    site_figures = tuple(_site(s, month, tz, (start, end), notice) for s in sites)
+    listed = sorted((c for c in cases if start <= c.opened_at < end), key=lambda c: c.opened_at)
+    case_figures = tuple(case_figure(c, contract, now) for c in listed)
+    acked = [c.respond_wall for c in case_figures if c.respond_wall is not None]
+    resolved = [c.resolve_wall for c in case_figures if c.resolve_wall is not None]
+    return MonthFigures(
+        customer_id=customer_id,
+        month=month,
+        period=(start, end),
+        now=now,
+        sites=site_figures,
+        cases=case_figures,
+        availability=combined(s.availability for s in site_figures),
+        mtta=_mean(acked),
+        mttr=_mean(resolved),
+        unacknowledged=len(case_figures) - len(acked),
+        met=sum(c.met is True for c in case_figures),
+        missed=sum(c.met is False for c in case_figures),
+        days=tuple(
+            DayFigure(d.day, combined(s.days[i].availability for s in site_figures))
+            for i, d in enumerate(site_figures[0].days if site_figures else ())
+        ),
+    )
+
+
+def combined(parts: Iterable[Availability]) -> Availability:
+    """Several sites' durations added up (their uptime is then the same rule's)."""
+    total = Availability()
+    for a in parts:
+        total = Availability(
+            total.observed + a.observed,
+            total.down + a.down,
+            total.degraded + a.degraded,
+            total.maintenance + a.maintenance,
+        )
+    return total
+
+
+def window_figure(window: Window, notice: timedelta | None) -> WindowFigure:
+    """Whether a maintenance window is left out: every window when the policy asks no
+    notice; else only one announced at least `notice` before it began."""
+    ahead = None if window.announced_at is None else window.start - window.announced_at
+    if notice is None:
+        return WindowFigure(window, True, ahead)
+    return WindowFigure(window, ahead is not None and ahead >= notice, ahead)
+
+
+def _site(
+    facts: SiteFacts, month: Month, tz: tzinfo, period: Interval, notice: timedelta | None
+) -> SiteFigures:
+    windows = tuple(
+        window_figure(w, notice) for w in facts.windows if w.start < period[1] and w.end > period[0]
+    )
+    held = [(w.window.start, w.window.end) for w in windows if w.excluded]
+
+    def over(span: Interval) -> Availability:
+        return availability(span, facts.covered, held, facts.levels, facts.level_before)
+
+    days = []
+    for day in month.days():
+        a, b = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
+        span = (max(a, period[0]), max(a, min(b, period[1])))
+        p50, p95 = _quantiles([x for x in facts.latency if a <= x.start < b])
+        days.append(DayFigure(day, over(span), p50, p95))
+    p50, p95 = _quantiles([x for x in facts.latency if period[0] <= x.start < period[1]])
+    return SiteFigures(facts.site_id, facts.label, over(period), tuple(days), p50, p95, windows)
+
+
+def _quantiles(parts: Sequence[Aggregate]) -> tuple[float | None, float | None]:
+    if not parts:
+        return None, None
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part)
+    return merged.quantile(0.5), merged.quantile(0.95)
+
+
+def case_sla(facts: CaseFacts, contract: Contract) -> tuple[Sla, datetime | None]:
+    """The case's SLA after all its level changes (the live clock's rules), and the first
+    acknowledgement of the response window that counts."""
+    sla = open_sla(contract.policy, facts.level, facts.opened_at, contract.clock)
+    acks = sorted(facts.acknowledgements)
+    for at, level in sorted(facts.level_changes):
+        acked = next((t for t in reversed(acks) if sla.respond_from <= t <= at), None)
+        sla = on_level_change(sla, level, at, contract.policy, contract.clock, acked)
+    answer = next((t for t in acks if t >= sla.respond_from), None)
+    return sla, answer
+
+
+def case_figure(facts: CaseFacts, contract: Contract, now: datetime) -> CaseFigure:
+    """One case's figures at `now`."""
+    sla, acked = case_sla(facts, contract)
+    resolved = facts.resolved_at
+    clock = contract.clock
+    levels = [facts.level, *(level for _, level in facts.level_changes)]
+    return CaseFigure(
+        case_number=facts.case_number,
+        site_id=facts.site_id,
+        level=Level.A if Level.A in levels else Level.B,
+        opened_level=facts.level,
+        opened_at=facts.opened_at,
+        acknowledged_at=acked,
+        resolved_at=resolved,
+        respond_from=sla.respond_from,
+        respond_by=sla.respond_by,
+        status=response_status(sla, now, acked, resolved),
+        respond_wall=None if acked is None else acked - sla.respond_from,
+        respond_business=None if acked is None else clock.elapsed(sla.respond_from, acked),
+        resolve_wall=None if resolved is None else resolved - facts.opened_at,
+        resolve_business=None if resolved is None else clock.elapsed(facts.opened_at, resolved),
+    )
+
+
+def _mean(values: Sequence[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    return timedelta(seconds=fmean(v.total_seconds() for v in values))

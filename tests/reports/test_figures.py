@@ -86,7 +86,6 @@ def figures(
 OCT, NOV = Month(2026, 10), Month(2026, 11)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_an_outage_across_midnight_at_months_end_counts_in_both_months() -> None:
     levels = (
         LevelChange(oslo(2026, 10, 31, 23, 30), Level.A),
@@ -128,7 +127,6 @@ def _maintenance_month(policy: str):  # type: ignore[no-untyped-def]
     return figures(NOV, [site(NOV, windows=(early, late), levels=levels)], policy=policy)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_only_maintenance_announced_long_enough_ahead_is_left_out() -> None:
     result = _maintenance_month("noticed")  # maintenance_notice: 48h
     shop = result.sites[0]
@@ -141,7 +139,6 @@ def test_only_maintenance_announced_long_enough_ahead_is_left_out() -> None:
     assert shop.days[9].availability.down == timedelta(0)  # 10 November
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_without_maintenance_notice_every_window_is_left_out() -> None:
     shop = _maintenance_month("standard").sites[0]
     assert [w.excluded for w in shop.windows] == [True, True]
@@ -150,7 +147,6 @@ def test_without_maintenance_notice_every_window_is_left_out() -> None:
     assert shop.availability.uptime == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 @pytest.mark.parametrize(
     ("month", "hours", "change_day", "change_hours"),
     [(Month(2026, 3), 31 * 24 - 1, 29, 23), (OCT, 31 * 24 + 1, 25, 25)],
@@ -169,7 +165,6 @@ def test_a_dst_month_in_oslo_has_its_real_length(
     assert shop.availability.uptime == pytest.approx(1 - 3 / hours)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_level_b_acknowledged_after_its_business_hours_deadline_is_missed() -> None:
     # Friday 15:00; one business day (7 h, 09-16) later is Monday 15:00
     case = CaseFacts(
@@ -192,7 +187,6 @@ def test_level_b_acknowledged_after_its_business_hours_deadline_is_missed() -> N
     assert result.mtta == 72 * H + 30 * M
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_a_case_resolved_before_anyone_acknowledged_is_met() -> None:
     case = CaseFacts(
         "VAKT-2026-000011",
@@ -212,7 +206,6 @@ def test_a_case_resolved_before_anyone_acknowledged_is_met() -> None:
     assert result.mttr == 30 * M
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 @pytest.mark.parametrize(
     ("b_ack", "a_ack", "respond_by", "status", "respond_wall"),
     [
@@ -247,7 +240,6 @@ def test_an_upgrade_from_b_to_a(
     assert figure.respond_wall == respond_wall
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_availability_is_the_status_pages_rule_and_the_customer_sums_its_sites() -> None:
     covered = ((oslo(2026, 11, 3), oslo(2026, 11, 20)),)
     levels = (LevelChange(oslo(2026, 11, 5), Level.B), LevelChange(oslo(2026, 11, 5, 2), Level.A))
@@ -262,7 +254,6 @@ def test_availability_is_the_status_pages_rule_and_the_customer_sums_its_sites()
     assert result.sites[0].days[0].availability.uptime is None  # no data on 1 November
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: the month's figures are not computed yet")
 def test_a_running_month_ends_at_now() -> None:
     now = oslo(2026, 11, 15, 12)
     result = figures(NOV, [site(NOV)], now=now)
