@@ -93,7 +93,6 @@ def bars(svg: ET.Element) -> dict[str, float]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no HTML report yet")
 def test_the_availability_chart_has_one_bar_per_day_as_high_as_its_figure() -> None:
     figures = november()
     shown = bars(chart(page(), "availability-chart"))
@@ -105,7 +104,6 @@ def test_the_availability_chart_has_one_bar_per_day_as_high_as_its_figure() -> N
     assert shown["2026-11-10"] == pytest.approx(1.0)  # maintenance left out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no HTML report yet")
 @pytest.mark.parametrize(
     ("language", "title", "month"),
     [
@@ -124,7 +122,6 @@ def test_the_report_is_in_the_customers_language(
         assert case in text
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no report catalog entries yet")
 @pytest.mark.parametrize("language", [Language.NB, Language.NL])
 def test_every_message_of_the_report_is_translated(language: Language) -> None:
     options: Any = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
@@ -142,7 +139,6 @@ def test_every_message_of_the_report_is_translated(language: Language) -> None:
     assert not missing, f"untranslated in {language.value}: {sorted(missing)}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no CSV or JSON report yet")
 def test_json_and_csv_carry_the_figures() -> None:
     from monitor.reports.export import as_json, cases_csv, days_csv
 
@@ -163,7 +159,6 @@ def test_json_and_csv_carry_the_figures() -> None:
     assert len(cases_csv(figures).splitlines()) == 4
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no PDF report yet")
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 def test_the_pdf_names_customer_month_and_every_case(tmp_path: Path) -> None:
     from monitor.reports.render import pdf

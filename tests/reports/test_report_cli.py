@@ -57,7 +57,6 @@ async def cases(store: Store) -> list[Incident]:
         return await tx.incidents.find(site_id="acme/shop")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no `vakt report` yet")
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 async def test_vakt_report_on_a_store_filled_by_vakt_run(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'vakt.db'}"
