@@ -27,7 +27,7 @@ _STYLE: Final[Any] = {  # matplotlib types rcParams keys as literals
     "axes.spines.right": False,
 }
 _UP, _PARTIAL, _DOWN, _NONE = "#2e7d32", "#f9a825", "#c62828", "#bdbdbd"
-_P50, _P95 = "#1565c0", "#90caf9"
+_SITE_COLOURS = ("#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#37474f")
 
 
 def _svg(figure: Figure) -> str:
@@ -73,18 +73,23 @@ def latency_chart(sites: Sequence[SiteFigures], labels: Mapping[str, str]) -> st
     with rc_context(_STYLE):
         figure = Figure(figsize=(7.0, 2.2))
         axes = figure.add_subplot()
-        for site in sites:
+        for index, site in enumerate(sites):
+            colour = _SITE_COLOURS[index % len(_SITE_COLOURS)]
             days = [d.day.day for d in site.days]
-            for attr, colour, name in (("p50", _P50, labels["p50"]), ("p95", _P95, labels["p95"])):
-                values = [getattr(d, attr) for d in site.days]
-                shown = [(x, v) for x, v in zip(days, values, strict=True) if v not in (None,)]
+            for attr, style in (("p50", "-"), ("p95", ":")):
+                shown = [
+                    (x, value)
+                    for x, value in zip(days, (getattr(d, attr) for d in site.days), strict=True)
+                    if value is not None
+                ]
                 if shown:
                     axes.step(
                         [x for x, _ in shown],
                         [min(v, 60.0) for _, v in shown],
                         where="mid",
                         color=colour,
-                        label=f"{site.label} {name}",
+                        linestyle=style,
+                        label=f"{site.label} {labels[attr]}",
                     )
         axes.set_ylabel(labels["seconds"])
         axes.set_ylim(bottom=0)
