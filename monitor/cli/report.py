@@ -3,7 +3,9 @@
     vakt report --month 2026-11 [--customer acme] [--format html,pdf,csv,json] [--out DIR]
 
 The month defaults to the last whole month in `settings.timezone`; each customer's month
-runs in the customer's own zone. Files are named `<customer>-<month>.<ext>` (CSV: a
+runs in the customer's own zone. A month already frozen (sent to the customer) is shown as
+stored; `--recompute` computes it again, stores a new numbered version and says what
+changed. Files are named `<customer>-<month>.<ext>` (CSV: a
 `-days.csv` and a `-cases.csv`). A progress bar on stderr (only on a terminal) counts
 the customers. Exit codes: 0 written, 1 the store cannot be read, 2 bad arguments or
 config.
@@ -12,21 +14,28 @@ config.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import Progress
 
 from monitor.cli._output import colour_wanted
-from monitor.cli._session import add_store_options, fail, run_with_store
+from monitor.cli._session import actor, add_by_option, add_store_options, fail, run_with_store
 from monitor.clock import SystemClock
 from monitor.config.records import Config, Customer
 from monitor.reports.figures import Month, MonthFigures
 from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.reports.snapshot import Report
 
 FORMATS = ("html", "pdf", "csv", "json")
 
@@ -49,6 +58,13 @@ def register(subparsers: Any) -> None:
         help="comma-separated: html, pdf, csv, json (default: html)",
     )
     parser.add_argument("--out", metavar="DIR", default=".", help="where to write (default: .)")
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="for a month already frozen (sent): compute again, store it as a new version "
+        "and say what changed",
+    )
+    add_by_option(parser, "freezes a recomputed report")
     parser.set_defaults(handler=run)
 
 
@@ -58,6 +74,8 @@ class Request:
     customers: tuple[str, ...] | None
     formats: tuple[str, ...]
     out: Path
+    recompute: bool = False
+    by: str = "cli"
 
 
 def parse(args: argparse.Namespace) -> Request | str:
@@ -71,74 +89,102 @@ def parse(args: argparse.Namespace) -> Request | str:
     except ValueError as exc:
         return str(exc)
     customers = None if args.customer is None else (args.customer,)
-    return Request(month, customers, formats, Path(args.out))
+    return Request(month, customers, formats, Path(args.out), args.recompute)
 
 
 def run(args: argparse.Namespace) -> int:
     request = parse(args)
     if isinstance(request, str):
         return fail("report", request, 2)
-    computed: list[tuple[Customer, MonthFigures]] = []
+    reports: list[Report] = []
 
     async def work(config: Config, store: Store) -> int:
         chosen = request.customers or tuple(config.customers)
         missing = [c for c in chosen if c not in config.customers]
         if missing:
             return fail("report", f"no customer {missing[0]!r} in the config", 2)
-        from monitor.reports.gather import read_month
-
         now = SystemClock().now()
         month = request.month or Month.of(now, config.settings.timezone).previous()
-        for customer_id in chosen:
-            customer = config.customers[customer_id]
-            async with store.transaction(read_only=True) as tx:
-                computed.append((customer, await read_month(tx, config, customer, month, now)))
+        asked = dataclasses.replace(request, by=actor(args, config, os.environ))
+        shown = len(chosen) > 1 and colour_wanted(sys.stderr, {})
+        with Progress(transient=True, disable=not shown) as progress:
+            task = progress.add_task("reports", total=len(chosen))
+            for customer_id in chosen:
+                customer = config.customers[customer_id]
+                reports.append(await one(store, config, customer, month, now, asked))
+                progress.advance(task)
         return 0
 
     code = run_with_store("report", args, work)
     if code != 0:
         return code
     request.out.mkdir(parents=True, exist_ok=True)
-    for path in write_all(computed, request.formats, request.out):
-        print(path)
+    for report in reports:
+        for path in write_files(report, request.formats, request.out):
+            print(path)
     return 0
 
 
-def write_all(
-    computed: Sequence[tuple[Customer, MonthFigures]], formats: Sequence[str], out: Path
-) -> list[Path]:
-    """Write every customer's files, with a progress bar on a terminal."""
-    written: list[Path] = []
-    shown = len(computed) > 1 and colour_wanted(sys.stderr, {})
-    with Progress(transient=True, disable=not shown) as progress:
-        task = progress.add_task("reports", total=len(computed))
-        for customer, figures in computed:
-            written.extend(write_files(customer, figures, formats, out))
-            progress.advance(task)
-    return written
+async def one(
+    store: Store, config: Config, customer: Customer, month: Month, now: datetime, request: Request
+) -> Report:
+    """The customer's report: the frozen one, unless asked to recompute (a new version)."""
+    from monitor.reports import gather, snapshot
+
+    async with store.transaction(read_only=True) as tx:
+        frozen = await tx.reports.latest(customer.id, str(month))
+        if frozen is not None and not request.recompute:
+            report = snapshot.stored(frozen)
+            when = report.created_at.isoformat() if report.created_at else "?"
+            _say(
+                f"{customer.id} {month}: frozen version {report.version} of {when}; "
+                "--recompute makes a new one"
+            )
+            return report
+        figures = await gather.read_month(tx, config, customer, month, now)
+    pdf = "pdf" in request.formats or frozen is not None
+    report = await asyncio.to_thread(build, figures, customer, config, pdf)
+    if frozen is None:
+        return report
+    async with store.transaction() as tx:
+        row = await tx.reports.freeze(snapshot.to_snapshot(report, request.by, now))
+    found = snapshot.changes(snapshot.stored(frozen).figures, report.figures)
+    said = "; ".join(f"{c.key}: {c.old} -> {c.new}" for c in found) or "nothing changed"
+    _say(f"{customer.id} {month}: version {row.version} frozen ({said})")
+    return dataclasses.replace(report, version=row.version, created_at=row.created_at)
 
 
-def write_files(
-    customer: Customer, figures: MonthFigures, formats: Sequence[str], out: Path
-) -> list[Path]:
-    """One customer's report in each of `formats`."""
-    from monitor.reports import export, render
+def build(figures: MonthFigures, customer: Customer, config: Config, pdf: bool) -> Report:
+    """Render a report computed now: HTML always (a frozen report keeps it), PDF if asked."""
+    from monitor.reports import render, snapshot
 
-    stem = out / f"{customer.id}-{figures.month}"
-    written: list[Path] = []
     reader = render.Reader(
         customer.name, customer.language, customer.timezone, customer.timezone_name
     )
-    page = render.html(figures, reader) if {"html", "pdf"} & set(formats) else ""
+    page = render.html(figures, reader)
+    return snapshot.live(figures, customer, config, page, render.pdf(page) if pdf else None)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def write_files(report: Report, formats: Sequence[str], out: Path) -> list[Path]:
+    """One customer's report in each of `formats`."""
+    from monitor.reports import export, render
+
+    stem = out / f"{report.customer_id}-{report.month}"
+    written: list[Path] = []
     if "html" in formats:
-        written.append(_write(stem.with_suffix(".html"), page.encode()))
+        written.append(_write(stem.with_suffix(".html"), report.html.encode()))
     if "pdf" in formats:
-        written.append(_write(stem.with_suffix(".pdf"), render.pdf(page)))
+        document = report.pdf if report.pdf is not None else render.pdf(report.html)
+        written.append(_write(stem.with_suffix(".pdf"), document))
     if "csv" in formats:
-        written.append(_write(Path(f"{stem}-days.csv"), export.days_csv(figures).encode()))
-        written.append(_write(Path(f"{stem}-cases.csv"), export.cases_csv(figures).encode()))
+        written.append(_write(Path(f"{stem}-days.csv"), export.days_csv(report.figures).encode()))
+        written.append(_write(Path(f"{stem}-cases.csv"), export.cases_csv(report.figures).encode()))
     if "json" in formats:
-        text = json.dumps(export.as_json(figures, customer.name), indent=2, ensure_ascii=False)
+        text = json.dumps(report.figures, indent=2, ensure_ascii=False)
         written.append(_write(stem.with_suffix(".json"), text.encode()))
     return written
 

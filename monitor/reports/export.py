@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -137,7 +138,7 @@ CASE_COLUMNS = (
 )
 
 
-def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+def _csv(columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -146,12 +147,12 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def days_csv(figures: MonthFigures) -> str:
-    """One row per site and day."""
-    rows = [{"site": s.site_id, **_day(d)} for s in figures.sites for d in s.days]
+def days_csv(figures: Mapping[str, Any]) -> str:
+    """One row per site and day, from the figures' JSON (live or frozen alike)."""
+    rows = [{"site": s["site"], **d} for s in figures["sites"] for d in s["days"]]
     return _csv(DAY_COLUMNS, rows)
 
 
-def cases_csv(figures: MonthFigures) -> str:
-    """One row per case opened in the month."""
-    return _csv(CASE_COLUMNS, [_case(c) for c in figures.cases])
+def cases_csv(figures: Mapping[str, Any]) -> str:
+    """One row per case opened in the month, from the figures' JSON."""
+    return _csv(CASE_COLUMNS, list(figures["cases"]))

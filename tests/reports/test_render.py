@@ -153,10 +153,10 @@ def test_json_and_csv_carry_the_figures() -> None:
     assert [c["met"] for c in data["cases"]] == [True, False, True]
     assert data["down_s"] == (6 * 60 + 45) * 60
     assert data["unacknowledged"] == 2
-    days = days_csv(figures).splitlines()
+    days = days_csv(data).splitlines()
     assert len(days) == 1 + 2 * 30
     assert days[0].startswith("site,day,uptime")
-    assert len(cases_csv(figures).splitlines()) == 4
+    assert len(cases_csv(data).splitlines()) == 4
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")

@@ -103,7 +103,6 @@ async def freeze_now(config: Path, url: str) -> None:
             await tx.reports.freeze(snapshot.to_snapshot(built, "vakt", oslo(2026, 12, 2)))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: reports are not frozen yet")
 def test_a_frozen_month_is_shown_as_stored_until_recomputed(
     setup: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,7 +142,6 @@ def test_a_frozen_month_is_shown_as_stored_until_recomputed(
     assert "frozen version 2" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: reports are not frozen yet")
 def test_a_month_never_sent_is_computed_and_not_stored(
     setup: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

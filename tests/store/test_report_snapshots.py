@@ -4,25 +4,17 @@ per (customer, month); the newest is shown; sending is recorded once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-import pytest
 
 from monitor.store import Store
-
-if TYPE_CHECKING:
-    from monitor.store.queries.reports import ReportSnapshot
+from monitor.store.queries.reports import ReportSnapshot
 
 AT = datetime(2026, 12, 1, 8, tzinfo=UTC)
 
 
 def snapshot(month: str, html: str) -> ReportSnapshot:
-    from monitor.store.queries.reports import ReportSnapshot
-
     return ReportSnapshot("acme", month, '{"cases": []}', html, b"%PDF-1.7", "abc123", "vakt", AT)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no report snapshots in the store yet")
 async def test_versions_count_per_month_and_the_newest_is_shown(store: Store) -> None:
     async with store.transaction() as tx:
         first = await tx.reports.freeze(snapshot("2026-11", "one"))
@@ -44,7 +36,6 @@ async def test_versions_count_per_month_and_the_newest_is_shown(store: Store) ->
     assert none is None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no report snapshots in the store yet")
 async def test_sending_is_recorded_once(store: Store) -> None:
     async with store.transaction() as tx:
         frozen = await tx.reports.freeze(snapshot("2026-11", "one"))
