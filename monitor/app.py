@@ -491,6 +491,8 @@ class _Daemon:
         self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
         refresh = job("heartbeats", heartbeats.refresh)
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
+        monthly = job("reports.monthly", self._monthly_reports)
+        self._interval(jobs, monthly, 300.0, "reports.monthly", soon=2.0)
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         self._deadman_job(jobs, session)
@@ -576,6 +578,13 @@ class _Daemon:
         if result.inserted:
             self._wake_dispatcher()
         self.sla.count(result.sla)
+
+    async def _monthly_reports(self) -> None:
+        """Last month's reports, on the first business day (`monitor.reports.monthly`)."""
+        from monitor.reports.monthly import send_monthly  # matplotlib: only when reporting
+
+        if await send_monthly(self.store, self.config, self.clock.now()):
+            self._wake_dispatcher()
 
     async def _housekeeping(self) -> None:
         """Retention: old evidence, changes, aggregates, settled notifications, sessions."""

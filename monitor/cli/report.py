@@ -31,7 +31,7 @@ from monitor.cli._output import colour_wanted
 from monitor.cli._session import actor, add_by_option, add_store_options, fail, run_with_store
 from monitor.clock import SystemClock
 from monitor.config.records import Config, Customer
-from monitor.reports.figures import Month, MonthFigures
+from monitor.reports.figures import Month
 from monitor.store import Store
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ async def one(
             return report
         figures = await gather.read_month(tx, config, customer, month, now)
     pdf = "pdf" in request.formats or frozen is not None
-    report = await asyncio.to_thread(build, figures, customer, config, pdf)
+    report = await asyncio.to_thread(snapshot.build, figures, customer, config, pdf)
     if frozen is None:
         return report
     async with store.transaction() as tx:
@@ -152,17 +152,6 @@ async def one(
     said = "; ".join(f"{c.key}: {c.old} -> {c.new}" for c in found) or "nothing changed"
     _say(f"{customer.id} {month}: version {row.version} frozen ({said})")
     return dataclasses.replace(report, version=row.version, created_at=row.created_at)
-
-
-def build(figures: MonthFigures, customer: Customer, config: Config, pdf: bool) -> Report:
-    """Render a report computed now: HTML always (a frozen report keeps it), PDF if asked."""
-    from monitor.reports import render, snapshot
-
-    reader = render.Reader(
-        customer.name, customer.language, customer.timezone, customer.timezone_name
-    )
-    page = render.html(figures, reader)
-    return snapshot.live(figures, customer, config, page, render.pdf(page) if pdf else None)
 
 
 def _say(message: str) -> None:

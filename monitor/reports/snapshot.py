@@ -80,6 +80,18 @@ def live(
     )
 
 
+def build(figures: MonthFigures, customer: Customer, config: Config, pdf: bool) -> Report:
+    """Render a report computed now: HTML always (a frozen report keeps it), PDF if asked.
+    CPU-bound (matplotlib, WeasyPrint): async callers run it in a thread."""
+    from monitor.reports import render
+
+    reader = render.Reader(
+        customer.name, customer.language, customer.timezone, customer.timezone_name
+    )
+    page = render.html(figures, reader)
+    return live(figures, customer, config, page, render.pdf(page) if pdf else None)
+
+
 def stored(snapshot: ReportSnapshot) -> Report:
     """A frozen version as a report."""
     return Report(

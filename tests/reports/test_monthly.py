@@ -44,7 +44,6 @@ customers:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no monthly report emails yet")
 @pytest.mark.parametrize(
     ("month", "due"),
     [
@@ -115,7 +114,6 @@ async def progress(url: str, task: str) -> float:
     return float(found[1]) if found else 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no monthly report emails yet")
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
 async def test_the_monthly_email_arrives_once_with_the_pdf_even_across_a_restart(
     tmp_path: Path,

@@ -89,7 +89,6 @@ def report(config: Path, out: Path, *extra: str) -> int:
 
 async def freeze_now(config: Path, url: str) -> None:
     """Freeze the month as the monthly email does: compute, render, store version 1."""
-    from monitor.cli.report import build
     from monitor.reports import snapshot
     from monitor.reports.gather import read_month
 
@@ -98,7 +97,7 @@ async def freeze_now(config: Path, url: str) -> None:
     async with Store(url) as store:
         async with store.transaction(read_only=True) as tx:
             figures = await read_month(tx, loaded, customer, NOV, oslo(2026, 12, 2))
-        built = await asyncio.to_thread(build, figures, customer, loaded, False)
+        built = await asyncio.to_thread(snapshot.build, figures, customer, loaded, False)
         async with store.transaction() as tx:
             await tx.reports.freeze(snapshot.to_snapshot(built, "vakt", oslo(2026, 12, 2)))
 
