@@ -89,6 +89,7 @@ from monitor.observability import (
 from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
 from monitor.probes.targets import target_policy
+from monitor.reports.source import StoreReports
 from monitor.scheduler import Scheduler
 from monitor.store import (
     Retained,
@@ -616,6 +617,7 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+            reports=StoreReports(self.store, lambda: self.config, self.clock),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

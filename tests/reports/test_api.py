@@ -53,7 +53,6 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[TestClient[Any, Any], St
             yield served, store
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the API yet")
 async def test_the_report_of_a_month_computed_now(
     client: tuple[TestClient[Any, Any], Store],
 ) -> None:
@@ -67,7 +66,6 @@ async def test_the_report_of_a_month_computed_now(
     assert len(body["days"]) == 30
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the API yet")
 async def test_a_frozen_month_is_answered_as_sent(
     client: tuple[TestClient[Any, Any], Store],
 ) -> None:
@@ -94,7 +92,6 @@ async def test_a_frozen_month_is_answered_as_sent(
     assert (body["version"], body["cases"], body["cases_met"]) == (1, [], 0)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the API yet")
 @pytest.mark.parametrize("path", ["/api/v1/reports/nobody/2026-11", "/api/v1/reports/acme/2026-13"])
 async def test_an_unknown_customer_or_month_is_404(
     client: tuple[TestClient[Any, Any], Store], path: str
@@ -105,7 +102,6 @@ async def test_an_unknown_customer_or_month_is_404(
     assert (await response.json())["error"]["code"] == "not_found"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the API yet")
 def test_the_operation_is_in_the_openapi_document() -> None:
     document = openapi_document(OPERATIONS, version="1")
     operation = document["paths"]["/reports/{customer}/{month}"]["get"]

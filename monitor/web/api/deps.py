@@ -7,8 +7,8 @@ own through the same seam.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -30,8 +30,16 @@ class Readiness(Protocol):
     async def health(self) -> Health: ...
 
 
+class ReportSource(Protocol):
+    """A customer's month as the report's figures (`monitor.reports`, injected by
+    `monitor.app`): the frozen version when one was sent, else computed now."""
+
+    async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
+
+
 class ApiDeps(Protocol):
-    """The REST API's needs: the store, the current config and the clock."""
+    """The REST API's needs: the store, the current config and the clock; `reports`:
+    the monthly reports (None: not available)."""
 
     @property
     def store(self) -> Store: ...
@@ -41,3 +49,6 @@ class ApiDeps(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def reports(self) -> ReportSource | None: ...
