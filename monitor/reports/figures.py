@@ -233,11 +233,12 @@ def month_figures(
     now: datetime,
 ) -> MonthFigures:
     """The month's figures for one customer at `now` (a running month ends at `now`)."""
-    start, end = month.bounds(tz)
-    end = max(start, min(end, now))
+    start, last = month.bounds(tz)
+    end = max(start, min(last, now))
     notice = contract.policy.maintenance_notice
     site_figures = tuple(_site(s, month, tz, (start, end), notice) for s in sites)
-    listed = sorted((c for c in cases if start <= c.opened_at < end), key=lambda c: c.opened_at)
+    opened = (c for c in cases if start <= c.opened_at < last and c.opened_at <= now)
+    listed = sorted(opened, key=lambda c: c.opened_at)
     case_figures = tuple(case_figure(c, contract, now) for c in listed)
     acked = [c.respond_wall for c in case_figures if c.respond_wall is not None]
     resolved = [c.resolve_wall for c in case_figures if c.resolve_wall is not None]

@@ -32,6 +32,14 @@ class ReportSource(Protocol):
 
     async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
 
+    async def page(self, customer_id: str, month: str) -> str:
+        """The report as the customer reads it (HTML), frozen or rendered now."""
+        ...
+
+    async def overview(self, months: int) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Each customer's last `months` months (the running one last), as figures."""
+        ...
+
 
 class HeartbeatRecorder(Protocol):
     """Records a heartbeat ping (`kind`: "success", "fail" or "start")."""

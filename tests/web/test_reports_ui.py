@@ -23,7 +23,6 @@ async def ui(env: Env, make_client: MakeClient) -> Client:
     return client
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the team UI yet")
 async def test_the_sla_overview_has_twelve_months_for_every_customer(env: Env, ui: Client) -> None:
     await add_incident(env.store, case="VAKT-2026-000001")
     response = await ui.get("/reports")
@@ -35,7 +34,6 @@ async def test_the_sla_overview_has_twelve_months_for_every_customer(env: Env, u
     assert XSS not in page
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: no reports in the team UI yet")
 async def test_a_months_report_is_the_customers_page(env: Env, ui: Client) -> None:
     await add_incident(env.store, case="VAKT-2026-000001")
     response = await ui.get(f"/reports/acme/{MONTH}")

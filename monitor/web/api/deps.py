@@ -7,7 +7,7 @@ own through the same seam.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -35,6 +35,14 @@ class ReportSource(Protocol):
     `monitor.app`): the frozen version when one was sent, else computed now."""
 
     async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
+
+    async def page(self, customer_id: str, month: str) -> str:
+        """The report as the customer reads it (HTML), frozen or rendered now."""
+        ...
+
+    async def overview(self, months: int) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Each customer's last `months` months (the running one last), as figures."""
+        ...
 
 
 class ApiDeps(Protocol):
