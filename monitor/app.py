@@ -89,6 +89,7 @@ from monitor.observability import (
 from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
 from monitor.probes.targets import target_policy
+from monitor.reports.source import StoreReports
 from monitor.scheduler import Scheduler
 from monitor.store import (
     Retained,
@@ -491,6 +492,8 @@ class _Daemon:
         self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
         refresh = job("heartbeats", heartbeats.refresh)
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
+        monthly = job("reports.monthly", self._monthly_reports)
+        self._interval(jobs, monthly, 300.0, "reports.monthly", soon=2.0)
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         self._deadman_job(jobs, session)
@@ -577,6 +580,13 @@ class _Daemon:
             self._wake_dispatcher()
         self.sla.count(result.sla)
 
+    async def _monthly_reports(self) -> None:
+        """Last month's reports, on the first business day (`monitor.reports.monthly`)."""
+        from monitor.reports.monthly import send_monthly  # matplotlib: only when reporting
+
+        if await send_monthly(self.store, self.config, self.clock.now()):
+            self._wake_dispatcher()
+
     async def _housekeeping(self) -> None:
         """Retention: old evidence, changes, aggregates, settled notifications, sessions."""
         now = self.clock.now()
@@ -607,6 +617,7 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+            reports=StoreReports(self.store, lambda: self.config, self.clock),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "notify": "send a test notification",
     "notifications": "list notifications and retry failed ones",
     "user": "manage web UI logins",
+    "report": "monthly agreement reports per customer (HTML, PDF, CSV, JSON)",
     "demo": "run Vakt on simulated customer sites, with a mail sink and the web UI",
 }
 

@@ -60,6 +60,7 @@ from monitor.config.records import (
     ProbeSettings,
     ProbeSpec,
     Recurrence,
+    ReportsPolicy,
     RetrySettings,
     Rotation,
     RotationKind,
@@ -398,6 +399,12 @@ class _Compiler:
             compiled = self.compile_level((*path, "levels", level.value), lm, priorities, level)
             if compiled is not None:
                 levels[level] = compiled
+        for index, to in enumerate(m.reports.to):
+            if to not in ("primary", "all") and "@" not in to:
+                self.error(
+                    (*path, "reports", "to", index),
+                    f"{to!r} is not 'primary', 'all' or an email address",
+                )
         self.policies[name] = Policy(
             name,
             calendar,
@@ -405,6 +412,8 @@ class _Compiler:
             MappingProxyType(levels),
             MappingProxyType(priorities),
             technical_details=m.technical_details,
+            maintenance_notice=m.maintenance_notice,
+            reports=ReportsPolicy(m.reports.monthly, tuple(m.reports.to)),
         )
 
     def compile_level(

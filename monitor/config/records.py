@@ -340,6 +340,16 @@ class LevelPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsPolicy:
+    """Monthly agreement reports: sent on the first business day of the month when
+    `monthly`, to `to`: `primary` (the customer's primary contact), `all` (every contact)
+    or email addresses."""
+
+    monthly: bool = False
+    to: tuple[str, ...] = ("primary",)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     calendar: str  # key into Config.calendars
@@ -348,6 +358,9 @@ class Policy:
     priorities: MappingProxyType[Priority, PriorityTarget]
     builtin: bool = False
     technical_details: bool = False  # customer emails may name checks' URLs, HTTP details
+    # Reports leave out only maintenance announced at least this long ahead; None: all.
+    maintenance_notice: timedelta | None = None
+    reports: ReportsPolicy = ReportsPolicy()
 
 
 # ---------------------------------------------------------------------- people, on-call

@@ -371,10 +371,17 @@ LevelKey = Annotated[Level, PlainValidator(_enum(Level))]
 PriorityKey = Annotated[Priority, PlainValidator(_enum(Priority))]
 
 
+class ReportsModel(Strict):
+    monthly: Bool = False
+    to: tuple[Text, ...] = ("primary",)
+
+
 class PolicyModel(Strict):
     calendar: OptText = None
     warn_at: Share = 0.75
     technical_details: bool = False
+    maintenance_notice: OptDuration = None
+    reports: ReportsModel = ReportsModel()
     levels: dict[LevelKey, LevelModel] = {}
     priorities: dict[PriorityKey, PriorityModel] = {}
 

@@ -49,11 +49,15 @@ class MessageKind(StrEnum):
     MAINTENANCE_ANNOUNCED = "maintenance_announced"
     MAINTENANCE_STARTED = "maintenance_started"
     MAINTENANCE_FINISHED = "maintenance_finished"
+    MONTHLY_REPORT = "monthly_report"  # a customer's agreement report, its PDF attached
+    REPORT_SUMMARY = "report_summary"  # the team's summary of the month's reports
     TEST = "test"  # `vakt notify test`
 
     @property
     def for_customer(self) -> bool:
-        return self.value.startswith(("customer_", "maintenance_"))
+        return self is MessageKind.MONTHLY_REPORT or self.value.startswith(
+            ("customer_", "maintenance_")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,27 @@ class DigestEntry:
     level: Level
     since: datetime
     ack_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email: its name, MIME type and content in base64."""
+
+    filename: str
+    content_type: str
+    data: str  # base64
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One customer's month in a monthly report email or the team's summary."""
+
+    customer: str  # the customer's name
+    availability: float | None = None  # 0..1; None: no measurements
+    cases: int = 0
+    met: int = 0
+    missed: int = 0
+    missed_cases: tuple[str, ...] = ()  # case numbers whose response target was missed
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +157,9 @@ class Payload:
     thread: str | None = None
     down_since: datetime | None = None
     down_until: datetime | None = None
+    month: str = ""  # monthly reports: YYYY-MM
+    reports: tuple[ReportLine, ...] = ()  # monthly reports: the customer's, or every one
+    attachment: Attachment | None = None  # monthly reports: the PDF
 
     def to_json(self) -> str:
         """Compact JSON for `Notification.payload` (defaults left out)."""
@@ -203,7 +231,9 @@ def _encode_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple):
         return [_encode_value(v) for v in value]
-    if isinstance(value, EvidenceLine | DigestEntry | MaintenanceInfo | Mailbox):
+    if isinstance(
+        value, EvidenceLine | DigestEntry | MaintenanceInfo | Mailbox | Attachment | ReportLine
+    ):
         return _encode_fields(value)
     return value
 
@@ -279,6 +309,12 @@ def _decode_payload(data: dict[str, Any]) -> Payload:
     values["sites"] = tuple(data.get("sites", ()))
     if data.get("to") is not None:
         values["to"] = _mailbox(data["to"], data.get("to_name", ""))
+    values["reports"] = tuple(
+        ReportLine(**{**r, "missed_cases": tuple(r.get("missed_cases", ()))})
+        for r in data.get("reports", ())
+    )
+    if data.get("attachment") is not None:
+        values["attachment"] = Attachment(**data["attachment"])
     if data.get("maintenance") is not None:
         m = data["maintenance"]
         values["maintenance"] = MaintenanceInfo(

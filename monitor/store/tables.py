@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -361,4 +362,22 @@ email_approvals = Table(
     Column("incident_id", Id, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
     Column("approved_by", String(NAME), nullable=False),
     Column("approved_at", UTCDateTime, nullable=False),
+)
+
+# Monthly agreement reports as sent (frozen): one row per (customer, month, version).
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", String(ID), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("version", Integer, nullable=False),
+    Column("figures", Text, nullable=False),  # the report's JSON
+    Column("html", Text, nullable=False),
+    Column("pdf", LargeBinary),
+    Column("config_version", String(NAME), nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("customer_id", "month", "version"),
 )

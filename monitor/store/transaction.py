@@ -8,6 +8,7 @@ from monitor.store.queries.incident_search import IncidentSearchQueries
 from monitor.store.queries.incidents import IncidentQueries
 from monitor.store.queries.memory import MemoryQueries
 from monitor.store.queries.outbox import OutboxQueries
+from monitor.store.queries.reports import ReportQueries
 from monitor.store.queries.results import ResultQueries
 from monitor.store.queries.retention import RetentionQueries
 from monitor.store.queries.states import CheckQueries, SiteQueries
@@ -23,7 +24,8 @@ class Transaction:
     `incident_search`: filtered, paged incident listings; `maintenance`, `silences`;
     `outbox`: notifications and delivery attempts; `retention`: batched purges;
     `memory`: the engine's checkpointed memory (baselines, per-site memory); `web`: logins,
-    sessions, used ack tokens, heartbeat pings, email approvals, chart series.
+    sessions, used ack tokens, heartbeat pings, email approvals, chart series; `reports`:
+    frozen monthly reports.
     """
 
     __slots__ = (
@@ -33,6 +35,7 @@ class Transaction:
         "maintenance",
         "memory",
         "outbox",
+        "reports",
         "results",
         "retention",
         "silences",
@@ -52,3 +55,4 @@ class Transaction:
         self.retention = RetentionQueries(conn)
         self.memory = MemoryQueries(conn)
         self.web = WebQueries(conn)
+        self.reports = ReportQueries(conn)

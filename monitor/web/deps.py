@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp.typedefs import Handler, Middleware
 
@@ -27,6 +27,20 @@ class Readiness(Protocol):
     async def health(self) -> Health: ...
 
 
+class ReportSource(Protocol):
+    """A customer's month as the report's figures (JSON-ready), frozen or computed now."""
+
+    async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
+
+    async def page(self, customer_id: str, month: str) -> str:
+        """The report as the customer reads it (HTML), frozen or rendered now."""
+        ...
+
+    async def overview(self, months: int) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Each customer's last `months` months (the running one last), as figures."""
+        ...
+
+
 class HeartbeatRecorder(Protocol):
     """Records a heartbeat ping (`kind`: "success", "fail" or "start")."""
 
@@ -45,6 +59,7 @@ class WebDeps:
     - `middlewares`: extra outermost middlewares (e.g. Sentry's), both apps.
     - `on_unknown_heartbeat`: called for every ping to an unknown token (a metric).
     - `pagerduty_webhook_secret`: verifies PagerDuty v3 webhook signatures.
+    - `reports`: the monthly agreement reports (`monitor.reports.source`); None: none.
     """
 
     store: Store
@@ -62,6 +77,7 @@ class WebDeps:
     status_cache: timedelta = timedelta(seconds=30)
     on_unknown_heartbeat: Callable[[], None] | None = None
     pagerduty_webhook_secret: str | None = None
+    reports: ReportSource | None = None
 
     def signing_secret(self) -> str | None:
         return self.secret or self.config().settings.secret
