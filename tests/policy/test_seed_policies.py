@@ -21,6 +21,7 @@ from monitor.policy.sla import (
     open_sla,
     page_due_at,
     priority_sla,
+    report_sla,
     response_status,
 )
 from tests.policy.support import OSLO, Seed, local
@@ -140,8 +141,6 @@ REPORTS = [
 
 def _report_due(case: Case, seed: Seed) -> datetime:
     """A customer-reported case: urgent or normal, or a priority the team set."""
-    from monitor.policy.sla import report_sla
-
     kind, target = case.what.split()
     submitted = local(case.opened, seed.calendar.timezone)
     priority = Priority(target) if target in {p.value for p in Priority} else None
@@ -181,7 +180,6 @@ def test_seed_deadline_matches_the_hand_checked_time(case: Case, seeds: dict[str
     assert _show(_due(case, seed), seed) == case.due
 
 
-@pytest.mark.xfail(strict=True, reason="customer-reported cases have no SLA yet (issue 22)")
 @pytest.mark.parametrize("case", REPORTS, ids=lambda c: f"{c.seed}-{c.what}-{c.opened}")
 def test_customer_reported_case_deadline_matches_the_hand_checked_time(
     case: Case, seeds: dict[str, Seed]
