@@ -317,3 +317,42 @@ class Retained(StrEnum):
     SITE_CHANGES = "site_changes"  # by at
     AGGREGATES = "aggregates"  # by bucket start
     OUTBOX = "outbox"  # sent, failed or cancelled notifications (and attempts), by created_at
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+class RequestStatus(StrEnum):
+    """Where a customer's report stands."""
+
+    TRIAGE = "triage"  # from a stranger (or unauthenticated mail): the team decides
+    OPEN = "open"  # a customer-reported case of its own, resolved by a person
+    JOINED = "joined"  # it joined the monitoring case of a site that really is down
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRequest:
+    """A report from a customer, as stored. `case_number`: its own case (OPEN, RESOLVED)
+    or the monitoring case it joined (JOINED); None in triage."""
+
+    submitted_at: datetime
+    source: str  # "form", "api" or "email"
+    customer_id: str
+    site_id: str | None
+    name: str
+    email: str
+    description: str
+    urgent: bool
+    language: str
+    status: RequestStatus
+    case_number: str | None = None
+    priority: str | None = None
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    message_id: str | None = None
+    id: int = 0

@@ -362,3 +362,60 @@ email_approvals = Table(
     Column("approved_by", String(NAME), nullable=False),
     Column("approved_at", UTCDateTime, nullable=False),
 )
+
+# ------------------------------------------------------------ intake (migration 0070_intake)
+
+# Problems customers report (status-page form, API, support mailbox). A report waits in
+# triage, joins a monitoring case (`case_number` is that case's), or is itself a
+# customer-reported case (`case_number` from the same sequence as incidents).
+customer_requests = Table(
+    "customer_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("source", String(NAME), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("site_id", String(ID)),
+    Column("name", Text, nullable=False),
+    Column("email", String(ID), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("language", String(NAME), nullable=False),
+    Column("status", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("priority", String(NAME)),
+    Column("respond_by", UTCDateTime),
+    Column("resolve_by", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(NAME)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(NAME)),
+    Column("message_id", String(ID)),
+    Index("ix_customer_requests_status", "status", "submitted_at"),
+    Index("ix_customer_requests_case", "case_number"),
+)
+
+# Rate-limit counters of the intake, per key (client address, reporter email) and window:
+# in the store, so a limit holds across instances.
+intake_counters = Table(
+    "intake_counters",
+    metadata,
+    Column("key", String(ID), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Messages read from the support mailbox: each one once (by Message-ID, and by its
+# folder's UIDVALIDITY/UID), written in the transaction of the case change it made.
+intake_messages = Table(
+    "intake_messages",
+    metadata,
+    Column("message_id", String(ID), primary_key=True),
+    Column("folder", String(ID), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("outcome", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("folder", "uidvalidity", "uid"),
+)
