@@ -69,6 +69,7 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
+from monitor.intake import Desk
 from monitor.metrics import MetricsHub, metrics_handler
 from monitor.model import ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
@@ -607,6 +608,7 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+            reports=Desk(self.store, lambda: self.config, self.clock),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

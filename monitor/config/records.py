@@ -75,6 +75,7 @@ class Language(StrEnum):
 class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
+    REQUESTS_WRITE = "requests:write"  # files customers' reports only (helpdesk integrations)
 
 
 # ------------------------------------------------------------------------------ settings

@@ -170,6 +170,7 @@ class EventKind(StrEnum):
     SILENCED = "silenced"
     UNSILENCED = "unsilenced"
     RESOLVED = "resolved"
+    CUSTOMER_REPORT = "customer_report"  # a customer's report joined this case (ref: its id)
 
 
 @dataclass(frozen=True, slots=True)

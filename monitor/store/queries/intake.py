@@ -66,7 +66,9 @@ class IntakeQueries:
         )
         return [_request(row) for row in await self.conn.execute(query)]
 
-    async def with_status(self, *statuses: RequestStatus, limit: int = 500) -> list[CustomerRequest]:
+    async def with_status(
+        self, *statuses: RequestStatus, limit: int = 500
+    ) -> list[CustomerRequest]:
         """Reports in any of `statuses`, oldest submission first (first come, first served)."""
         query = (
             select(customer_requests)

@@ -15,6 +15,7 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
+from monitor.incidents.reports import ReportDesk
 from monitor.store import Store
 
 ConfigProvider = Callable[[], Config]
@@ -31,7 +32,8 @@ class Readiness(Protocol):
 
 
 class ApiDeps(Protocol):
-    """The REST API's needs: the store, the current config and the clock."""
+    """The REST API's needs: the store, the current config, the clock and the desk that
+    files customers' reports (None: no such operation)."""
 
     @property
     def store(self) -> Store: ...
@@ -41,3 +43,6 @@ class ApiDeps(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def reports(self) -> ReportDesk | None: ...

@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(255)),
         sa.PrimaryKeyConstraint("id", name="pk_customer_requests"),
     )
-    op.create_index(
-        "ix_customer_requests_status", "customer_requests", ["status", "submitted_at"]
-    )
+    op.create_index("ix_customer_requests_status", "customer_requests", ["status", "submitted_at"])
     op.create_index("ix_customer_requests_case", "customer_requests", ["case_number"])
     op.create_table(
         "intake_counters",

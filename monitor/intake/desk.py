@@ -1,0 +1,230 @@
+"""The intake desk: files a customer's report in one transaction.
+
+    receipt = await Desk(store, config, clock).file(report)
+
+In that one transaction: the rate-limit counters (per client address and per reporter
+email, in the store so every instance counts them), then the report's route
+(`monitor.incidents.reports.route`): a stranger's report waits in triage; a contact's
+report joins the site's open monitoring case (whose response clock then starts at the
+submission, when that is earlier) or opens a customer-reported case with the next case
+number, a respond-by on the contract's clock (`monitor.policy.sla.report_sla`) and a
+receipt in the customer's language queued in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from monitor.clock import Clock
+from monitor.config.records import Config, Customer, Mailbox
+from monitor.incidents import case_year
+from monitor.incidents.reports import Filed, Receipt, Report, Route, route
+from monitor.model import IncidentStatus
+from monitor.notify.message import MessageKind, Payload
+from monitor.policy.contracts import Contracts
+from monitor.policy.sla import report_sla
+from monitor.store import (
+    CustomerRequest,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    Notification,
+    OutboxKey,
+    RequestStatus,
+    Store,
+    Transaction,
+)
+
+log = logging.getLogger(__name__)
+
+EMAIL = "email"
+RECEIPT = MessageKind.CUSTOMER_RECEIPT.value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """At most `per_address` reports per client address and `per_email` per reporter
+    email in each `window` (counted in the store)."""
+
+    per_address: int = 10
+    per_email: int = 5
+    window: timedelta = timedelta(hours=1)
+
+
+class Desk:
+    """Files reports (the web's and the support mailbox's `ReportDesk`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Callable[[], Config],
+        clock: Clock,
+        limits: Limits | None = None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._limits = limits or Limits()
+
+    async def file(self, report: Report) -> Receipt:
+        """File `report`; raises KeyError for a customer the config does not know."""
+        config = self._config()
+        customer = config.customers[report.customer_id]
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            if await self._limited(tx, report, now):
+                log.info("intake.limited", extra={"customer": customer.id})
+                return Receipt(Filed.LIMITED)
+            receipt = await self.file_in(tx, report, config, now)
+        log.info(
+            "intake.filed",
+            extra={"customer": customer.id, "filed": receipt.filed.value, "case": receipt.case},
+        )
+        return receipt
+
+    async def file_in(
+        self, tx: Transaction, report: Report, config: Config, now: datetime
+    ) -> Receipt:
+        """File `report` inside `tx` (the support mailbox records its message in the same
+        transaction). No rate limit here."""
+        customer = config.customers[report.customer_id]
+        if route(report, customer) is Route.TRIAGE:
+            await tx.intake.add(_record(report, customer, RequestStatus.TRIAGE))
+            return Receipt(Filed.TRIAGE)
+        monitoring = await _open_case(tx, report.site_id)
+        if monitoring is not None:
+            return await _join(tx, report, customer, config, monitoring, now)
+        return await _open(tx, report, customer, config, now)
+
+    async def _limited(self, tx: Transaction, report: Report, now: datetime) -> bool:
+        limits = self._limits
+        window = _window_start(now, limits.window)
+        over = False
+        if report.client is not None:
+            count = await tx.intake.count(f"address:{report.client}", window)
+            over = count > limits.per_address
+        count = await tx.intake.count(f"email:{report.email.casefold()}", window)
+        return over or count > limits.per_email
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+async def _open_case(tx: Transaction, site_id: str | None) -> Incident | None:
+    if site_id is None:
+        return None
+    rows = (await tx.incidents.latest_by_site([site_id], per_site=1)).get(site_id, [])
+    return next((r for r in rows if r.status is not IncidentStatus.RESOLVED), None)
+
+
+async def _join(
+    tx: Transaction,
+    report: Report,
+    customer: Customer,
+    config: Config,
+    case: Incident,
+    now: datetime,
+) -> Receipt:
+    """The report joins the monitoring case; its response clock starts at the report's
+    submission when that is earlier."""
+    contracts = Contracts.from_config(config)
+    earlier = contracts.respond_by(customer.policy, case.level, report.submitted_at)
+    if earlier is not None and (case.respond_by is None or earlier < case.respond_by):
+        moved = await tx.incidents.update(replace(case, respond_by=earlier, updated_at=now))
+        if moved is None:  # someone changed the case meanwhile: read it again once
+            fresh = await tx.incidents.get(case.id)
+            if fresh is not None and (fresh.respond_by is None or earlier < fresh.respond_by):
+                await tx.incidents.update(replace(fresh, respond_by=earlier, updated_at=now))
+        case = replace(case, respond_by=earlier)
+    stored = await tx.intake.add(
+        _record(report, customer, RequestStatus.JOINED, case=case.case_number)
+    )
+    text = f"{report.name} <{report.email}> reported: {report.description}"
+    event = IncidentEvent(
+        case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(stored.id)
+    )
+    await tx.incidents.add_events([event])
+    await _queue_receipt(tx, stored, customer, config, case.respond_by, now, case.id)
+    return Receipt(Filed.JOINED, case.case_number, case.respond_by)
+
+
+async def _open(
+    tx: Transaction, report: Report, customer: Customer, config: Config, now: datetime
+) -> Receipt:
+    """A customer-reported case: the next case number, the contract's deadlines."""
+    contracts = Contracts.from_config(config)
+    policy = contracts.policy(customer.policy)
+    sla = report_sla(policy, report.urgent, report.submitted_at, contracts.clock(customer.policy))
+    year = case_year(report.submitted_at, config.settings.timezone)
+    number = await tx.incidents.next_case_number(config.settings.case_prefix, year)
+    record = _record(report, customer, RequestStatus.OPEN, case=number)
+    record = replace(
+        record,
+        priority=None if sla.priority is None else sla.priority.value,
+        respond_by=sla.respond_by,
+        resolve_by=sla.resolve_by,
+    )
+    stored = await tx.intake.add(record)
+    await _queue_receipt(tx, stored, customer, config, sla.respond_by, now, None)
+    return Receipt(Filed.OPENED, number, sla.respond_by)
+
+
+async def _queue_receipt(
+    tx: Transaction,
+    request: CustomerRequest,
+    customer: Customer,
+    config: Config,
+    respond_by: datetime | None,
+    now: datetime,
+    incident_id: int | None,
+) -> None:
+    """The receipt, due at once, in the customer's language and time zone."""
+    assert request.case_number is not None  # only filed cases get a receipt
+    site = None if request.site_id is None else config.site(request.site_id)
+    payload = Payload(
+        kind=MessageKind.CUSTOMER_RECEIPT,
+        case=request.case_number,
+        site="" if site is None else site.label,
+        site_id=request.site_id or "",
+        customer=customer.name,
+        status=IncidentStatus.OPEN.value,
+        since=request.submitted_at,
+        respond_by=respond_by,
+        note=request.description,
+        to=Mailbox(request.email, request.name),
+        to_name=request.name,
+        language=customer.language,
+        timezone=customer.timezone_name,
+    )
+    key = OutboxKey(
+        request.case_number, RECEIPT, str(request.id), f"contact:{request.email}", EMAIL
+    )
+    notification = Notification(
+        key=key, created_at=now, due_at=now, payload=payload.to_json(), incident_id=incident_id
+    )
+    await tx.outbox.add([notification])
+
+
+def _record(
+    report: Report, customer: Customer, status: RequestStatus, *, case: str | None = None
+) -> CustomerRequest:
+    return CustomerRequest(
+        submitted_at=report.submitted_at,
+        source=report.source.value,
+        customer_id=customer.id,
+        site_id=report.site_id,
+        name=report.name,
+        email=report.email,
+        description=report.description,
+        urgent=report.urgent,
+        language=customer.language.value,
+        status=status,
+        case_number=case,
+        message_id=report.message_id,
+    )
