@@ -69,7 +69,7 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
-from monitor.intake import Desk
+from monitor.intake import Desk, MailboxPoller
 from monitor.metrics import MetricsHub, metrics_handler
 from monitor.model import ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
@@ -474,6 +474,9 @@ class _Daemon:
     def path(self) -> str | None:
         return self.parts.path
 
+    def _desk(self) -> Desk:
+        return Desk(self.store, lambda: self.config, self.clock)
+
     # ------------------------------------------------------------------ jobs
 
     def _jobs(
@@ -494,6 +497,11 @@ class _Daemon:
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
+        imap = self.config.settings.email.imap
+        if imap is not None:  # the poll interval of the config at start
+            poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
+            mailbox = job("intake.mailbox", poller.poll_once)
+            self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
 
@@ -608,7 +616,7 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
-            reports=Desk(self.store, lambda: self.config, self.clock),
+            reports=self._desk(),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

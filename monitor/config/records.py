@@ -102,6 +102,21 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ImapSettings:
+    """The support mailbox Vakt reads (customers' replies and new requests)."""
+
+    host: str
+    username: str
+    port: int = 993
+    tls: bool = True  # implicit TLS (port 993)
+    starttls: bool = False
+    password: str | None = None
+    folder: str = "INBOX"
+    poll: timedelta = timedelta(minutes=1)
+    timeout: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
 class Mailbox:
     """Where an email goes (or comes from): an address and a display name, kept apart from
     the config to the SMTP envelope and headers. Never written as "Name <addr>" and parsed
@@ -135,6 +150,7 @@ class EmailSettings:
     team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings | None = None  # None: no support mailbox is read
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from monitor.store.lock import DaemonLock, NoLock
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
+    CaseMessage,
     CheckChange,
     CheckStatus,
     CustomerRequest,
@@ -41,6 +42,7 @@ __all__ = [
     "Aggregate",
     "Attempt",
     "AttemptOutcome",
+    "CaseMessage",
     "CheckChange",
     "CheckStatus",
     "CustomerRequest",

@@ -171,6 +171,7 @@ class EventKind(StrEnum):
     UNSILENCED = "unsilenced"
     RESOLVED = "resolved"
     CUSTOMER_REPORT = "customer_report"  # a customer's report joined this case (ref: its id)
+    CUSTOMER_MESSAGE = "customer_message"  # a customer wrote to the case by email
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,4 +357,17 @@ class CustomerRequest:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     message_id: str | None = None
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMessage:
+    """What a customer wrote to a case by email (for the team; never re-sent)."""
+
+    case_number: str
+    at: datetime
+    sender: str
+    subject: str
+    text: str
+    message_id: str
     id: int = 0

@@ -419,3 +419,18 @@ intake_messages = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("folder", "uidvalidity", "uid"),
 )
+
+# What customers wrote to a case by email (the support mailbox): the team reads it in the
+# case's timeline; it is never sent on to the customer.
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_number", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("sender", String(ID), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("message_id", String(ID), nullable=False),
+    Index("ix_case_messages_case", "case_number", "at"),
+)

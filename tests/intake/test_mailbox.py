@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.incidents.reports import Filed, ReportSource, make_report
 from monitor import intake
+from monitor.incidents.reports import Filed, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.notify.channels.email import message_id, sender_domain
 from monitor.notify.message import MessageKind, Payload
@@ -34,7 +34,6 @@ AUTH_PASS = (
     "mx.agency.example; dkim=pass header.d=acme.example; dmarc=pass header.from=acme.example"
 )
 _users = itertools.count()
-pytestmark = pytest.mark.xfail(strict=True, reason="the support mailbox is not read yet (issue 22)")
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ messages already read."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.queries._sql import dialect_insert
-from monitor.store.records import CustomerRequest, RequestStatus
-from monitor.store.tables import customer_requests, intake_counters, intake_messages
+from monitor.store.records import CaseMessage, CustomerRequest, OutboxKey, RequestStatus
+from monitor.store.tables import (
+    case_messages,
+    customer_requests,
+    intake_counters,
+    intake_messages,
+    outbox,
+)
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(CustomerRequest) if f.name != "id")
 
@@ -112,6 +119,43 @@ class IntakeQueries:
                 at=at,
             )
         )
+
+    async def add_case_message(self, message: CaseMessage) -> None:
+        values = dataclasses.asdict(message)
+        values.pop("id")
+        await self.conn.execute(case_messages.insert().values(**values))
+
+    async def case_messages(self, case_number: str) -> list[CaseMessage]:
+        query = (
+            select(case_messages)
+            .where(case_messages.c.case_number == case_number)
+            .order_by(case_messages.c.at, case_messages.c.id)
+        )
+        return [
+            CaseMessage(r.case_number, r.at, r.sender, r.subject, r.text, r.message_id, id=r.id)
+            for r in await self.conn.execute(query)
+        ]
+
+    async def sent_keys(
+        self, recipients: Sequence[str], subjects: Sequence[str], *, limit: int = 2000
+    ) -> list[OutboxKey]:
+        """Dedupe keys of email notifications sent to `recipients` or about `subjects`
+        (case numbers), newest first: the mailbox matches a reply's `In-Reply-To` with
+        their Message-IDs."""
+        if not recipients and not subjects:
+            return []
+        query = (
+            select(
+                outbox.c.subject, outbox.c.kind, outbox.c.slot, outbox.c.recipient, outbox.c.channel
+            )
+            .where(
+                outbox.c.channel == "email",
+                outbox.c.recipient.in_(list(recipients)) | outbox.c.subject.in_(list(subjects)),
+            )
+            .order_by(outbox.c.id.desc())
+            .limit(limit)
+        )
+        return [OutboxKey(*row) for row in await self.conn.execute(query)]
 
 
 def _row(request: CustomerRequest) -> dict[str, Any]:

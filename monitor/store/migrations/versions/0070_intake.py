@@ -1,6 +1,7 @@
 """Customer reports: `customer_requests` (triage, joined or customer-reported cases),
 `intake_counters` (rate limits shared by instances), `intake_messages` (support mailbox
-messages read, by Message-ID and folder UIDVALIDITY/UID).
+messages read, by Message-ID and folder UIDVALIDITY/UID), `case_messages` (what customers
+wrote to a case by email).
 
 Revision ID: 0070_intake
 Revises: 0045_events
@@ -68,9 +69,23 @@ def upgrade() -> None:
             "folder", "uidvalidity", "uid", name="uq_intake_messages_folder_uidvalidity_uid"
         ),
     )
+    op.create_table(
+        "case_messages",
+        sa.Column("id", _ID, autoincrement=True, nullable=False),
+        sa.Column("case_number", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sender", sa.String(255), nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("message_id", sa.String(255), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_case_messages"),
+    )
+    op.create_index("ix_case_messages_case", "case_messages", ["case_number", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_messages_case", table_name="case_messages")
+    op.drop_table("case_messages")
     op.drop_table("intake_messages")
     op.drop_table("intake_counters")
     op.drop_index("ix_customer_requests_case", table_name="customer_requests")
