@@ -40,4 +40,12 @@ class QueueEntry:
 
 def in_queue_order(entries: Iterable[QueueEntry]) -> list[QueueEntry]:
     """`entries` by respond-by, then submission, then case number."""
-    raise NotImplementedError
+    return sorted(
+        entries,
+        key=lambda e: (
+            e.respond_by is None,
+            e.respond_by or e.submitted_at,
+            e.submitted_at,
+            e.case,
+        ),
+    )

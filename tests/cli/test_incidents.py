@@ -59,7 +59,6 @@ def test_list_is_newest_first_and_open_leaves_out_resolved(env: Env) -> None:
     assert [i["case"] for i in env.json("incidents", "list", "--open")] == [new.case_number]
 
 
-@pytest.mark.xfail(strict=True, reason="no --queue yet (issue 22)")
 def test_list_queue_orders_open_cases_by_respond_by_then_submission(env: Env) -> None:
     """Monitoring and customer-reported cases in one queue, each with its clock."""
     late = seed(env, respond_in=timedelta(hours=9))

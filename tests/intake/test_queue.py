@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from monitor.incidents.reports import Report, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -23,7 +21,6 @@ def _report(env: Env, email: str, urgent: bool) -> Report:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="no queue page yet (issue 22)")
 async def test_the_queue_lists_open_cases_by_respond_by_then_submission(
     env: Env, make_client: MakeClient
 ) -> None:
