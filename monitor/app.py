@@ -497,6 +497,10 @@ class _Daemon:
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
+        desk, scheduler = self._desk(), self.scheduler
+        if scheduler is not None:  # reports probe their site's checks through run-now
+            follow = job("intake.follow_up", lambda: desk.follow_up(scheduler.run_now))
+            self._interval(jobs, follow, every.planner_every, "intake.follow_up")
         imap = self.config.settings.email.imap
         if imap is not None:  # the poll interval of the config at start
             poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())

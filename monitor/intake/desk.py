@@ -14,12 +14,12 @@ receipt in the customer's language queued in the outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.clock import Clock
-from monitor.config.records import Config, Customer, Mailbox
+from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
 from monitor.incidents.reports import Filed, Receipt, Report, Route, route
 from monitor.model import IncidentStatus
@@ -99,6 +99,48 @@ class Desk:
             return await _join(tx, report, customer, config, monitoring, now)
         return await _open(tx, report, customer, config, now)
 
+    async def follow_up(self, probe: Callable[[Sequence[str]], object]) -> int:
+        """The reports whose site's checks are watched: ask `probe` (the scheduler's
+        run-now) once for each report's checks; a report whose site now has an open
+        monitoring case joins it; a report whose window is over is no longer watched.
+        Returns how many reports joined a monitoring case."""
+        config = self._config()
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            asked: list[str] = []
+            for request in await tx.intake.probing():
+                site = None if request.site_id is None else config.site(request.site_id)
+                if not request.probed and site is not None:
+                    asked += [c.id for c in site.checks]
+                    await tx.intake.update(replace(request, probed=True))
+        if asked:
+            probe(asked)
+        async with self._store.transaction() as tx:
+            return await self._settle(tx, config, now)
+
+    async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:
+        joined = 0
+        for request in await tx.intake.probing():
+            customer = config.customers.get(request.customer_id)
+            case = await _open_case(tx, request.site_id)
+            if customer is not None and case is not None and request.probe_until is not None:
+                await _into_case(tx, request, customer, config, case, now)
+                await tx.intake.update(
+                    replace(
+                        request,
+                        status=RequestStatus.JOINED,
+                        joined_case=case.case_number,
+                        probe_until=None,
+                    )
+                )
+                joined += 1
+                log.info(
+                    "intake.joined", extra={"case": request.case_number, "into": case.case_number}
+                )
+            elif request.probe_until is None or request.probe_until < now:
+                await tx.intake.update(replace(request, probe_until=None))
+        return joined
+
     async def _limited(self, tx: Transaction, report: Report, now: datetime) -> bool:
         limits = self._limits
         window = _window_start(now, limits.window)
@@ -131,10 +173,26 @@ async def _join(
     case: Incident,
     now: datetime,
 ) -> Receipt:
-    """The report joins the monitoring case; its response clock starts at the report's
-    submission when that is earlier."""
+    """The report joins the open monitoring case at once."""
+    record = _record(report, customer, RequestStatus.JOINED, case=case.case_number)
+    stored = await tx.intake.add(replace(record, joined_case=case.case_number))
+    case = await _into_case(tx, stored, customer, config, case, now)
+    await _queue_receipt(tx, stored, customer, config, case.respond_by, now, case.id)
+    return Receipt(Filed.JOINED, case.case_number, case.respond_by)
+
+
+async def _into_case(
+    tx: Transaction,
+    request: CustomerRequest,
+    customer: Customer,
+    config: Config,
+    case: Incident,
+    now: datetime,
+) -> Incident:
+    """The report in the monitoring case's timeline; the case's response clock starts at
+    the report's submission when that gives an earlier respond-by."""
     contracts = Contracts.from_config(config)
-    earlier = contracts.respond_by(customer.policy, case.level, report.submitted_at)
+    earlier = contracts.respond_by(customer.policy, case.level, request.submitted_at)
     if earlier is not None and (case.respond_by is None or earlier < case.respond_by):
         moved = await tx.incidents.update(replace(case, respond_by=earlier, updated_at=now))
         if moved is None:  # someone changed the case meanwhile: read it again once
@@ -142,16 +200,22 @@ async def _join(
             if fresh is not None and (fresh.respond_by is None or earlier < fresh.respond_by):
                 await tx.incidents.update(replace(fresh, respond_by=earlier, updated_at=now))
         case = replace(case, respond_by=earlier)
-    stored = await tx.intake.add(
-        _record(report, customer, RequestStatus.JOINED, case=case.case_number)
-    )
-    text = f"{report.name} <{report.email}> reported: {report.description}"
+    text = f"{request.name} <{request.email}> reported: {request.description}"
     event = IncidentEvent(
-        case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(stored.id)
+        case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(request.id)
     )
     await tx.incidents.add_events([event])
-    await _queue_receipt(tx, stored, customer, config, case.respond_by, now, case.id)
-    return Receipt(Filed.JOINED, case.case_number, case.respond_by)
+    return case
+
+
+def probe_window(site: Site) -> timedelta:
+    """How long a report watches its site's checks: the longest time one of them takes
+    to confirm a failure (`confirm` probes `retry_interval` apart, each up to `timeout`),
+    plus a minute for the engine to open the case."""
+    longest = max(
+        (c.retry_interval * c.confirm + c.timeout for c in site.checks), default=timedelta(0)
+    )
+    return longest + timedelta(minutes=1)
 
 
 async def _open(
@@ -164,11 +228,13 @@ async def _open(
     year = case_year(report.submitted_at, config.settings.timezone)
     number = await tx.incidents.next_case_number(config.settings.case_prefix, year)
     record = _record(report, customer, RequestStatus.OPEN, case=number)
+    site = None if report.site_id is None else config.site(report.site_id)
     record = replace(
         record,
         priority=None if sla.priority is None else sla.priority.value,
         respond_by=sla.respond_by,
         resolve_by=sla.resolve_by,
+        probe_until=None if site is None else report.submitted_at + probe_window(site),
     )
     stored = await tx.intake.add(record)
     await _queue_receipt(tx, stored, customer, config, sla.respond_by, now, None)

@@ -335,8 +335,9 @@ class RequestStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CustomerRequest:
-    """A report from a customer, as stored. `case_number`: its own case (OPEN, RESOLVED)
-    or the monitoring case it joined (JOINED); None in triage."""
+    """A report from a customer, as stored. `case_number`: its own case (OPEN, RESOLVED;
+    JOINED after the probes confirmed a failure, with `joined_case`), or the monitoring
+    case it joined at once (JOINED, `joined_case` the same); None in triage."""
 
     submitted_at: datetime
     source: str  # "form", "api" or "email"
@@ -357,6 +358,9 @@ class CustomerRequest:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     message_id: str | None = None
+    probe_until: datetime | None = None  # the site's checks are watched for it until then
+    probed: bool = False  # the site's checks were asked to run now
+    joined_case: str | None = None  # the monitoring case it joined (status JOINED)
     id: int = 0
 
 

@@ -391,6 +391,11 @@ customer_requests = Table(
     Column("resolved_at", UTCDateTime),
     Column("resolved_by", String(NAME)),
     Column("message_id", String(ID)),
+    # While set, the site's checks are being probed for this report (until then): a
+    # confirmed failure makes the report join the monitoring case (`joined_case`).
+    Column("probe_until", UTCDateTime),
+    Column("probed", Boolean, nullable=False, server_default="0"),
+    Column("joined_case", String(NAME)),
     Index("ix_customer_requests_status", "status", "submitted_at"),
     Index("ix_customer_requests_case", "case_number"),
 )

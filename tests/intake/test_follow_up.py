@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-import pytest
-
 from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
 from monitor.store import CustomerRequest, RequestStatus
 from tests.web.support import T0, Env, add_incident
-
-pytestmark = pytest.mark.xfail(strict=True, reason="reports do not probe yet (issue 22)")
 
 
 class Probes:

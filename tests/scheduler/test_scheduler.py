@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -240,7 +239,6 @@ async def test_stop_waits_for_running_probes_then_cancels_at_the_deadline() -> N
     assert sink.results == []
 
 
-@pytest.mark.xfail(strict=True, reason="no run-now yet (issue 22)")
 async def test_run_now_probes_at_once_and_retries_a_failure_until_confirmed() -> None:
     """A customer's report asks for the site's checks now: off their hourly rhythm, the
     failing check is probed at once and then every retry_interval up to `confirm`."""

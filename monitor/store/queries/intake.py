@@ -85,6 +85,18 @@ class IntakeQueries:
         )
         return [_request(row) for row in await self.conn.execute(query)]
 
+    async def probing(self) -> list[CustomerRequest]:
+        """Open reports whose site's checks are still watched for them, oldest first."""
+        query = (
+            select(customer_requests)
+            .where(
+                customer_requests.c.status == RequestStatus.OPEN.value,
+                customer_requests.c.probe_until.is_not(None),
+            )
+            .order_by(customer_requests.c.submitted_at, customer_requests.c.id)
+        )
+        return [_request(row) for row in await self.conn.execute(query)]
+
     async def message_known(self, message_id: str, folder: str, uidvalidity: int, uid: int) -> bool:
         """Whether this mailbox message was handled already (by Message-ID or by UID)."""
         query = select(intake_messages.c.message_id).where(

@@ -44,6 +44,9 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True)),
         sa.Column("resolved_by", sa.String(64)),
         sa.Column("message_id", sa.String(255)),
+        sa.Column("probe_until", sa.DateTime(timezone=True)),
+        sa.Column("probed", sa.Boolean, nullable=False, server_default="0"),
+        sa.Column("joined_case", sa.String(64)),
         sa.PrimaryKeyConstraint("id", name="pk_customer_requests"),
     )
     op.create_index("ix_customer_requests_status", "customer_requests", ["status", "submitted_at"])
