@@ -98,6 +98,44 @@ def test_list_queue_orders_open_cases_by_respond_by_then_submission(env: Env) ->
     assert out.index(soon.case_number) < out.index("VAKT-2026-000900") < out.index(late.case_number)
 
 
+@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
+def test_ack_and_resolve_answer_a_customer_reported_case(env: Env) -> None:
+    reported = CustomerRequest(
+        submitted_at=now() - timedelta(minutes=5),
+        source="email",
+        customer_id="acme",
+        site_id=None,
+        name="Kari Nordmann",
+        email="kari@acme.example",
+        description="Invoice page is blank",
+        urgent=False,
+        language="en",
+        status=RequestStatus.OPEN,
+        case_number="VAKT-2026-000901",
+        respond_by=now() + timedelta(hours=8),
+    )
+
+    async def add(store: Store) -> None:
+        async with store.transaction() as tx:
+            await tx.intake.add(reported)
+
+    async def read(store: Store) -> CustomerRequest:
+        async with store.transaction(read_only=True) as tx:
+            (row,) = await tx.intake.by_case("VAKT-2026-000901")
+        return row
+
+    env.run(add)
+    code, out, err = env.vakt("incidents", "ack", "VAKT-2026-000901", "--by", "alice")
+    assert code == 0, err
+    assert "VAKT-2026-000901" in out
+    assert env.run(read).acknowledged_by == "alice"
+    code, _, err = env.vakt("incidents", "resolve", "VAKT-2026-000901", "--by", "alice")
+    assert code == 0, err
+    row = env.run(read)
+    assert (row.status, row.resolved_by) == (RequestStatus.RESOLVED, "alice")
+    assert env.json("incidents", "list", "--queue") == []
+
+
 def test_list_by_customer_and_limit(env: Env) -> None:
     first = seed(env, opened_at=now() - timedelta(hours=2))
     second = seed(env, site="acme/blog", opened_at=now() - timedelta(hours=1))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from monitor.incidents.reports import Report, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
+from monitor.store import RequestStatus
 from monitor.web import create_private_app
 from tests.web.conftest import MakeClient, deps_of
 from tests.web.support import T0, Env, add_incident, add_password, login
@@ -47,3 +50,43 @@ async def test_the_queue_lists_open_cases_by_respond_by_then_submission(
     triage = html.split('id="triage"')[1]
     assert "stranger@elsewhere.example" in triage
     assert "always" in html  # the approving policy counts around the clock
+
+
+@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
+async def test_a_person_acknowledges_and_resolves_a_customer_reported_case(
+    env: Env, make_client: MakeClient
+) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    receipt = await desk.file(_report(env, "kari@acme.example", urgent=False))
+    await add_password(env.store)
+    client = await make_client(create_private_app(deps_of(env)))
+    csrf = await login(client)
+    env.clock.advance(600)
+    acked = await client.post(f"/queue/{receipt.case}/ack", data={"csrf": csrf})
+    assert acked.status == 200
+    async with env.store.transaction(read_only=True) as tx:
+        (request,) = await tx.intake.by_case(str(receipt.case))
+    assert (request.acknowledged_by, request.acknowledged_at) == ("alice", env.clock.now())
+    assert request.status is RequestStatus.OPEN
+    resolved = await client.post(f"/queue/{receipt.case}/resolve", data={"csrf": csrf})
+    assert resolved.status == 200
+    async with env.store.transaction(read_only=True) as tx:
+        (request,) = await tx.intake.by_case(str(receipt.case))
+    assert request.status is RequestStatus.RESOLVED
+    assert request.resolved_by == "alice"
+    assert f'data-case="{receipt.case}"' not in await (await client.get("/queue")).text()
+
+
+@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
+async def test_answering_needs_the_session_csrf_token(env: Env, make_client: MakeClient) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    receipt = await desk.file(_report(env, "kari@acme.example", urgent=False))
+    await add_password(env.store)
+    client = await make_client(create_private_app(deps_of(env)))
+    await login(client)
+    refused = await client.post(f"/queue/{receipt.case}/resolve", data={})
+    assert refused.status == 403
+    async with env.store.transaction(read_only=True) as tx:
+        (request,) = await tx.intake.by_case(str(receipt.case))
+    assert request.status is RequestStatus.OPEN
+    assert (await client.post("/queue/VAKT-2026-999999/resolve", data={})).status in (403, 404)
