@@ -30,15 +30,23 @@ from monitor.config.records import Config
 from monitor.engine import (
     CommandError,
     CommandResult,
+    UnknownCase,
     acknowledge,
     add_note,
     from_record,
     resolve,
 )
-from monitor.engine.queue import read_queue
+from monitor.engine.queue import answer_report, read_queue
 from monitor.incidents.queue import QueueEntry, QueueKind
 from monitor.model import IncidentStatus
-from monitor.store import EventKind, Incident, IncidentEvent, Store
+from monitor.store import (
+    CustomerRequest,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    RequestStatus,
+    Store,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -304,12 +312,26 @@ def _act(name: str, args: argparse.Namespace, command: Command) -> int:
             return fail(f"incidents {name}", _nobody(args, config), 2)
         try:
             result = await command(store, args.case, who, SystemClock().now())
+        except UnknownCase as exc:
+            if name in ("ack", "resolve"):  # perhaps a customer-reported case
+                now = SystemClock().now()
+                row = await answer_report(store, args.case, who, now, resolve=name == "resolve")
+                if row is not None:
+                    print(f"{row.case_number}: customer-reported, now {_report_state(row)}")
+                    return 0
+            return fail(f"incidents {name}", str(exc))
         except CommandError as exc:
             return fail(f"incidents {name}", str(exc))
         print(outcome(result, who, config))
         return 0
 
     return run_with_store(f"incidents {name}", args, work)
+
+
+def _report_state(row: CustomerRequest) -> str:
+    if row.status is RequestStatus.RESOLVED:
+        return f"resolved by {row.resolved_by}"
+    return f"acknowledged by {row.acknowledged_by}" if row.acknowledged_by else "open"
 
 
 def run_ack(args: argparse.Namespace) -> int:

@@ -1,16 +1,19 @@
 """The queue read from the store: open monitoring and customer-reported cases in the order
 to answer them (`monitor.incidents.queue.in_queue_order`), and the triage list. Read by
-the team UI (`/queue`) and `vakt incidents list --queue`."""
+the team UI (`/queue`) and `vakt incidents list --queue`. `answer_report` is how a person
+acknowledges or resolves a customer-reported case (the UI's queue, `vakt incidents
+ack|resolve`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from monitor.config.records import ClockKind, Config, Policy
 from monitor.incidents.queue import QueueEntry, QueueKind, in_queue_order
 from monitor.model import Priority
 from monitor.policy.sla import Terms, level_terms, report_terms
-from monitor.store import CustomerRequest, Incident, RequestStatus, Transaction
+from monitor.store import CustomerRequest, Incident, RequestStatus, Store, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +78,34 @@ def _customer(row: CustomerRequest, config: Config) -> QueueEntry:
         who=f"{row.name} <{row.email}>",
         summary=row.description,
     )
+
+
+async def answer_report(
+    store: Store, case: str, person: str, now: datetime, *, resolve: bool
+) -> CustomerRequest | None:
+    """Acknowledge (the first acknowledgement is the response) or resolve the
+    customer-reported case `case` as `person`; None when there is no such open case.
+    Acknowledging again, or resolving a resolved case, changes nothing."""
+    async with store.transaction() as tx:
+        found = [
+            r
+            for r in await tx.intake.by_case(case.strip().upper())
+            if r.status in (RequestStatus.OPEN, RequestStatus.RESOLVED)
+        ]
+        if not found:
+            return None
+        row = found[0]
+        if row.status is RequestStatus.RESOLVED:
+            return row
+        if resolve:
+            row = replace(
+                row,
+                status=RequestStatus.RESOLVED,
+                resolved_at=now,
+                resolved_by=person,
+                probe_until=None,
+            )
+        elif row.acknowledged_at is None:
+            row = replace(row, acknowledged_at=now, acknowledged_by=person)
+        await tx.intake.update(row)
+        return row

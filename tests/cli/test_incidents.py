@@ -98,7 +98,6 @@ def test_list_queue_orders_open_cases_by_respond_by_then_submission(env: Env) ->
     assert out.index(soon.case_number) < out.index("VAKT-2026-000900") < out.index(late.case_number)
 
 
-@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
 def test_ack_and_resolve_answer_a_customer_reported_case(env: Env) -> None:
     reported = CustomerRequest(
         submitted_at=now() - timedelta(minutes=5),

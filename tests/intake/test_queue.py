@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from monitor.incidents.reports import Report, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -52,7 +50,6 @@ async def test_the_queue_lists_open_cases_by_respond_by_then_submission(
     assert "always" in html  # the approving policy counts around the clock
 
 
-@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
 async def test_a_person_acknowledges_and_resolves_a_customer_reported_case(
     env: Env, make_client: MakeClient
 ) -> None:
@@ -77,7 +74,6 @@ async def test_a_person_acknowledges_and_resolves_a_customer_reported_case(
     assert f'data-case="{receipt.case}"' not in await (await client.get("/queue")).text()
 
 
-@pytest.mark.xfail(strict=True, reason="customer-reported cases cannot be answered yet (issue 22)")
 async def test_answering_needs_the_session_csrf_token(env: Env, make_client: MakeClient) -> None:
     desk = Desk(env.store, lambda: env.config, env.clock)
     receipt = await desk.file(_report(env, "kari@acme.example", urgent=False))

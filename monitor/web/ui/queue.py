@@ -1,14 +1,16 @@
 """`/queue`: every open case the team owes an answer, monitoring and customer-reported, in
 the order to answer them (respond-by, then submission), with each contract's clock; and
-the triage list of reports from people who are not a customer's contacts."""
+the triage list of reports from people who are not a customer's contacts. A person
+acknowledges or resolves a customer-reported case from here (POST, the session's CSRF
+token)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from monitor.engine.queue import read_queue
+from monitor.engine.queue import answer_report, read_queue
 from monitor.web.state import state
-from monitor.web.ui.common import login_required, render
+from monitor.web.ui.common import SESSION, back, login_required, render
 
 
 @login_required
@@ -28,5 +30,21 @@ async def queue(request: web.Request) -> web.StreamResponse:
     return render(request, "queue.html", context)
 
 
+def _answer(resolve: bool) -> web.RouteDef:
+    @login_required
+    async def handle(request: web.Request) -> web.StreamResponse:
+        web_state = state(request)
+        case = request.match_info["case"]
+        person = request[SESSION].person
+        now = web_state.deps.clock.now()
+        row = await answer_report(web_state.deps.store, case, person, now, resolve=resolve)
+        if row is None:
+            raise web.HTTPNotFound(text="No such customer-reported case")
+        raise back("/queue", f"{row.case_number}: {'resolved' if resolve else 'acknowledged'}")
+
+    verb = "resolve" if resolve else "ack"
+    return web.post(f"/queue/{{case:[A-Za-z0-9-]{{1,64}}}}/{verb}", handle)
+
+
 def routes() -> list[web.RouteDef]:
-    return [web.get("/queue", queue)]
+    return [web.get("/queue", queue), _answer(resolve=False), _answer(resolve=True)]
