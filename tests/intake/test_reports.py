@@ -11,6 +11,9 @@ import hashlib
 import re
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from monitor.config.records import ApiToken, Scope
 from monitor.intake import Desk, Limits
@@ -20,7 +23,7 @@ from monitor.notify.render import Renderer
 from monitor.store import CustomerRequest, RequestStatus
 from monitor.web import create_private_app, create_public_app
 from tests.web.conftest import Client, MakeClient, deps_of
-from tests.web.support import STATUS_TOKEN, T0, Env, add_incident, csrf_of
+from tests.web.support import CONFIG, STATUS_TOKEN, T0, Env, add_incident, csrf_of, write_config
 
 ACME = "/status/acme"
 HELPDESK = "helpdesk-token-0123456789abcdef"
@@ -222,3 +225,18 @@ async def test_the_api_files_a_report_with_a_requests_token(
     assert re.fullmatch(r"VAKT-2026-\d{6}", document["case"])
     read = await client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {HELPDESK}"})
     assert read.status == 403  # the scope files requests, nothing else
+
+
+@pytest.mark.xfail(strict=True, reason="no report_domains yet (issue 22)")
+async def test_a_report_from_an_allowed_domain_takes_effect_at_once(
+    env: Env, make_client: MakeClient, tmp_path: Path
+) -> None:
+    contacts = "    contacts: [{name: Kari Nordmann, email: kari@acme.example}]\n"
+    text = CONFIG.replace(contacts, contacts + "    report_domains: [ACME.example]\n", 1)
+    env.config = write_config(tmp_path, text)
+    reporting = await _public(env, make_client)
+    await _report(reporting, email="ola@acme.example")
+    await _report(reporting, email="ola@acme.example.evil.example")
+    opened, stranger = sorted(await _requests(env), key=lambda r: r.id)
+    assert opened.status is RequestStatus.OPEN
+    assert stranger.status is RequestStatus.TRIAGE
