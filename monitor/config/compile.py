@@ -724,6 +724,7 @@ class _Compiler:
                 contacts=self.compile_contacts((*path, "contacts"), m.contacts),
                 status_page=StatusPage(m.status_page.public, m.status_page.token or None),
                 sites=sites,
+                report_domains=tuple(d.lower() for d in m.report_domains),
             )
 
     def customer_escalation(self, path: Path_, m: s.CustomerModel) -> str | None:

@@ -646,6 +646,8 @@ class Customer:
     contacts: tuple[Contact, ...]  # primary first
     status_page: StatusPage
     sites: tuple[Site, ...]
+    # reports from addresses at these domains take effect at once, like a contact's
+    report_domains: tuple[str, ...] = ()
 
     @property
     def primary_contact(self) -> Contact | None:

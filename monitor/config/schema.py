@@ -612,6 +612,7 @@ class CustomerModel(Strict):
     policy: OptText = None
     escalation: OptText = None
     contacts: tuple[ContactModel, ...] = Field(min_length=1)
+    report_domains: Names = ()
     status_page: StatusPageModel = StatusPageModel()
     sites: dict[str, SiteModel] = Field(min_length=1)
 

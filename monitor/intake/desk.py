@@ -91,7 +91,7 @@ class Desk:
         """File `report` inside `tx` (the support mailbox records its message in the same
         transaction). No rate limit here."""
         customer = config.customers[report.customer_id]
-        if route(report, customer) is Route.TRIAGE:
+        if route(report, customer, customer.report_domains) is Route.TRIAGE:
             await tx.intake.add(_record(report, customer, RequestStatus.TRIAGE))
             return Receipt(Filed.TRIAGE)
         monitoring = await _open_case(tx, report.site_id)

@@ -13,8 +13,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from monitor.config.records import ApiToken, Scope
 from monitor.intake import Desk, Limits
 from monitor.model import Level
@@ -227,7 +225,6 @@ async def test_the_api_files_a_report_with_a_requests_token(
     assert read.status == 403  # the scope files requests, nothing else
 
 
-@pytest.mark.xfail(strict=True, reason="no report_domains yet (issue 22)")
 async def test_a_report_from_an_allowed_domain_takes_effect_at_once(
     env: Env, make_client: MakeClient, tmp_path: Path
 ) -> None:
