@@ -13,6 +13,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.config.records import ApiToken, Scope
 from monitor.intake import Desk, Limits
 from monitor.model import Level
@@ -237,3 +239,14 @@ async def test_a_report_from_an_allowed_domain_takes_effect_at_once(
     opened, stranger = sorted(await _requests(env), key=lambda r: r.id)
     assert opened.status is RequestStatus.OPEN
     assert stranger.status is RequestStatus.TRIAGE
+
+
+@pytest.mark.xfail(strict=True, reason="the receipt starts its own thread (issue 22)")
+async def test_a_joined_reports_receipt_replies_in_the_cases_customer_thread(
+    env: Env, make_client: MakeClient
+) -> None:
+    reporting = await _public(env, make_client)
+    await add_incident(env.store, level=Level.B)
+    await _report(reporting)
+    (receipt,) = await _receipts(env)
+    assert receipt.thread == "VAKT-2026-000001/customer_opened/0/contact:kari@acme.example/email"
