@@ -177,7 +177,17 @@ async def _join(
     record = _record(report, customer, RequestStatus.JOINED, case=case.case_number)
     stored = await tx.intake.add(replace(record, joined_case=case.case_number))
     case = await _into_case(tx, stored, customer, config, case, now)
-    await _queue_receipt(tx, stored, customer, config, case.respond_by, now, case.id)
+    # in the thread of the case's customer emails to this address (their first message)
+    thread = OutboxKey(
+        case.case_number,
+        MessageKind.CUSTOMER_OPENED.value,
+        "0",
+        f"contact:{stored.email}",
+        EMAIL,
+    )
+    await _queue_receipt(
+        tx, stored, customer, config, case.respond_by, now, case.id, thread=str(thread)
+    )
     return Receipt(Filed.JOINED, case.case_number, case.respond_by)
 
 
@@ -249,8 +259,11 @@ async def _queue_receipt(
     respond_by: datetime | None,
     now: datetime,
     incident_id: int | None,
+    *,
+    thread: str | None = None,
 ) -> None:
-    """The receipt, due at once, in the customer's language and time zone."""
+    """The receipt, due at once, in the customer's language and time zone; `thread`: the
+    dedupe key of the case's first email to this address, which it replies to."""
     assert request.case_number is not None  # only filed cases get a receipt
     site = None if request.site_id is None else config.site(request.site_id)
     payload = Payload(
@@ -267,6 +280,7 @@ async def _queue_receipt(
         to_name=request.name,
         language=customer.language,
         timezone=customer.timezone_name,
+        thread=thread,
     )
     key = OutboxKey(
         request.case_number, RECEIPT, str(request.id), f"contact:{request.email}", EMAIL

@@ -13,8 +13,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from monitor.config.records import ApiToken, Scope
 from monitor.intake import Desk, Limits
 from monitor.model import Level
@@ -241,7 +239,6 @@ async def test_a_report_from_an_allowed_domain_takes_effect_at_once(
     assert stranger.status is RequestStatus.TRIAGE
 
 
-@pytest.mark.xfail(strict=True, reason="the receipt starts its own thread (issue 22)")
 async def test_a_joined_reports_receipt_replies_in_the_cases_customer_thread(
     env: Env, make_client: MakeClient
 ) -> None:
