@@ -12,6 +12,7 @@ from datetime import datetime
 from monitor.config.records import ClockKind, Config, Policy
 from monitor.incidents.queue import QueueEntry, QueueKind, in_queue_order
 from monitor.model import Priority
+from monitor.notify.message import MessageKind
 from monitor.policy.sla import Terms, level_terms, report_terms
 from monitor.store import CustomerRequest, Incident, RequestStatus, Store, Transaction
 
@@ -108,4 +109,9 @@ async def answer_report(
         elif row.acknowledged_at is None:
             row = replace(row, acknowledged_at=now, acknowledged_by=person)
         await tx.intake.update(row)
+        verb = "resolved" if resolve else "acknowledged"
+        reason = f"case {row.case_number} was {verb} by {person}"
+        await tx.outbox.cancel_subject(
+            row.case_number or "", reason, (MessageKind.PAGE.value,), now
+        )
         return row

@@ -22,6 +22,7 @@ from monitor.clock import Clock
 from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
 from monitor.incidents.reports import Filed, Receipt, Report, Route, route
+from monitor.intake.paging import plan_report_pages
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
 from monitor.policy.contracts import Contracts
@@ -103,6 +104,7 @@ class Desk:
         """The reports whose site's checks are watched: ask `probe` (the scheduler's
         run-now) once for each report's checks; a report whose site now has an open
         monitoring case joins it; a report whose window is over is no longer watched.
+        Then the pages due for open customer-reported cases (`plan_report_pages`).
         Returns how many reports joined a monitoring case."""
         config = self._config()
         now = self._clock.now()
@@ -116,7 +118,9 @@ class Desk:
         if asked:
             probe(asked)
         async with self._store.transaction() as tx:
-            return await self._settle(tx, config, now)
+            joined = await self._settle(tx, config, now)
+            await plan_report_pages(tx, config, now)
+        return joined
 
     async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:
         joined = 0

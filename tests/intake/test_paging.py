@@ -4,8 +4,6 @@ when a person acknowledges it."""
 
 from __future__ import annotations
 
-import pytest
-
 from monitor.engine.queue import answer_report
 from monitor.incidents.reports import ReportSource, make_report
 from monitor.intake import Desk
@@ -24,7 +22,6 @@ async def _pages(env: Env) -> list[OutboxItem]:
     return [i for i in items if i.key.kind == MessageKind.PAGE.value]
 
 
-@pytest.mark.xfail(strict=True, reason="customer-reported cases page nobody yet (issue 22)")
 async def test_an_urgent_report_pages_like_level_a_until_acknowledged(env: Env) -> None:
     desk = Desk(env.store, lambda: env.config, env.clock)
     report = make_report(
