@@ -334,3 +334,30 @@ async def test_a_sigkill_while_handling_a_mail_loses_and_doubles_nothing(
     assert len(receipts) == 1
     assert await _poller(env).poll_once() == []
     assert b"$VaktDone" in imap.keywords(user)[0]
+
+
+ONCALL = """oncall:
+  escalation:
+    default:
+      steps:
+        - {notify: [person:bob], via: [email]}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="a reply tells the team address, not the on-call (issue 22)")
+async def test_a_reply_to_an_unacknowledged_case_tells_the_on_call(
+    env: Env, imap: dovecot.Dovecot, user: str, tmp_path: Path
+) -> None:
+    env.config = write_config(tmp_path, _config_text(imap, user) + ONCALL)
+    report = make_report(
+        env.config.customers["acme"], site="shop", name="Kari", email="kari@acme.example",
+        description="x", urgent=False, submitted_at=T0, source=ReportSource.FORM,
+    )  # fmt: skip
+    receipt = await _desk(env).file(report)
+    (sent,) = await _outbox(env.store)
+    ours = message_id(str(sent.key), sender_domain(env.config.settings.email.sender))
+    imap.append(user, _mail(ident="<r2@acme.example>", In_Reply_To=ours))
+    (handled,) = await _poller(env).poll_once()
+    assert handled.outcome == "joined"
+    told = [i for i in await _outbox(env.store) if i.key.kind == MessageKind.TEAM_WARNING.value]
+    assert [(i.key.subject, i.key.recipient) for i in told] == [(receipt.case, "person:bob")]
