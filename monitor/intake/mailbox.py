@@ -14,7 +14,7 @@ What a message does:
 - an auto-reply or a bounce: nothing (recorded as `ignored`);
 - it answers an email Vakt sent about a case (`In-Reply-To`/`References` name that
   email's Message-ID): it joins the case's timeline as a customer message, and whoever
-  acknowledged the case (else the team address) is told;
+  acknowledged the case (else the on-call of the customer's escalation) is told;
 - from a customer's contact whose DKIM or DMARC passed: a case number of that customer in
   the subject joins that case; otherwise it is a report (`Desk.file_in`): it opens a
   customer-reported case with a receipt in the customer's language;
@@ -34,12 +34,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.clock import Clock
-from monitor.config.records import Config, Customer, ImapSettings
+from monitor.config.records import Config, Customer, ImapSettings, TargetKind
 from monitor.incidents.reports import InvalidReport, ReportSource, make_report
 from monitor.intake.desk import EMAIL, Desk
 from monitor.intake.messages import Incoming, read_message
 from monitor.notify.channels.email import message_id, sender_domain
-from monitor.notify.message import MessageKind, Payload
+from monitor.notify.message import MessageKind, Payload, key_hash
+from monitor.notify.planning.context import TEAM_ONLY
+from monitor.policy.escalation import schedule_of_pages
 from monitor.store import (
     CaseMessage,
     CustomerRequest,
@@ -234,57 +236,77 @@ async def _subject_case(tx: Transaction, msg: Incoming, customer: Customer) -> s
 async def _join(
     tx: Transaction, case: str, msg: Incoming, ident: str, config: Config, now: datetime
 ) -> None:
-    """The message joins the case's timeline; whoever acknowledged it is told."""
+    """The message joins the case's timeline; whoever acknowledged it (else the on-call of
+    the customer's escalation) is told."""
     text = msg.text or "(no text)"
     await tx.intake.add_case_message(CaseMessage(case, now, msg.sender, msg.subject, text, ident))
     incident = await tx.incidents.by_case(case)
-    acknowledged_by = None
     if incident is not None:
         summary = f"{msg.sender}: {msg.subject}".strip()
         event = IncidentEvent(
             incident.id, now, "customer", EventKind.CUSTOMER_MESSAGE, summary, False
         )
         await tx.incidents.add_events([event])
-        acknowledged_by = incident.acknowledged_by
+        acknowledged_by, customer_id = incident.acknowledged_by, incident.customer_id
     else:
         own = [r for r in await tx.intake.by_case(case) if r.status is not RequestStatus.JOINED]
         acknowledged_by = next((r.acknowledged_by for r in own if r.acknowledged_by), None)
+        customer_id = own[0].customer_id if own else ""
+    recipients = _whom(config, acknowledged_by, customer_id, now)
     incident_id = None if incident is None else incident.id
-    await _tell_team(tx, case, msg, ident, config, now, acknowledged_by, incident_id)
+    await _tell(tx, case, msg, ident, config, now, recipients, incident_id)
 
 
-async def _tell_team(
+def _whom(
+    config: Config, acknowledged_by: str | None, customer_id: str, now: datetime
+) -> list[str]:
+    """Who hears of a customer's message: the person who acknowledged the case; else
+    whoever the customer's escalation pages first now (the on-call), else the team."""
+    if acknowledged_by is not None and acknowledged_by in config.people:
+        return [f"person:{acknowledged_by}"]
+    customer = config.customers.get(customer_id)
+    name = None if customer is None else customer.escalation
+    escalation = config.escalations.get(name or "", TEAM_ONLY)
+    pages = schedule_of_pages(escalation, config.schedules, now)
+    first = pages[0].recipients if pages else ()
+    people = [str(t) for t in first if t.kind is TargetKind.PERSON and t.name in config.people]
+    return people or ["team"]
+
+
+async def _tell(
     tx: Transaction,
     case: str,
     msg: Incoming,
     ident: str,
     config: Config,
     now: datetime,
-    acknowledged_by: str | None,
+    recipients: list[str],
     incident_id: int | None,
 ) -> None:
-    person = None if acknowledged_by is None else config.people.get(acknowledged_by)
-    if person is not None and person.mailbox is not None:
-        recipient, to, name = f"person:{person.id}", person.mailbox, person.name
-    elif config.settings.email.team is not None:
-        recipient, to, name = "team", config.settings.email.team, "team"
-    else:
-        log.warning("intake.nobody_to_tell", extra={"case": case})
-        return
-    payload = Payload(
-        kind=MessageKind.TEAM_WARNING,
-        case=case,
-        title=f"The customer wrote about {case}",
-        warning="customer_message",
-        note=f"From {msg.sender}: {msg.subject}\n\n{msg.text[:2000]}",
-        to=to,
-        to_name=name,
-        timezone=config.settings.timezone_name,
-    )
-    key = OutboxKey(
-        case, MessageKind.TEAM_WARNING.value, f"customer_message:{ident}"[:64], recipient, EMAIL
-    )
-    await tx.outbox.add([Notification(key, now, now, payload.to_json(), incident_id=incident_id)])
+    out: list[Notification] = []
+    for recipient in recipients:
+        person = config.people.get(recipient.partition(":")[2])
+        if recipient != "team" and person is not None and person.mailbox is not None:
+            to, name = person.mailbox, person.name
+        elif config.settings.email.team is not None:
+            recipient, to, name = "team", config.settings.email.team, "team"
+        else:
+            log.warning("intake.nobody_to_tell", extra={"case": case})
+            continue
+        payload = Payload(
+            kind=MessageKind.TEAM_WARNING,
+            case=case,
+            title=f"The customer wrote about {case}",
+            warning="customer_message",
+            note=f"From {msg.sender}: {msg.subject}\n\n{msg.text[:2000]}",
+            to=to,
+            to_name=name,
+            timezone=config.settings.timezone_name,
+        )
+        slot = f"customer_message:{key_hash(ident)[:32]}"
+        key = OutboxKey(case, MessageKind.TEAM_WARNING.value, slot, recipient, EMAIL)
+        out.append(Notification(key, now, now, payload.to_json(), incident_id=incident_id))
+    await tx.outbox.add(out)
 
 
 def _customer_of(config: Config, address: str) -> Customer | None:

@@ -344,7 +344,6 @@ ONCALL = """oncall:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a reply tells the team address, not the on-call (issue 22)")
 async def test_a_reply_to_an_unacknowledged_case_tells_the_on_call(
     env: Env, imap: dovecot.Dovecot, user: str, tmp_path: Path
 ) -> None:
