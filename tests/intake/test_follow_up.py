@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+import pytest
+
 from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -83,3 +85,15 @@ async def test_without_a_confirmed_failure_the_customer_reported_case_stays(env:
     assert request.status is RequestStatus.OPEN
     assert request.joined_case is None
     assert request.probe_until is None  # no longer watched
+
+
+@pytest.mark.xfail(strict=True, reason="counters are never dropped (issue 22)")
+async def test_old_rate_limit_counters_are_forgotten(env: Env) -> None:
+    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    await _file(env, desk)
+    window = T0.replace(minute=0, second=0)
+    env.clock.advance(3 * 3600)
+    await desk.follow_up(probes)
+    async with env.store.transaction() as tx:
+        # counted afresh: the report's row of that window was dropped
+        assert await tx.intake.count("email:kari@acme.example", window) == 1
