@@ -104,7 +104,8 @@ class Desk:
         """The reports whose site's checks are watched: ask `probe` (the scheduler's
         run-now) once for each report's checks; a report whose site now has an open
         monitoring case joins it; a report whose window is over is no longer watched.
-        Then the pages due for open customer-reported cases (`plan_report_pages`).
+        Then the pages due for open customer-reported cases (`plan_report_pages`), and
+        rate-limit counters of windows long past are dropped.
         Returns how many reports joined a monitoring case."""
         config = self._config()
         now = self._clock.now()
@@ -120,6 +121,7 @@ class Desk:
         async with self._store.transaction() as tx:
             joined = await self._settle(tx, config, now)
             await plan_report_pages(tx, config, now)
+            await tx.intake.forget_counters(now - 2 * self._limits.window)
         return joined
 
     async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:

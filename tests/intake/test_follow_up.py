@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-import pytest
-
 from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -87,7 +85,6 @@ async def test_without_a_confirmed_failure_the_customer_reported_case_stays(env:
     assert request.probe_until is None  # no longer watched
 
 
-@pytest.mark.xfail(strict=True, reason="counters are never dropped (issue 22)")
 async def test_old_rate_limit_counters_are_forgotten(env: Env) -> None:
     desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
     await _file(env, desk)
