@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from monitor.incidents.reports import Report, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -86,3 +88,40 @@ async def test_answering_needs_the_session_csrf_token(env: Env, make_client: Mak
         (request,) = await tx.intake.by_case(str(receipt.case))
     assert request.status is RequestStatus.OPEN
     assert (await client.post("/queue/VAKT-2026-999999/resolve", data={})).status in (403, 404)
+
+
+async def _triage_id(env: Env) -> int:
+    async with env.store.transaction(read_only=True) as tx:
+        (row,) = await tx.intake.with_status(RequestStatus.TRIAGE)
+    return row.id
+
+
+@pytest.mark.xfail(strict=True, reason="the triage list cannot be acted on yet (issue 22)")
+async def test_the_team_accepts_a_triage_report_as_a_case_or_dismisses_it(
+    env: Env, make_client: MakeClient
+) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    await desk.file(_report(env, "ola@acme-partner.example", urgent=False))
+    await add_password(env.store)
+    client = await make_client(create_private_app(deps_of(env, reports=desk)))
+    csrf = await login(client)
+    env.clock.advance(600)
+    accepted = await client.post(
+        f"/queue/triage/{await _triage_id(env)}/accept", data={"csrf": csrf}
+    )
+    assert accepted.status == 200
+    async with env.store.transaction(read_only=True) as tx:
+        (row,) = await tx.intake.with_status(*RequestStatus)
+        items = await tx.outbox.find(limit=10)
+    assert row.status is RequestStatus.OPEN
+    assert row.case_number is not None
+    assert row.respond_by == T0 + timedelta(hours=8)  # counted from the submission
+    assert [i.key.kind for i in items] == ["customer_receipt"]
+    assert f'data-case="{row.case_number}"' in await (await client.get("/queue")).text()
+    await desk.file(_report(env, "spam@elsewhere.example", urgent=False))
+    dismissed = await client.post(
+        f"/queue/triage/{await _triage_id(env)}/dismiss", data={"csrf": csrf}
+    )
+    assert dismissed.status == 200
+    async with env.store.transaction(read_only=True) as tx:
+        assert await tx.intake.with_status(RequestStatus.TRIAGE) == []
