@@ -78,9 +78,14 @@ class Receipt:
 
 
 class ReportDesk(Protocol):
-    """Files reports (`monitor.intake.Desk`, injected by `monitor.app`)."""
+    """Files reports (`monitor.intake.Desk`, injected by `monitor.app`); the team
+    accepts or dismisses the ones in triage."""
 
     async def file(self, report: Report) -> Receipt: ...
+
+    async def accept(self, request_id: int, person: str) -> Receipt | None: ...
+
+    async def dismiss(self, request_id: int, person: str) -> bool: ...
 
 
 class InvalidReport(ValueError):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from monitor.clock import Clock
 from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
-from monitor.incidents.reports import Filed, Receipt, Report, Route, route
+from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
 from monitor.intake.paging import plan_report_pages
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
@@ -147,6 +147,43 @@ class Desk:
                 await tx.intake.update(replace(request, probe_until=None))
         return joined
 
+    async def accept(self, request_id: int, person: str) -> Receipt | None:
+        """The team takes a triage report as if a contact had sent it: it joins the site's
+        open monitoring case or becomes a customer-reported case (its clock from the
+        submission), with a receipt. None when it is not in triage or names no customer
+        the config knows (a stranger's email: dismiss it, or ask who they are)."""
+        config = self._config()
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            row = await tx.intake.get(request_id)
+            if row is None or row.status is not RequestStatus.TRIAGE:
+                return None
+            customer = config.customers.get(row.customer_id)
+            if customer is None:
+                return None
+            report = _report_of(row)
+            monitoring = await _open_case(tx, report.site_id)
+            if monitoring is not None:
+                receipt = await _join(tx, report, customer, config, monitoring, now, row)
+            else:
+                receipt = await _open(tx, report, customer, config, now, row)
+        log.info("intake.accepted", extra={"case": receipt.case, "by": person})
+        return receipt
+
+    async def dismiss(self, request_id: int, person: str) -> bool:
+        """The team drops a triage report (spam, a wrong address); False when it is not
+        in triage."""
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            row = await tx.intake.get(request_id)
+            if row is None or row.status is not RequestStatus.TRIAGE:
+                return False
+            dropped = replace(
+                row, status=RequestStatus.RESOLVED, resolved_at=now, resolved_by=person
+            )
+            await tx.intake.update(dropped)
+        return True
+
     async def _limited(self, tx: Transaction, report: Report, now: datetime) -> bool:
         limits = self._limits
         window = _window_start(now, limits.window)
@@ -178,10 +215,11 @@ async def _join(
     config: Config,
     case: Incident,
     now: datetime,
+    existing: CustomerRequest | None = None,
 ) -> Receipt:
     """The report joins the open monitoring case at once."""
     record = _record(report, customer, RequestStatus.JOINED, case=case.case_number)
-    stored = await tx.intake.add(replace(record, joined_case=case.case_number))
+    stored = await _keep(tx, replace(record, joined_case=case.case_number), existing)
     case = await _into_case(tx, stored, customer, config, case, now)
     # in the thread of the case's customer emails to this address (their first message)
     thread = OutboxKey(
@@ -235,9 +273,15 @@ def probe_window(site: Site) -> timedelta:
 
 
 async def _open(
-    tx: Transaction, report: Report, customer: Customer, config: Config, now: datetime
+    tx: Transaction,
+    report: Report,
+    customer: Customer,
+    config: Config,
+    now: datetime,
+    existing: CustomerRequest | None = None,
 ) -> Receipt:
-    """A customer-reported case: the next case number, the contract's deadlines."""
+    """A customer-reported case: the next case number, the contract's deadlines.
+    `existing`: the triage row the team accepted (it becomes the case)."""
     contracts = Contracts.from_config(config)
     policy = contracts.policy(customer.policy)
     sla = report_sla(policy, report.urgent, report.submitted_at, contracts.clock(customer.policy))
@@ -252,9 +296,20 @@ async def _open(
         resolve_by=sla.resolve_by,
         probe_until=None if site is None else report.submitted_at + probe_window(site),
     )
-    stored = await tx.intake.add(record)
+    stored = await _keep(tx, record, existing)
     await _queue_receipt(tx, stored, customer, config, sla.respond_by, now, None)
     return Receipt(Filed.OPENED, number, sla.respond_by)
+
+
+async def _keep(
+    tx: Transaction, record: CustomerRequest, existing: CustomerRequest | None
+) -> CustomerRequest:
+    """Insert `record`, or write it over the `existing` row."""
+    if existing is None:
+        return await tx.intake.add(record)
+    stored = replace(record, id=existing.id)
+    await tx.intake.update(stored)
+    return stored
 
 
 async def _queue_receipt(
@@ -295,6 +350,20 @@ async def _queue_receipt(
         key=key, created_at=now, due_at=now, payload=payload.to_json(), incident_id=incident_id
     )
     await tx.outbox.add([notification])
+
+
+def _report_of(row: CustomerRequest) -> Report:
+    return Report(
+        customer_id=row.customer_id,
+        site_id=row.site_id,
+        name=row.name,
+        email=row.email,
+        description=row.description,
+        urgent=row.urgent,
+        submitted_at=row.submitted_at,
+        source=ReportSource(row.source),
+        message_id=row.message_id,
+    )
 
 
 def _record(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from monitor.incidents.reports import Report, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import Level
@@ -96,7 +94,6 @@ async def _triage_id(env: Env) -> int:
     return row.id
 
 
-@pytest.mark.xfail(strict=True, reason="the triage list cannot be acted on yet (issue 22)")
 async def test_the_team_accepts_a_triage_report_as_a_case_or_dismisses_it(
     env: Env, make_client: MakeClient
 ) -> None:

@@ -1,8 +1,8 @@
 """`/queue`: every open case the team owes an answer, monitoring and customer-reported, in
 the order to answer them (respond-by, then submission), with each contract's clock; and
 the triage list of reports from people who are not a customer's contacts. A person
-acknowledges or resolves a customer-reported case from here (POST, the session's CSRF
-token)."""
+acknowledges or resolves a customer-reported case from here, and accepts (as a case) or
+dismisses a report in triage (POST, the session's CSRF token)."""
 
 from __future__ import annotations
 
@@ -46,5 +46,33 @@ def _answer(resolve: bool) -> web.RouteDef:
     return web.post(f"/queue/{{case:[A-Za-z0-9-]{{1,64}}}}/{verb}", handle)
 
 
+def _triage(accept: bool) -> web.RouteDef:
+    @login_required
+    async def handle(request: web.Request) -> web.StreamResponse:
+        web_state = state(request)
+        desk = web_state.deps.reports
+        if desk is None:
+            raise web.HTTPNotFound(text="This instance takes no reports")
+        request_id = int(request.match_info["id"])
+        person = request[SESSION].person
+        if accept:
+            receipt = await desk.accept(request_id, person)
+            if receipt is None:
+                raise web.HTTPNotFound(text="No such report in triage, or no known customer")
+            raise back("/queue", f"Accepted: {receipt.case}")
+        if not await desk.dismiss(request_id, person):
+            raise web.HTTPNotFound(text="No such report in triage")
+        raise back("/queue", "Dismissed")
+
+    verb = "accept" if accept else "dismiss"
+    return web.post(f"/queue/triage/{{id:[0-9]{{1,18}}}}/{verb}", handle)
+
+
 def routes() -> list[web.RouteDef]:
-    return [web.get("/queue", queue), _answer(resolve=False), _answer(resolve=True)]
+    return [
+        web.get("/queue", queue),
+        _answer(resolve=False),
+        _answer(resolve=True),
+        _triage(accept=True),
+        _triage(accept=False),
+    ]
