@@ -69,6 +69,7 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
+from monitor.intake import Desk, MailboxPoller
 from monitor.metrics import MetricsHub, metrics_handler
 from monitor.model import ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
@@ -474,6 +475,9 @@ class _Daemon:
     def path(self) -> str | None:
         return self.parts.path
 
+    def _desk(self) -> Desk:
+        return Desk(self.store, lambda: self.config, self.clock)
+
     # ------------------------------------------------------------------ jobs
 
     def _jobs(
@@ -496,6 +500,15 @@ class _Daemon:
         self._interval(jobs, monthly, 300.0, "reports.monthly", soon=2.0)
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
+        desk, scheduler = self._desk(), self.scheduler
+        if scheduler is not None:  # reports probe their site's checks through run-now
+            follow = job("intake.follow_up", lambda: desk.follow_up(scheduler.run_now))
+            self._interval(jobs, follow, every.planner_every, "intake.follow_up")
+        imap = self.config.settings.email.imap
+        if imap is not None:  # the poll interval of the config at start
+            poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
+            mailbox = job("intake.mailbox", poller.poll_once)
+            self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
 
@@ -618,6 +631,7 @@ class _Daemon:
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
             reports=StoreReports(self.store, lambda: self.config, self.clock),
+            desk=self._desk(),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

@@ -30,13 +30,23 @@ from monitor.config.records import Config
 from monitor.engine import (
     CommandError,
     CommandResult,
+    UnknownCase,
     acknowledge,
     add_note,
     from_record,
     resolve,
 )
+from monitor.engine.queue import answer_report, read_queue
+from monitor.incidents.queue import QueueEntry, QueueKind
 from monitor.model import IncidentStatus
-from monitor.store import EventKind, Incident, IncidentEvent, Store
+from monitor.store import (
+    CustomerRequest,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    RequestStatus,
+    Store,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -75,6 +85,12 @@ def _register_list(actions: Any) -> None:
     )
     add_store_options(action)
     action.add_argument("--open", action="store_true", help="only open and acknowledged ones")
+    action.add_argument(
+        "--queue",
+        action="store_true",
+        help="the queue: open monitoring and customer-reported cases by respond-by, then "
+        "time of submission, with each contract's clock",
+    )
     action.add_argument("--customer", metavar="ID", help="only this customer's incidents")
     action.add_argument(
         "--limit", type=_positive, default=50, metavar="N", help="at most N (default 50)"
@@ -192,7 +208,62 @@ async def find_case(store: Store, case: str) -> tuple[Incident, list[IncidentEve
         return row, await tx.incidents.events(row.id)
 
 
+def queue_json(entry: QueueEntry) -> dict[str, object]:
+    """The stable JSON shape of one queue entry (times ISO 8601 UTC)."""
+    return {
+        "case": entry.case,
+        "kind": entry.kind.value,
+        "customer": entry.customer_id,
+        "site": entry.site_id,
+        "status": entry.status,
+        "submitted_at": iso(entry.submitted_at),
+        "respond_by": iso(entry.respond_by),
+        "clock": entry.clock,
+        "who": entry.who or None,
+        "summary": entry.summary,
+    }
+
+
+def queue_text(entries: Sequence[QueueEntry], zone: tzinfo, painter: Painter) -> list[str]:
+    if not entries:
+        return ["Nothing open."]
+    cells: list[list[Cell]] = [
+        [
+            e.case,
+            "customer" if e.kind is QueueKind.CUSTOMER else "monitoring",
+            (e.status, e.status),
+            e.site_id or e.customer_id,
+            local(e.submitted_at, zone),
+            local(e.respond_by, zone),
+            e.clock,
+        ]
+        for e in entries
+    ]
+    headers = ("CASE", "KIND", "STATUS", "SITE", "SUBMITTED", "RESPOND BY", "CLOCK")
+    return table(headers, cells, painter)
+
+
+def _run_queue(args: argparse.Namespace) -> int:
+    async def work(config: Config, store: Store) -> int:
+        async with store.transaction(read_only=True) as tx:
+            found = await read_queue(tx, config)
+        entries = found.entries[: args.limit]
+        if args.json:
+            print_json([queue_json(e) for e in entries])
+            return 0
+        for line in queue_text(entries, config.settings.timezone, Painter.for_stdout()):
+            print(line)
+        if found.triage:
+            print(f"{len(found.triage)} report(s) wait in triage (the team UI's queue page).")
+        return 0
+
+    return run_with_store("incidents list", args, work)
+
+
 def run_list(args: argparse.Namespace) -> int:
+    if args.queue:
+        return _run_queue(args)
+
     async def work(config: Config, store: Store) -> int:
         sites = None
         if args.customer is not None:
@@ -241,12 +312,26 @@ def _act(name: str, args: argparse.Namespace, command: Command) -> int:
             return fail(f"incidents {name}", _nobody(args, config), 2)
         try:
             result = await command(store, args.case, who, SystemClock().now())
+        except UnknownCase as exc:
+            if name in ("ack", "resolve"):  # perhaps a customer-reported case
+                now = SystemClock().now()
+                row = await answer_report(store, args.case, who, now, resolve=name == "resolve")
+                if row is not None:
+                    print(f"{row.case_number}: customer-reported, now {_report_state(row)}")
+                    return 0
+            return fail(f"incidents {name}", str(exc))
         except CommandError as exc:
             return fail(f"incidents {name}", str(exc))
         print(outcome(result, who, config))
         return 0
 
     return run_with_store(f"incidents {name}", args, work)
+
+
+def _report_state(row: CustomerRequest) -> str:
+    if row.status is RequestStatus.RESOLVED:
+        return f"resolved by {row.resolved_by}"
+    return f"acknowledged by {row.acknowledged_by}" if row.acknowledged_by else "open"
 
 
 def run_ack(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ from monitor.config.records import (
     HolidaySource,
     HostPort,
     HttpSpec,
+    ImapSettings,
     JsonExpectation,
     Layer,
     LevelPolicy,
@@ -298,6 +299,27 @@ class _Compiler:
             team=m.team,
             templates=m.templates or None,
             smtp=smtp,
+            imap=None if m.imap is None else self.compile_imap(m.imap),
+        )
+
+    def compile_imap(self, m: s.ImapModel) -> ImapSettings:
+        if m.starttls and m.tls:
+            self.error(
+                ("settings", "email", "imap", "tls"),
+                "choose starttls (port 143) or tls (port 993), not both",
+            )
+        if m.poll <= timedelta(0):
+            self.error(("settings", "email", "imap", "poll"), "expected a positive duration")
+        return ImapSettings(
+            host=m.host,
+            username=m.username,
+            port=m.port,
+            tls=m.tls,
+            starttls=m.starttls,
+            password=m.password or None,
+            folder=m.folder,
+            poll=m.poll,
+            timeout=m.timeout,
         )
 
     def compile_paging(self, m: s.PagingModel) -> PagingSettings:
@@ -711,6 +733,7 @@ class _Compiler:
                 contacts=self.compile_contacts((*path, "contacts"), m.contacts),
                 status_page=StatusPage(m.status_page.public, m.status_page.token or None),
                 sites=sites,
+                report_domains=tuple(d.lower() for d in m.report_domains),
             )
 
     def customer_escalation(self, path: Path_, m: s.CustomerModel) -> str | None:

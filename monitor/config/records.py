@@ -75,6 +75,7 @@ class Language(StrEnum):
 class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
+    REQUESTS_WRITE = "requests:write"  # files customers' reports only (helpdesk integrations)
 
 
 # ------------------------------------------------------------------------------ settings
@@ -97,6 +98,21 @@ class SmtpSettings:
     tls: bool = False  # implicit TLS (port 465)
     username: str | None = None
     password: str | None = None
+    timeout: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSettings:
+    """The support mailbox Vakt reads (customers' replies and new requests)."""
+
+    host: str
+    username: str
+    port: int = 993
+    tls: bool = True  # implicit TLS (port 993)
+    starttls: bool = False
+    password: str | None = None
+    folder: str = "INBOX"
+    poll: timedelta = timedelta(minutes=1)
     timeout: timedelta = timedelta(seconds=30)
 
 
@@ -134,6 +150,7 @@ class EmailSettings:
     team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings | None = None  # None: no support mailbox is read
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,6 +659,8 @@ class Customer:
     contacts: tuple[Contact, ...]  # primary first
     status_page: StatusPage
     sites: tuple[Site, ...]
+    # reports from addresses at these domains take effect at once, like a contact's
+    report_domains: tuple[str, ...] = ()
 
     @property
     def primary_contact(self) -> Contact | None:

@@ -192,12 +192,25 @@ class SmtpModel(Strict):
     timeout: Duration = timedelta(seconds=30)
 
 
+class ImapModel(Strict):
+    host: Text
+    port: Port = 993
+    tls: Bool = True
+    starttls: Bool = False
+    username: Text
+    password: OptText = None
+    folder: Text = "INBOX"
+    poll: Duration = timedelta(minutes=1)
+    timeout: Duration = timedelta(seconds=30)
+
+
 class EmailModel(Strict):
     sender: OptMailbox = Field(None, alias="from")
     support: OptMailbox = None
     team: OptMailbox = None
     templates: OptText = None
     smtp: SmtpModel = SmtpModel()
+    imap: ImapModel | None = None
 
 
 class MassOutageModel(Strict):
@@ -606,6 +619,7 @@ class CustomerModel(Strict):
     policy: OptText = None
     escalation: OptText = None
     contacts: tuple[ContactModel, ...] = Field(min_length=1)
+    report_domains: Names = ()
     status_page: StatusPageModel = StatusPageModel()
     sites: dict[str, SiteModel] = Field(min_length=1)
 

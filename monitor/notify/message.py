@@ -46,6 +46,7 @@ class MessageKind(StrEnum):
     CUSTOMER_UPDATE = "customer_update"
     CUSTOMER_LEVEL_CHANGED = "customer_level_changed"
     CUSTOMER_RESOLVED = "customer_resolved"
+    CUSTOMER_RECEIPT = "customer_receipt"  # a customer's report was received (its case)
     MAINTENANCE_ANNOUNCED = "maintenance_announced"
     MAINTENANCE_STARTED = "maintenance_started"
     MAINTENANCE_FINISHED = "maintenance_finished"

@@ -381,3 +381,80 @@ report_snapshots = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("customer_id", "month", "version"),
 )
+
+# ------------------------------------------------------------ intake (migration 0070_intake)
+
+# Problems customers report (status-page form, API, support mailbox). A report waits in
+# triage, joins a monitoring case (`case_number` is that case's), or is itself a
+# customer-reported case (`case_number` from the same sequence as incidents).
+customer_requests = Table(
+    "customer_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("source", String(NAME), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("site_id", String(ID)),
+    Column("name", Text, nullable=False),
+    Column("email", String(ID), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("language", String(NAME), nullable=False),
+    Column("status", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("priority", String(NAME)),
+    Column("respond_by", UTCDateTime),
+    Column("resolve_by", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(NAME)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(NAME)),
+    Column("message_id", String(ID)),
+    # While set, the site's checks are being probed for this report (until then): a
+    # confirmed failure makes the report join the monitoring case (`joined_case`).
+    Column("probe_until", UTCDateTime),
+    Column("probed", Boolean, nullable=False, server_default="0"),
+    Column("joined_case", String(NAME)),
+    Index("ix_customer_requests_status", "status", "submitted_at"),
+    Index("ix_customer_requests_case", "case_number"),
+)
+
+# Rate-limit counters of the intake, per key (client address, reporter email) and window:
+# in the store, so a limit holds across instances.
+intake_counters = Table(
+    "intake_counters",
+    metadata,
+    Column("key", String(ID), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Messages read from the support mailbox: each one once (by Message-ID, and by its
+# folder's UIDVALIDITY/UID), written in the transaction of the case change it made.
+intake_messages = Table(
+    "intake_messages",
+    metadata,
+    Column("message_id", String(ID), primary_key=True),
+    Column("folder", String(ID), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("outcome", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("folder", "uidvalidity", "uid"),
+)
+
+# What customers wrote to a case by email (the support mailbox): the team reads it in the
+# case's timeline; it is never sent on to the customer.
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_number", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("sender", String(ID), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("message_id", String(ID), nullable=False),
+    Index("ix_case_messages_case", "case_number", "at"),
+)

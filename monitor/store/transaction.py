@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.queries.incident_search import IncidentSearchQueries
 from monitor.store.queries.incidents import IncidentQueries
+from monitor.store.queries.intake import IntakeQueries
 from monitor.store.queries.memory import MemoryQueries
 from monitor.store.queries.outbox import OutboxQueries
 from monitor.store.queries.reports import ReportQueries
@@ -25,13 +26,15 @@ class Transaction:
     `outbox`: notifications and delivery attempts; `retention`: batched purges;
     `memory`: the engine's checkpointed memory (baselines, per-site memory); `web`: logins,
     sessions, used ack tokens, heartbeat pings, email approvals, chart series; `reports`:
-    frozen monthly reports.
+    frozen monthly reports; `intake`: customer reports, their rate-limit counters,
+    support-mailbox messages read.
     """
 
     __slots__ = (
         "checks",
         "incident_search",
         "incidents",
+        "intake",
         "maintenance",
         "memory",
         "outbox",
@@ -49,6 +52,7 @@ class Transaction:
         self.results = ResultQueries(conn, ring_size)
         self.incidents = IncidentQueries(conn)
         self.incident_search = IncidentSearchQueries(conn)
+        self.intake = IntakeQueries(conn)
         self.maintenance = MaintenanceQueries(conn)
         self.silences = SilenceQueries(conn)
         self.outbox = OutboxQueries(conn)

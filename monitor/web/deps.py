@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler, Middleware
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
+from monitor.incidents.reports import ReportDesk
 from monitor.store import Store
 from monitor.web.auth import PasswordHasher
 from monitor.web.security import Rate
@@ -60,6 +61,8 @@ class WebDeps:
     - `on_unknown_heartbeat`: called for every ping to an unknown token (a metric).
     - `pagerduty_webhook_secret`: verifies PagerDuty v3 webhook signatures.
     - `reports`: the monthly agreement reports (`monitor.reports.source`); None: none.
+    - `desk`: files customers' reports (status-page form, `POST /api/v1/requests`);
+      None: no form and no such API operation.
     """
 
     store: Store
@@ -78,6 +81,7 @@ class WebDeps:
     on_unknown_heartbeat: Callable[[], None] | None = None
     pagerduty_webhook_secret: str | None = None
     reports: ReportSource | None = None
+    desk: ReportDesk | None = None
 
     def signing_secret(self) -> str | None:
         return self.secret or self.config().settings.secret

@@ -41,6 +41,7 @@ from monitor.config.records import (
     WebSettings,
 )
 from monitor.health import RED, Component, Health, Status
+from monitor.incidents.reports import ReportDesk
 from monitor.model import CheckType, Impact, IncidentStatus, Level
 from monitor.store import Incident, Store
 from monitor.web.api import api_routes, token_digest
@@ -225,6 +226,7 @@ class Deps:
     metrics: Handler | None = None
     pagerduty_webhook_secret: str | None = None
     reports: ReportSource | None = None
+    desk: ReportDesk | None = None  # files customers' reports (`POST /requests`)
 
 
 def build_app(deps: Deps) -> web.Application:

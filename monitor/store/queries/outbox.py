@@ -244,6 +244,29 @@ class OutboxQueries:
         )
         return (await self.conn.execute(stmt)).rowcount or 0
 
+    async def cancel_subject(
+        self, subject: str, reason: str, kinds: Sequence[str], now: datetime
+    ) -> int:
+        """`cancel_pages` for rows keyed by `subject` (a case without an incident row: a
+        customer-reported case). Returns how many were cancelled."""
+        lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
+        stmt = (
+            outbox.update()
+            .where(
+                outbox.c.subject == subject,
+                outbox.c.status == _PENDING,
+                outbox.c.kind.in_(list(kinds)),
+                lease_free,
+            )
+            .values(
+                status=OutboxStatus.CANCELLED.value,
+                cancel_reason=reason,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return (await self.conn.execute(stmt)).rowcount or 0
+
     async def cancel(self, item_id: int, owner: str, reason: str) -> bool:
         """Cancel a row `owner` leases, with `reason`; False if the lease was lost."""
         return await self._settle(

@@ -15,6 +15,7 @@ from aiohttp import web
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
+from monitor.incidents.reports import ReportDesk
 from monitor.store import Store
 
 ConfigProvider = Callable[[], Config]
@@ -47,7 +48,8 @@ class ReportSource(Protocol):
 
 class ApiDeps(Protocol):
     """The REST API's needs: the store, the current config and the clock; `reports`:
-    the monthly reports (None: not available)."""
+    the monthly reports (None: not available); `desk`: files customers' reports (None: no
+    such operation)."""
 
     @property
     def store(self) -> Store: ...
@@ -60,3 +62,5 @@ class ApiDeps(Protocol):
 
     @property
     def reports(self) -> ReportSource | None: ...
+    @property
+    def desk(self) -> ReportDesk | None: ...

@@ -383,3 +383,27 @@ class ReportOut(ReportAvailability):
     version: int | None = Field(
         None, description="The frozen version shown (sent to the customer); null: computed now."
     )
+
+
+# ------------------------------------------------------------------- customers' reports
+
+
+class RequestIn(_In):
+    customer: Annotated[str, Field(min_length=1, max_length=255, pattern=_ID)]
+    site: Annotated[str, Field(max_length=255)] | None = Field(
+        None,
+        description="The site's name within the customer (or `customer/site`); none: not sure.",
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=_NON_BLANK)]
+    urgent: bool = False
+
+
+class RequestOut(_Out):
+    status: Literal["opened", "joined", "triage"] = Field(
+        description="`opened`: a customer-reported case; `joined`: the site's open monitoring "
+        "case; `triage`: from someone who is not a contact, the team decides."
+    )
+    case: str | None = None
+    respond_by: datetime | None = None
