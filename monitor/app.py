@@ -76,6 +76,7 @@ from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTe
 from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.planner import Planner as CasePlanner
 from monitor.notify.render import Renderer
+from monitor.notify.signing import signing_secret, with_secret
 from monitor.notify.templatecheck import checked_renderer
 from monitor.notify.tick import planner_tick
 from monitor.observability import (
@@ -214,17 +215,19 @@ async def serve(
     )
     store = Store(settings.store, busy_timeout=settings.busy_timeout)
     lock = store.lock_for_daemon()
+    clock = clock or SystemClock()
     try:
         lock.acquire()
         await store.open()
         await store.ensure_schema()
+        config = await _signing(config, store, clock)
     except (StoreLocked, SchemaOutdated, StoreError) as exc:
         print(f"vakt run: {exc}", file=sys.stderr)
         await store.close()
         lock.release()
         return EXIT_FAILED
     parts = _Parts(
-        clock=clock or SystemClock(),
+        clock=clock,
         options=options or Options(),
         routes=tuple(extra_private_routes),
         ready=ready or asyncio.Event(),
@@ -237,6 +240,23 @@ async def serve(
     finally:
         await store.close()
         lock.release()
+
+
+async def _signing(config: Config, store: Store, clock: Clock) -> Config:
+    """`config` with the acknowledge-link secret (`monitor.notify.signing`): generated
+    and kept in the store on the first start without `settings.secret`, said once."""
+    secret = await signing_secret(config, store, clock.now())
+    if secret.generated:
+        log.warning(
+            "secret.generated",
+            extra={
+                "store": store.display_url,
+                "why": "settings.secret is not set: acknowledge links are signed with a "
+                "secret generated now and kept in the database (shared by every instance "
+                "and the CLI); set settings.secret to choose your own",
+            },
+        )
+    return with_secret(config, secret.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,6 +718,13 @@ class _Daemon:
                 renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
+                self.config_ok = False
+                self.hub.config_reloaded(success=False, at=self.clock.now())
+                return False
+            try:
+                config = await _signing(config, self.store, self.clock)
+            except StoreError as exc:
+                log.error("config.reload_failed", extra={"errors": str(exc)})
                 self.config_ok = False
                 self.hub.config_reloaded(success=False, at=self.clock.now())
                 return False

@@ -2,7 +2,9 @@
 
 `vakt check-config` prints them (exit 0; `--strict` makes them fail). A config with these
 gaps still runs: Vakt pages and emails, but the messages are poorer than they should be
-(no acknowledge link, a sender at `localhost`, links that only work on this machine).
+(a sender at `localhost`, links that only work on this machine). A missing
+`settings.secret` is no gap: `vakt run` generates one and keeps it in the database
+(`monitor.notify.signing`).
 """
 
 from __future__ import annotations
@@ -40,15 +42,7 @@ def message_warnings(config: Config) -> list[MessageWarning]:
                 "and their Message-IDs name localhost; set the address replies should reach",
             )
         )
-    if not s.secret:
-        out.append(
-            MessageWarning(
-                "settings.secret",
-                "not set: pages carry no acknowledge link; set a long random secret "
-                "(`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
-            )
-        )
-    if s.secret and _local(s.public_url):
+    if _local(s.public_url):
         out.append(
             MessageWarning(
                 "settings.public_url",

@@ -362,3 +362,13 @@ email_approvals = Table(
     Column("approved_by", String(NAME), nullable=False),
     Column("approved_at", UTCDateTime, nullable=False),
 )
+
+# Secrets every process on this database shares (migration 0046_secret): e.g. the
+# acknowledge-link signing secret generated when `settings.secret` is not set.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

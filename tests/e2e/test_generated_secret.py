@@ -14,7 +14,6 @@ import signal
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from monitor.demo.targets import HostileFleet
 from monitor.demo.targets.http import SiteState
@@ -79,7 +78,6 @@ def generated_lines(log: Path) -> int:
     return sum('"secret.generated"' in line for line in log.read_text().splitlines())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 1: no secret, no ack link")
 async def test_no_secret_generates_one_kept_across_restarts_and_shared_with_the_cli(
     tmp_path: Path,
 ) -> None:
