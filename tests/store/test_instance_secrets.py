@@ -36,6 +36,7 @@ async def test_the_signing_secret_is_generated_once_and_read_back(store: Store) 
     assert await stored_signing_secret(config, store) is None  # read-only: nothing made
     first = await signing_secret(config, store, T0)
     again = await signing_secret(config, store, T0)
-    assert first.generated and not again.generated
+    assert first.generated
+    assert not again.generated
     assert again.value == first.value == await stored_signing_secret(config, store)
     assert len(first.value) >= 40
