@@ -54,7 +54,6 @@ async def channels(smtp: SmtpSink) -> AsyncIterator[dict[str, Channel]]:
             await channel.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 4: nothing writes paged events yet")
 async def test_a_sent_page_and_customer_email_are_timeline_events_shown_in_words(
     env: Env, private: Client, smtp: SmtpSink, channels: dict[str, Channel]
 ) -> None:
