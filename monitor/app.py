@@ -62,6 +62,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
+from monitor.config.loader import located
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -75,6 +76,7 @@ from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_c
 from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTeamWarner
 from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.planner import Planner as CasePlanner
+from monitor.notify.readiness import channel_problems
 from monitor.notify.render import Renderer
 from monitor.notify.signing import signing_secret, with_secret
 from monitor.notify.templatecheck import checked_renderer
@@ -199,6 +201,7 @@ async def serve(
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG
     try:
+        refuse_dead_channels(config, None if path is None else os.fspath(path))
         renderer = checked_renderer(config)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
@@ -240,6 +243,15 @@ async def serve(
     finally:
         await store.close()
         lock.release()
+
+
+def refuse_dead_channels(config: Config, path: str | None) -> None:
+    """Raise `ConfigError` (file, line, key, why) when a configured channel cannot work at
+    all (`monitor.notify.readiness.channel_problems`): the daemon must not start, or
+    adopt a reload, that would page into nothing."""
+    problems = channel_problems(config)
+    if problems:
+        raise located(path, [(p.where, p.text) for p in problems])
 
 
 async def _signing(config: Config, store: Store, clock: Clock) -> Config:
@@ -715,6 +727,7 @@ class _Daemon:
         async with self._reloading:
             try:
                 config = await load_in_child(path, RELOAD_CHECK)
+                await asyncio.to_thread(refuse_dead_channels, config, path)
                 renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
