@@ -106,7 +106,6 @@ def resolved() -> Incident:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 2: customer emails name no check")
 @pytest.mark.parametrize("language", [Language.NB, Language.NL, Language.EN])
 def test_customer_emails_name_the_site_and_the_failing_checks_by_their_display_names(
     language: Language,
@@ -132,7 +131,6 @@ def test_customer_emails_name_the_site_and_the_failing_checks_by_their_display_n
         assert [f for f in fragments if f in text] == [], kind
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 2: customer emails name no check")
 @pytest.mark.parametrize("language", [Language.NB, Language.NL])
 def test_one_failing_check_is_named_in_the_singular(language: Language) -> None:
     one = case(checks=frozenset({"acme/shop/pay"}))
