@@ -37,7 +37,6 @@ async def latencies(store: Store, clock: FixedClock) -> tuple[float | None, floa
     return line.latency, site_latency(site, dict(snapshot.checks), ring)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 3: latency – while the slow case is open")
 async def test_a_slow_sites_latency_shows_while_its_level_b_case_is_open(
     store: Store, clock: FixedClock
 ) -> None:
