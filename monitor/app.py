@@ -229,6 +229,13 @@ async def serve(
         await store.close()
         lock.release()
         return EXIT_FAILED
+    if config.settings.secret != settings.secret:  # the stored secret: Sentry scrubs it too
+        init_sentry(
+            settings.sentry,
+            location=settings.location,
+            secrets=config_secrets(config),
+            environ=os.environ,
+        )
     parts = _Parts(
         clock=clock,
         options=options or Options(),
