@@ -18,9 +18,10 @@ import pytest
 
 from monitor.clock import FixedClock
 from monitor.config.records import EmailSettings, Language, Mailbox, SmtpSettings
+from monitor.model import Level
 from monitor.notify.channels import Channel, ChannelContext, build_channels
 from monitor.notify.dispatcher import Dispatcher
-from monitor.notify.message import MessageKind
+from monitor.notify.message import DigestEntry, MessageKind
 from monitor.notify.render import Renderer
 from monitor.store import EventKind, Notification, OutboxKey, OutboxStatus
 from tests.notify.support import SmtpSink, customer_payload, page_payload
@@ -108,3 +109,38 @@ async def test_a_sent_page_and_customer_email_are_timeline_events_shown_in_words
     timeline = html[html.index('id="tl-h"') :]
     assert timeline.count("Paged Alice Hansen by email") == 1
     assert timeline.count("Emailed the customer (kari@acme.example) by email") == 1
+
+
+async def test_a_sent_digest_is_a_paged_event_on_each_of_its_cases(
+    env: Env, smtp: SmtpSink, channels: dict[str, Channel]
+) -> None:
+    first = await add_incident(env.store, case="VAKT-2026-000042")
+    second = await add_incident(env.store, case="VAKT-2026-000043", site_id="open/web")
+    entries = tuple(
+        DigestEntry(row.case_number, "shop.acme.example", Level.A, T0) for row in (first, second)
+    )
+    digest = page_payload(kind=MessageKind.DIGEST, case=None, incidents=entries)
+    key = OutboxKey("digest-abc123", "digest", "0", "person:alice", "email")
+    async with env.store.transaction() as tx:
+        await tx.outbox.add([Notification(key, T0, T0, digest.to_json())])
+    worker = Dispatcher(
+        env.store,
+        channels,
+        FixedClock(SENT_AT),
+        "w1",
+        renderer=Renderer(),
+        timeout=timedelta(seconds=5),
+        draw=random.Random(7).random,
+    )
+
+    assert await worker.run_once() == 1
+    assert len(smtp.messages) == 1
+
+    async with env.store.transaction(read_only=True) as tx:
+        for row in (first, second):
+            paged = [
+                (e.recipient, e.channel, e.at)
+                for e in await tx.incidents.events(row.id)
+                if e.kind is EventKind.PAGED
+            ]
+            assert paged == [("person:alice", "email", SENT_AT)], row.case_number
