@@ -62,6 +62,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
+from monitor.config.loader import located
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -76,7 +77,9 @@ from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_c
 from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTeamWarner
 from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.planner import Planner as CasePlanner
+from monitor.notify.readiness import channel_problems
 from monitor.notify.render import Renderer
+from monitor.notify.signing import signing_secret, with_secret
 from monitor.notify.templatecheck import checked_renderer
 from monitor.notify.tick import planner_tick
 from monitor.observability import (
@@ -200,6 +203,7 @@ async def serve(
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG
     try:
+        refuse_dead_channels(config, None if path is None else os.fspath(path))
         renderer = checked_renderer(config)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
@@ -216,17 +220,26 @@ async def serve(
     )
     store = Store(settings.store, busy_timeout=settings.busy_timeout)
     lock = store.lock_for_daemon()
+    clock = clock or SystemClock()
     try:
         lock.acquire()
         await store.open()
         await store.ensure_schema()
+        config = await _signing(config, store, clock)
     except (StoreLocked, SchemaOutdated, StoreError) as exc:
         print(f"vakt run: {exc}", file=sys.stderr)
         await store.close()
         lock.release()
         return EXIT_FAILED
+    if config.settings.secret != settings.secret:  # the stored secret: Sentry scrubs it too
+        init_sentry(
+            settings.sentry,
+            location=settings.location,
+            secrets=config_secrets(config),
+            environ=os.environ,
+        )
     parts = _Parts(
-        clock=clock or SystemClock(),
+        clock=clock,
         options=options or Options(),
         routes=tuple(extra_private_routes),
         ready=ready or asyncio.Event(),
@@ -239,6 +252,32 @@ async def serve(
     finally:
         await store.close()
         lock.release()
+
+
+def refuse_dead_channels(config: Config, path: str | None) -> None:
+    """Raise `ConfigError` (file, line, key, why) when a configured channel cannot work at
+    all (`monitor.notify.readiness.channel_problems`): the daemon must not start, or
+    adopt a reload, that would page into nothing."""
+    problems = channel_problems(config)
+    if problems:
+        raise located(path, [(p.where, p.text) for p in problems])
+
+
+async def _signing(config: Config, store: Store, clock: Clock) -> Config:
+    """`config` with the acknowledge-link secret (`monitor.notify.signing`): generated
+    and kept in the store on the first start without `settings.secret`, said once."""
+    secret = await signing_secret(config, store, clock.now())
+    if secret.generated:
+        log.warning(
+            "secret.generated",
+            extra={
+                "store": store.display_url,
+                "why": "settings.secret is not set: acknowledge links are signed with a "
+                "secret generated now and kept in the database (shared by every instance "
+                "and the CLI); set settings.secret to choose your own",
+            },
+        )
+    return with_secret(config, secret.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,9 +759,17 @@ class _Daemon:
         async with self._reloading:
             try:
                 config = await load_in_child(path, RELOAD_CHECK)
+                await asyncio.to_thread(refuse_dead_channels, config, path)
                 renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
+                self.config_ok = False
+                self.hub.config_reloaded(success=False, at=self.clock.now())
+                return False
+            try:
+                config = await _signing(config, self.store, self.clock)
+            except StoreError as exc:
+                log.error("config.reload_failed", extra={"errors": str(exc)})
                 self.config_ok = False
                 self.hub.config_reloaded(success=False, at=self.clock.now())
                 return False

@@ -1,8 +1,11 @@
-"""`vakt incidents list|show|ack|resolve|note`: read and act on incidents beside the daemon.
+"""`vakt incidents list|show|ack|resolve|note|ack-link`: read and act on incidents beside
+the daemon.
 
 The store is the truth. `list` and `show` read it; `ack`, `resolve` and `note` go through
 `monitor.engine.commands`: one short transaction each, compare-and-set on the incident's
 version, so the daemon never overwrites what it has not seen (and neither do we).
+`ack-link` prints an acknowledge link for a person, signed with the daemon's secret
+(`monitor.notify.signing`), to hand to someone who was not paged.
 
 Exit codes: 0 done, 1 the operation failed (unknown case, already resolved, the store
 cannot be used), 2 usage or config error.
@@ -39,6 +42,9 @@ from monitor.engine import (
 from monitor.engine.queue import answer_report, read_queue
 from monitor.incidents.queue import QueueEntry, QueueKind
 from monitor.model import IncidentStatus
+from monitor.notify.planner import DEFAULT_ACK_TTL
+from monitor.notify.signing import stored_signing_secret
+from monitor.notify.tokens import ack_url, issue_token
 from monitor.store import (
     CustomerRequest,
     EventKind,
@@ -69,6 +75,7 @@ def register(subparsers: Any) -> None:
         add_by_option(action, who, person=True)
         action.set_defaults(handler=handler)
     _register_note(actions)
+    _register_ack_link(actions)
 
 
 def _case_argument(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +131,18 @@ def _register_note(actions: Any) -> None:
     action.add_argument("--public", action="store_true", help="show it to the customer too")
     add_by_option(action, "writes it", person=True)
     action.set_defaults(handler=run_note)
+
+
+def _register_ack_link(actions: Any) -> None:
+    action = actions.add_parser(
+        "ack-link",
+        help="print an acknowledge link for a case",
+        description="Print a link that lets PERSON acknowledge CASE from a browser, signed "
+        "like the links in pages and valid for as long.",
+    )
+    _case_argument(action)
+    add_by_option(action, "may use the link", person=True)
+    action.set_defaults(handler=run_ack_link)
 
 
 def _positive(text: str) -> int:
@@ -351,6 +370,28 @@ def run_note(args: argparse.Namespace) -> int:
         return await add_note(store, case, who, text, args.public, now)
 
     return _act("note", args, note)
+
+
+def run_ack_link(args: argparse.Namespace) -> int:
+    async def work(config: Config, store: Store) -> int:
+        who = person_acting(args, config, os.environ)
+        if who is None:
+            return fail("incidents ack-link", _nobody(args, config), 2)
+        if await find_case(store, args.case) is None:
+            return fail("incidents ack-link", f"no incident with case number {args.case}")
+        secret = await stored_signing_secret(config, store)
+        if secret is None:
+            return fail(
+                "incidents ack-link",
+                "no signing secret yet: set settings.secret, or start `vakt run` once "
+                "(it generates one and keeps it in the database)",
+            )
+        expires = SystemClock().now() + DEFAULT_ACK_TTL
+        token = issue_token(secret, (args.case,), who, expires)
+        print(ack_url(config.settings.public_url, token))
+        return 0
+
+    return run_with_store("incidents ack-link", args, work)
 
 
 def _nobody(args: argparse.Namespace, config: Config) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -48,6 +48,20 @@ def load_config_text(text: str, name: str = "checks.yaml", env: Mapping[str, str
         locator = Locator(default_file=name)
         data = read_text(text, name, env, locator, issues)
         return _finish(name, data or {}, locator, issues)
+
+
+def located(
+    path: str | None, found: Iterable[tuple[Path_, str]], env: Mapping[str, str] | None = None
+) -> ConfigError:
+    """A `ConfigError` for problems found in an already loaded config (`found`: each
+    YAML path with its message), each with the file and line of its key: the file is read
+    again, which costs a load only when there is something to report. Without a file (a
+    config built in memory) the issues name no line."""
+    if path is None:
+        locator = Locator(default_file="<config>")
+    else:
+        _, locator = read_path(path, environment() if env is None else env, [])
+    return ConfigError(locator.issue(where, message) for where, message in found)
 
 
 @contextmanager

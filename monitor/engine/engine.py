@@ -23,13 +23,16 @@ crashes the engine and never becomes a probe failure.
 The checkpoint (`checkpoint`, every `checkpoint_every` s) is a compaction, not the
 durability: it writes the baselines that changed since the last one, deletes their
 journaled samples, and pushes the recent-results rings of the checks with new results.
+A flush pushes the rings of the sites whose case or level it changed at once (a slow
+site's checks stay ok and write no status row: its latency must show while its case is
+open), and each status row it writes records the latency of the probe that wrote it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -385,7 +388,7 @@ class Engine:
         # The steady state (ok after ok) writes nothing; a bad streak's counters are kept.
         if changed or bad or old.bad or (new.state is not CheckState.OK and new.good):
             pending.statuses[(check.id, result.location)] = to_status(
-                check.id, result.location, new, result.started_at
+                check.id, result.location, new, result.started_at, result
             )
         if bad:
             pending.evidence.append(Evidence(result))
@@ -468,6 +471,14 @@ class Engine:
                 await tx.outbox.add(planned)
             for change in changes:  # a resolved case's pending pages are cancelled now
                 await cancel_answered_pages(tx, change.incident, now)
+            # A site whose case changed shows its checks' latest probes now, not at the
+            # next checkpoint: a slow site's case opens while its checks stay ok (no
+            # status row is written), and the latency the team reads is the slow one.
+            shown = self._check_ids(
+                o.site_id for o in outcomes if (o.change or o.site_change) and not o.retry
+            )
+            await tx.results.push_recent(self._ring_entries(shown))
+        self._ring_pushed(shown)
         report_changes(self._observer, changes)
         if planned and self._on_notifications is not None:
             self._on_notifications()
@@ -615,6 +626,26 @@ class Engine:
 
     # ----------------------------------------------------------------- checkpoint
 
+    def _check_ids(self, site_ids: Iterable[str]) -> list[str]:
+        return [c.id for s in site_ids if s in self._sites for c in self._sites[s][0].checks]
+
+    def _ring_entries(self, check_ids: Iterable[str]) -> list[ProbeResult]:
+        """What the store's rings get of the results kept since they were last pushed: a
+        check that changed its whole kept ring, the others their newest result."""
+        size = self._ring_size
+        return [
+            r
+            for cid in check_ids
+            if (ring := self._ring.get(cid))
+            for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
+        ]
+
+    def _ring_pushed(self, check_ids: Iterable[str]) -> None:
+        """The rings of `check_ids` are in the store (committed): forget what was kept."""
+        for cid in check_ids:
+            self._ring.pop(cid, None)
+            self._ring_changed.discard(cid)
+
     async def checkpoint(self) -> None:
         """Compact: write the baselines that changed since the last checkpoint and delete
         their journaled samples; push the recent rings of the checks with new results
@@ -633,12 +664,7 @@ class Engine:
                 cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
                 async for cid in _in_slices(dirty)
             }
-            size = self._ring_size
-            recent = [
-                r
-                for cid, ring in self._ring.items()
-                for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
-            ]
+            recent = self._ring_entries(self._ring)
             try:
                 async with self._store.transaction() as tx:
                     await tx.memory.save(BASELINE, baselines, now)

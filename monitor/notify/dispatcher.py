@@ -13,7 +13,8 @@ One round (`run_once`):
    group, not per row): each attempt (time, duration, outcome, error) is recorded and its
    row marked sent, failed (permanent failure, too many attempts, too old) or due again
    after an exponential backoff with full jitter; a row whose lease was lost is left to
-   its new owner.
+   its new owner. A page or customer email marked sent adds its `paged` /
+   `customer_emailed` timeline event in the same transaction (`monitor.notify.told`).
 
 A dispatcher that crashes mid-send leaves its rows leased; when the lease expires another
 round claims them again and sends them with the same dedupe key, so the receiver can drop
@@ -61,6 +62,7 @@ from monitor.notify.channels.base import Channel, DeliveryError
 from monitor.notify.message import MessageKind, Payload, PayloadError
 from monitor.notify.recheck import RECHECKED, Action, ConfigSource, Decision, Recheck
 from monitor.notify.render import Renderer
+from monitor.notify.told import told_events
 from monitor.store import (
     Attempt,
     AttemptOutcome,
@@ -539,6 +541,8 @@ class Dispatcher:
         try:
             async with self._store.transaction() as tx:
                 lost = await tx.outbox.settle_many(self._owner, [Settlement(*d) for d in decided])
+                sent = [(o.item, o.at) for o in batch if o.error is None and o.item.id not in lost]
+                await tx.incidents.add_events(await told_events(tx, sent))
         except StoreError as exc:
             self._unsettled = batch
             self.store_errors += 1

@@ -122,6 +122,8 @@ class Payload:
     - `since`: when the site started failing; `resolved_at` when it recovered.
     - `next_update_at`: when the customer hears from us again (None: not promised).
     - `incident_url`: the case's page in the team UI (`settings.web_url`), on pages.
+    - `checks`: on customer emails, the display names (`title`) of the site's checks that
+      failed during the case, in config order: the words the customer knows them by.
     - `note`: the latest public note (customer emails) or a warning's text.
     - `title`: a team warning's headline; `warning`: its kind (`sla_breach`, `flapping`,
       `delivery_failing`, `mass_outage`, `check_warning`, `escalation_exhausted`...).
@@ -147,6 +149,7 @@ class Payload:
     incidents: tuple[DigestEntry, ...] = ()  # DIGEST only
     maintenance: MaintenanceInfo | None = None
     sites: tuple[str, ...] = ()  # maintenance: the labels of the sites it covers
+    checks: tuple[str, ...] = ()  # customer emails: the affected checks' display names
     note: str = ""
     summary: str = ""  # resolved: what happened, in plain words
     title: str = ""
@@ -308,6 +311,7 @@ def _decode_payload(data: dict[str, Any]) -> Payload:
     values["evidence"] = tuple(EvidenceLine(**e) for e in data.get("evidence", ()))
     values["incidents"] = tuple(_digest_entry(e) for e in data.get("incidents", ()))
     values["sites"] = tuple(data.get("sites", ()))
+    values["checks"] = tuple(data.get("checks", ()))
     if data.get("to") is not None:
         values["to"] = _mailbox(data["to"], data.get("to_name", ""))
     values["reports"] = tuple(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -162,6 +162,10 @@ class Formatter:
             return "–"
         return format_percent(share, "#,##0.00 %", locale=self._formats.locale)
 
+    def listing(self, items: Sequence[str]) -> str:
+        """Names as the language lists them: `Kassen og Handlekurven`."""
+        return format_list(list(items), locale=self._formats.locale)
+
     def duration(self, start: datetime, end: datetime) -> str:
         """The time between two moments in at most two units: `1 time og 30 minutter`."""
         minutes = max(1, round((end - start).total_seconds() / 60))
@@ -236,6 +240,7 @@ class Renderer:
             "duration": formatter.duration,
             "month_name": formatter.month_name,
             "percent": formatter.percent,
+            "listing": formatter.listing,
         }
         subject = " ".join(env.get_template("subject.txt").render(context).split())
         text = _tidy(env.get_template(f"{payload.kind.value}.txt").render(context))

@@ -458,3 +458,13 @@ case_messages = Table(
     Column("message_id", String(ID), nullable=False),
     Index("ix_case_messages_case", "case_number", "at"),
 )
+
+# Secrets every process on this database shares (migration 0046_secret): e.g. the
+# acknowledge-link signing secret generated when `settings.secret` is not set.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
