@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.store.queries.cluster import ClusterQueries
 from monitor.store.queries.incident_search import IncidentSearchQueries
 from monitor.store.queries.incidents import IncidentQueries
 from monitor.store.queries.memory import MemoryQueries
@@ -23,11 +24,13 @@ class Transaction:
     `incident_search`: filtered, paged incident listings; `maintenance`, `silences`;
     `outbox`: notifications and delivery attempts; `retention`: batched purges;
     `memory`: the engine's checkpointed memory (baselines, per-site memory); `web`: logins,
-    sessions, used ack tokens, heartbeat pings, email approvals, chart series.
+    sessions, used ack tokens, heartbeat pings, email approvals, chart series;
+    `cluster`: members and the leader lease (PostgreSQL high availability).
     """
 
     __slots__ = (
         "checks",
+        "cluster",
         "incident_search",
         "incidents",
         "maintenance",
@@ -52,3 +55,4 @@ class Transaction:
         self.retention = RetentionQueries(conn)
         self.memory = MemoryQueries(conn)
         self.web = WebQueries(conn)
+        self.cluster = ClusterQueries(conn)
