@@ -61,7 +61,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
-from monitor.cluster import ClusterNode, Identity, live_members
+from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
@@ -468,6 +468,9 @@ class _Daemon:
             members=self._live_members if self.node is not None else None,
         )
 
+    async def _cluster_status(self) -> ClusterStatus:
+        return await read_status(self.store, self.config.settings.cluster.lease)
+
     async def _live_members(self) -> frozenset[str]:
         return await live_members(self.store, self.config.settings.cluster.lease)
 
@@ -679,6 +682,8 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+            cluster=self._cluster_status if self.node is not None else None,
+            member=owner_id(),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)

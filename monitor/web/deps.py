@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -12,7 +12,7 @@ from aiohttp.typedefs import Handler, Middleware
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
-from monitor.store import Store
+from monitor.store import LeaseRow, Member, Store
 from monitor.web.auth import PasswordHasher
 from monitor.web.security import Rate
 
@@ -25,6 +25,39 @@ class Readiness(Protocol):
     judged by `monitor.health.judge` like the dead-man's ping."""
 
     async def health(self) -> Health: ...
+
+
+class ClusterMemberView(Protocol):
+    """One member as `/cluster` shows it (`monitor.cluster.MemberView`)."""
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def leader(self) -> bool: ...
+
+
+class ClusterView(Protocol):
+    """The cluster as `/cluster` shows it (`monitor.cluster.ClusterStatus`): judged by
+    the cluster layer, shown here."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def lease(self) -> LeaseRow | None: ...
+
+    @property
+    def members(self) -> Sequence[ClusterMemberView]: ...
+
+    @property
+    def leader(self) -> str | None: ...
+
+    @property
+    def term(self) -> int: ...
 
 
 class HeartbeatRecorder(Protocol):
@@ -45,6 +78,9 @@ class WebDeps:
     - `middlewares`: extra outermost middlewares (e.g. Sentry's), both apps.
     - `on_unknown_heartbeat`: called for every ping to an unknown token (a metric).
     - `pagerduty_webhook_secret`: verifies PagerDuty v3 webhook signatures.
+    - `cluster`: reads the cluster's members and leader for `/cluster` (PostgreSQL high
+      availability); None: a single instance (SQLite).
+    - `member`: this instance's member id (`host:pid`), shown on `/cluster`.
     """
 
     store: Store
@@ -62,6 +98,8 @@ class WebDeps:
     status_cache: timedelta = timedelta(seconds=30)
     on_unknown_heartbeat: Callable[[], None] | None = None
     pagerduty_webhook_secret: str | None = None
+    cluster: Callable[[], Awaitable[ClusterView]] | None = None
+    member: str | None = None
 
     def signing_secret(self) -> str | None:
         return self.secret or self.config().settings.secret
