@@ -44,7 +44,6 @@ def test_sqlite_paths() -> None:
     assert sqlite_path(normalise_url("postgresql://db/vakt")) is None
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: sslmode is passed to asyncpg as is")
 def test_libpq_sslmode_becomes_the_asyncpg_ssl_mode() -> None:
     # `sslmode=verify-full` as in libpq's URLs: asyncpg takes it as `ssl` (the CA from
     # PGSSLROOTCERT, as libpq); an explicit `ssl` is kept
