@@ -309,6 +309,8 @@ class _Daemon:
         self.supervisor = Supervisor(self.progress)
         # PostgreSQL: a cluster member, leading or a standby; SQLite: always the leader
         self.node = None if store.is_sqlite else self._node(config)
+        if self.node is None:
+            self.hub.cluster_stepped(True)  # the one instance leads (no VaktClusterNoLeader)
         self.engine = Engine(
             store,
             config,
