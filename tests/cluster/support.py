@@ -4,6 +4,7 @@ hits, and reads of the shared tables (lease, members, outbox, timeline) by plain
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,8 @@ settings:
   defaults: {{interval: 300ms, retry_interval: 200ms, timeout: 2s, confirm: 2, recover: 2}}
   delivery: {{poll: 200ms, lease: 5s, timeout: 2s, retry: {{base: 200ms, cap: 1s}}}}
   cluster: {{heartbeat: 200ms, lease: 1500ms}}
+  web:
+    api_tokens: [{{name: bot, sha256: {token_sha}, scope: write}}]
 policies:
   fast:
     levels:
@@ -61,6 +64,9 @@ customers:
         checks:
           home: {{path: /}}
 """
+
+
+API_TOKEN = "cluster-api-token-0123456789"
 
 
 class Target:
@@ -123,6 +129,7 @@ class Members:
                     smtp=smtp,
                     hook=hook,
                     target=target,
+                    token_sha=hashlib.sha256(API_TOKEN.encode()).hexdigest(),
                 )
             )
             self.daemons.append(Daemon(config, tmp / f"vakt{i}.log", drain=2.0))
@@ -173,6 +180,16 @@ class Members:
                 return response.status
         except (aiohttp.ClientError, TimeoutError):
             return 0
+
+    async def acknowledge(self, i: int, case: str) -> int:
+        """Acknowledge `case` through instance `i`'s REST API; the HTTP status."""
+        url = f"http://127.0.0.1:{self.ports[i]}/api/v1/incidents/{case}/acknowledge"
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={}, headers=headers) as response,
+        ):
+            return response.status
 
     async def until(
         self, what: str, probe: Callable[[], Awaitable[bool]], wait: float = WAIT

@@ -78,9 +78,9 @@ async def settle(members: Members, target: Target, smtp: SmtpInbox, hooks: HookI
     return sum(mail_ids.values()) - len(mail_ids) + sum(hook_keys.values()) - len(hook_keys)
 
 
-async def test_sigkill_of_the_leader_hands_the_open_case_to_another(
-    tmp_path: Path, pg_url: str
-) -> None:
+async def kill_leaders(tmp_path: Path, pg_url: str, kills: int) -> None:
+    """SIGKILL the leader `kills` times during an open case (the killed instance starts
+    again as a standby); check the case, the timeline and the outbox after each."""
     async with (
         Target() as target,
         SmtpInbox() as smtp,
@@ -90,34 +90,53 @@ async def test_sigkill_of_the_leader_hands_the_open_case_to_another(
         index, lease = await paging(members, target)
         before = await members.open_case()
         assert before is not None
-        events, others = await case_events(members), await non_pages(members)
-        sent = await members.sent()
-        members.expected_exit.add(index)
-        assert await members.daemons[index].stop(signal.SIGKILL) == -signal.SIGKILL
-        new, new_lease, took = await members.takeover(lease)
-        hits = target.hits
+        took: list[float] = []
+        for kill in range(kills):
+            events, others = await case_events(members), await non_pages(members)
+            sent = await members.sent()
+            members.expected_exit.add(index)
+            assert await members.daemons[index].stop(signal.SIGKILL) == -signal.SIGKILL
+            new, new_lease, seconds = await members.takeover(lease)
+            took.append(seconds)
+            hits = target.hits
 
-        async def going_on() -> bool:
-            return await members.sent() >= sent + 4 and target.hits >= hits + 4
+            async def going_on(sent: int = sent, hits: int = hits) -> bool:
+                return await members.sent() >= sent + 4 and target.hits >= hits + 4
 
-        await members.until("pages and probes after the takeover", going_on)
-        after = await members.open_case()
-        assert after is not None
-        assert (after["id"], after["case_number"], after["level"], after["status"]) == (
-            before["id"],
-            before["case_number"],
-            before["level"],
-            before["status"],
-        )
-        # the takeover itself wrote nothing a person sees: no timeline event, no
-        # customer email or team warning
-        assert await case_events(members) == events
-        assert await non_pages(members) == others
+            await members.until("pages and probes after the takeover", going_on)
+            after = await members.open_case()
+            assert after is not None
+            assert (after["id"], after["case_number"], after["level"], after["status"]) == (
+                before["id"],
+                before["case_number"],
+                before["level"],
+                before["status"],
+            )
+            # the takeover itself wrote nothing a person sees: no timeline event, no
+            # customer email or team warning
+            assert await case_events(members) == events
+            assert await non_pages(members) == others
+            print(
+                f"failover {kill + 1}: vakt{index} (term {lease.term}) killed, vakt{new} "
+                f"took over (term {new_lease.term}) in {seconds:.2f} s"
+            )
+            if kill + 1 < kills:  # the killed instance comes back as a standby
+                await members.daemons[index].start()
+                members.expected_exit.discard(index)
+            index, lease = new, new_lease
         duplicates = await settle(members, target, smtp, hooks)
-    print(
-        f"failover: vakt{index} (term {lease.term}) killed, vakt{new} took over "
-        f"(term {new_lease.term}) in {took:.2f} s, duplicates={duplicates}"
-    )
+    print(f"failover: {kills} kills, takeover max {max(took):.2f} s, duplicates={duplicates}")
+
+
+async def test_sigkill_of_the_leader_hands_the_open_case_to_another(
+    tmp_path: Path, pg_url: str
+) -> None:
+    await kill_leaders(tmp_path, pg_url, kills=1)
+
+
+@pytest.mark.slow
+async def test_five_leaders_killed_in_turn_lose_nothing(tmp_path: Path, pg_url: str) -> None:
+    await kill_leaders(tmp_path, pg_url, kills=5)
 
 
 async def test_a_paused_leader_is_fenced_and_steps_down(tmp_path: Path, pg_url: str) -> None:
@@ -165,6 +184,16 @@ async def test_a_paused_leader_is_fenced_and_steps_down(tmp_path: Path, pg_url: 
         now = await members.lease()
         assert now is not None
         assert now.term >= new_lease.term
+        # a standby (the fenced former leader) takes an acknowledgement: it writes
+        # through the store, outside any leader transaction
+        case = await members.open_case()
+        assert case is not None
+        assert await members.acknowledge(index, case["case_number"]) == 200
+        [acked] = await members.sql(
+            "SELECT e.term, i.status, i.acknowledged_by FROM incident_events e "
+            "JOIN incidents i ON i.id = e.incident_id WHERE e.kind = 'acknowledged'"
+        )
+        assert (acked["term"], acked["status"]) == (None, "acknowledged")
         await settle(members, target, smtp, hooks)
 
 
