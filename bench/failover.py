@@ -189,36 +189,7 @@ async def run(args: argparse.Namespace) -> int:
             return await bench.lease() is not None and rows[0]["n"] >= 2
 
         await until("an open case with pages sent", case_open)
-        takeovers: list[float] = []
-        probing: list[float] = []
-        for k in range(args.kills):
-            lease = await bench.lease()
-            assert lease is not None
-            i = bench.index_of(lease[0])
-            proc = bench.procs[i]
-            assert proc is not None
-            killed = time.monotonic()
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
-
-            async def moved(old: tuple[str, int] = lease) -> bool:
-                now = await bench.lease()
-                return now is not None and now[1] > old[1] and now[0] != old[0]
-
-            await until("a takeover", moved)
-            took = time.monotonic() - killed
-            await until("probing again", _hit_after(target, time.monotonic()))
-            probed = target.last_hit - killed
-            takeovers.append(took)
-            probing.append(probed)
-            new = await bench.lease()
-            print(
-                f"kill {k + 1}: vakt{i} term {lease[1]} -> {new}: "
-                f"takeover {took:.2f} s, probing again {probed:.2f} s",
-                flush=True,
-            )
-            await bench.start(i)
-            await asyncio.sleep(args.heartbeat_seconds * 2)  # it joins as a standby
+        takeovers, probing = await kill_leaders(bench, target, args.kills)
         target.down = False
 
         async def settled() -> bool:
@@ -251,17 +222,54 @@ async def run(args: argparse.Namespace) -> int:
         await admin.close()
 
 
+async def kill_leaders(bench: Bench, target: Target, kills: int) -> tuple[list[float], list[float]]:
+    """SIGKILL the leader `kills` times (restarting it as a standby each time): the
+    takeover and probing-again times."""
+    takeovers: list[float] = []
+    probing: list[float] = []
+    for k in range(kills):
+        lease = await bench.lease()
+        assert lease is not None
+        i = bench.index_of(lease[0])
+        proc = bench.procs[i]
+        assert proc is not None
+        killed = time.monotonic()
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+
+        async def moved(old: tuple[str, int] = lease) -> bool:
+            now = await bench.lease()
+            return now is not None and now[1] > old[1] and now[0] != old[0]
+
+        await until("a takeover", moved)
+        took = time.monotonic() - killed
+        await until("probing again", _hit_after(target, time.monotonic()))
+        probed = target.last_hit - killed
+        takeovers.append(took)
+        probing.append(probed)
+        new = await bench.lease()
+        print(
+            f"kill {k + 1}: vakt{i} term {lease[1]} -> {new}: "
+            f"takeover {took:.2f} s, probing again {probed:.2f} s",
+            flush=True,
+        )
+        await bench.start(i)
+
+        async def joined(i: int = i) -> bool:  # it joins as a standby
+            proc = bench.procs[i]
+            assert proc is not None
+            rows = await bench.sql(f"SELECT id FROM cluster_members WHERE pid = {proc.pid}")
+            return bool(rows)
+
+        await until("the restarted instance a member", joined)
+    return takeovers, probing
+
+
 def _hit_after(target: Target, since: float):  # type: ignore[no-untyped-def]
     async def hit() -> bool:
         return target.last_hit > since
 
     return hit
-
-
-def seconds(text: str) -> float:
-    if text.endswith("ms"):
-        return float(text[:-2]) / 1000
-    return float(text.rstrip("s"))
 
 
 def main() -> int:
@@ -275,7 +283,6 @@ def main() -> int:
         default=os.environ.get("VAKT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     args = parser.parse_args()
-    args.heartbeat_seconds = seconds(args.heartbeat)
     return asyncio.run(run(args))
 
 

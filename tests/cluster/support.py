@@ -181,6 +181,17 @@ class Members:
         except (aiohttp.ClientError, TimeoutError):
             return 0
 
+    def joined(self, i: int) -> Callable[[], Awaitable[bool]]:
+        """A probe: instance `i` (as it runs now) has written its membership heartbeat."""
+
+        async def probe() -> bool:
+            proc = self.daemons[i].proc
+            assert proc is not None
+            rows = await self.sql("SELECT id FROM cluster_members WHERE pid = $1", proc.pid)
+            return bool(rows)
+
+        return probe
+
     async def acknowledge(self, i: int, case: str) -> int:
         """Acknowledge `case` through instance `i`'s REST API; the HTTP status."""
         url = f"http://127.0.0.1:{self.ports[i]}/api/v1/incidents/{case}/acknowledge"

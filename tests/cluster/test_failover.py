@@ -123,6 +123,7 @@ async def kill_leaders(tmp_path: Path, pg_url: str, kills: int) -> None:
             if kill + 1 < kills:  # the killed instance comes back as a standby
                 await members.daemons[index].start()
                 members.expected_exit.discard(index)
+                await members.until("the restarted instance a member", members.joined(index))
             index, lease = new, new_lease
         duplicates = await settle(members, target, smtp, hooks)
     print(f"failover: {kills} kills, takeover max {max(took):.2f} s, duplicates={duplicates}")
