@@ -6,8 +6,10 @@
     store.transaction(fence=node)        # a leader transaction: fenced by the node's term
 
 Every round, in two short transactions on the database's clock: refresh this member's
-heartbeat (and forget members silent for a long time); then lock the lease row, apply
-`decide` and write what it says. The node leads while the row names it under the term it
+heartbeat (and forget members silent for a long time); then read the lease and apply
+`decide`; when it says to write (a renewal or a takeover), lock the lease row, decide
+again on what it holds now and write that. A standby under a live lease takes no lock,
+so it never queues behind the leader's fenced transactions. The node leads while the row names it under the term it
 took; `term` is None otherwise, so a leader transaction of a node that does not lead
 fails before it writes (`Fenced`).
 
@@ -150,7 +152,10 @@ class ClusterNode:
         """(the lease as read, the lease this node wrote or None)."""
         async with self._store.transaction() as tx:
             now = await tx.cluster.now()
-            current = await tx.cluster.lease(lock=True)
+            current = await tx.cluster.lease()
+            if decide(current, self.holder, now, self._settings.lease) is None:
+                return current, None  # a standby under a live lease: no lock taken
+            current = await tx.cluster.lease(lock=True)  # it may have moved meanwhile
             wanted = decide(current, self.holder, now, self._settings.lease)
             if wanted is not None:
                 await tx.cluster.write_lease(wanted)
