@@ -202,6 +202,12 @@ class Members:
         ):
             return response.status
 
+    async def metrics(self, i: int) -> str:
+        """Instance `i`'s `/metrics` exposition."""
+        url = f"http://127.0.0.1:{self.ports[i]}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return await response.text()
+
     async def until(
         self, what: str, probe: Callable[[], Awaitable[bool]], wait: float = WAIT
     ) -> None:
