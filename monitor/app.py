@@ -311,6 +311,8 @@ class _Daemon:
         self.node = None if store.is_sqlite else self._node(config)
         if self.node is None:
             self.hub.cluster_stepped(True)  # the one instance leads (no VaktClusterNoLeader)
+        else:  # per-check series come from the leader only (`_lead_or_follow`)
+            self.hub.set_checks([])
         self.engine = Engine(
             store,
             config,
@@ -376,11 +378,14 @@ class _Daemon:
         committed). The web apps and the dispatcher run either way."""
         if leading:
             await self.engine.resume()
+            self.hub.set_checks(self._checks())
             if self.scheduler is not None:
                 self.scheduler.reload(self._checks())
             return
         if self.scheduler is not None:
             self.scheduler.reload([])
+        # a former leader's per-check values would go stale: only the leader has them
+        self.hub.set_checks([])
         await self.engine.standby()
 
     def _wake_dispatcher(self) -> None:
@@ -800,7 +805,7 @@ class _Daemon:
         self.engine.reload(config)
         if self.scheduler is not None:
             self.scheduler.reload(self._probed())
-        self.hub.set_checks(self._checks())
+        self.hub.set_checks(self._probed())
         self.case_planner = CasePlanner(config)
         self.planner.reload(self.case_planner)
         if self.jobs is not None and old.deadman != config.settings.deadman:

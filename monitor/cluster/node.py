@@ -1,6 +1,6 @@
 """`ClusterNode`: one `vakt run`'s membership and its part in the leader election.
 
-    node = ClusterNode(store, settings.cluster, identity, on_change=daemon.lead_or_follow)
+    node = ClusterNode(store, settings.cluster, identity, clock, on_change=lead_or_follow)
     await node.round()                   # the first heartbeat and election, before serving
     task = asyncio.create_task(node.run(stop))   # a round every `heartbeat`, until `stop`
     store.transaction(fence=node)        # a leader transaction: fenced by the node's term
@@ -9,18 +9,19 @@ Every round, in two short transactions on the database's clock: refresh this mem
 heartbeat (and forget members silent for a long time); then read the lease and apply
 `decide`; when it says to write (a renewal or a takeover), lock the lease row, decide
 again on what it holds now and write that. A standby under a live lease takes no lock,
-so it never queues behind the leader's fenced transactions. The node leads while the row names it under the term it
-took; `term` is None otherwise, so a leader transaction of a node that does not lead
-fails before it writes (`Fenced`).
+so it never queues behind the leader's fenced transactions. The node leads while the
+row names it under the term it took; `term` is None otherwise, so a leader transaction
+of a node that does not lead fails before it writes (`Fenced`).
 
 A node that took the lease (a first election, a takeover, or its own lease taken back
 after it ran out) calls `on_change(True)`: the daemon rebuilds evaluation state from the
-store, exactly as a restart does, and starts probing. A node that finds the lease held by
-another (`leader.fenced`), or that could not renew before its lease ran out by its own
-clock (`leader.lost`: the store is unreachable, another may lead by now), steps down
-through `on_change(False)`: it stops probing and evaluating, and keeps serving the web
-UI and delivering notifications. A clean stop releases the lease so a standby takes over
-at its next round.
+store, exactly as a restart does, and starts probing. A node that finds the lease held
+by another (`leader.fenced`), or that could not renew before its lease ran out by its
+own clock (`leader.lost`: the store is unreachable or the process was paused; another
+may lead by now, and once the store names another holder it logs `leader.fenced` too),
+steps down through `on_change(False)`: it stops probing and evaluating, and keeps
+serving the web UI and delivering notifications. A clean stop releases the lease so a
+standby takes over at its next round.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class ClusterNode:
         self._term: int | None = None  # the term this node leads under, None: standby
         self._seen_term = 0
         self._valid_until = 0.0  # monotonic: my lease surely runs until then
-        self._wake = asyncio.Event()
+        self._lost: int | None = None  # the term given up unrenewed (`leader.lost`)
 
     @property
     def holder(self) -> str:
@@ -103,17 +104,12 @@ class ClusterNode:
         every = self._settings.heartbeat.total_seconds()
         while not stop.is_set():
             await self.round()
-            self._wake.clear()
             try:
                 async with asyncio.timeout(every):
-                    await self._wake.wait()
+                    await stop.wait()
             except TimeoutError:
                 pass
         await self.leave()
-
-    def wake(self) -> None:
-        """Run the next round now (a leader transaction was fenced)."""
-        self._wake.set()
 
     async def round(self) -> None:
         """One heartbeat and election round (see the module docstring). A store error
@@ -125,20 +121,25 @@ class ClusterNode:
         except StoreError as exc:
             log.warning("cluster.round_failed", extra={"error": str(exc)})
             if self.leading and self._clock.monotonic() >= self._valid_until:
-                log.error("leader.lost", extra={"term": self._term})
+                log.error("leader.lost", extra={"term": self._term, "member": self.holder})
+                self._lost = self._term
                 await self._step_down()
             return
         if written is not None:
             self._valid_until = began + self._settings.lease.total_seconds()
             await self._lead(current, written)
         elif self.leading:
-            holder = current.holder if current is not None else None
-            log.error(
-                "leader.fenced", extra={"term": self._term, "holder": holder, "member": self.holder}
-            )
+            self._fenced(self._term, current)
             await self._step_down()
+        if self._lost is not None and current is not None and current.holder != self.holder:
+            self._fenced(self._lost, current)  # it lost the lease unseen, and learns who took it
+        self._lost = None
         self._seen_term = written.term if written else current.term if current else 0
         self._report(now, members)
+
+    def _fenced(self, term: int | None, current: LeaseRow | None) -> None:
+        holder = current.holder if current is not None else None
+        log.error("leader.fenced", extra={"term": term, "holder": holder, "member": self.holder})
 
     async def _beat(self) -> tuple[datetime, list[Member]]:
         async with self._store.transaction() as tx:
