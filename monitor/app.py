@@ -61,6 +61,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
+from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.loader import located
 from monitor.config.records import Check
@@ -123,6 +124,8 @@ from monitor.web.limits import (
 
 log = logging.getLogger("monitor.app")
 
+CLUSTER = "cluster.node"  # the supervised task of the cluster node's rounds
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -130,6 +133,7 @@ EXIT_CONFIG = 2
 RELOAD_CHECK = "monitor.notify.reloadcheck"  # the reload's child process (`python -m`)
 JOB_DRAIN = 2.0  # seconds running periodic jobs get to finish at shutdown (of the drain)
 FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
+IDLE_LEASES = 3  # PostgreSQL ends a session idle in a transaction for this many leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +222,12 @@ async def serve(
         secrets=config_secrets(config),
         environ=os.environ,
     )
-    store = Store(settings.store, busy_timeout=settings.busy_timeout)
+    store = Store(
+        settings.store,
+        busy_timeout=settings.busy_timeout,
+        # a paused (SIGSTOP) former leader must not hold the lease row's lock for ever
+        idle_in_transaction=settings.cluster.lease * IDLE_LEASES,
+    )
     lock = store.lock_for_daemon()
     clock = clock or SystemClock()
     try:
@@ -339,6 +348,12 @@ class _Daemon:
         self.dispatcher: Dispatcher | None = None
         self.progress = Progress(self.clock, observer=self.hub)
         self.supervisor = Supervisor(self.progress)
+        # PostgreSQL: a cluster member, leading or a standby; SQLite: always the leader
+        self.node = None if store.is_sqlite else self._node(config)
+        if self.node is None:
+            self.hub.cluster_stepped(True)  # the one instance leads (no VaktClusterNoLeader)
+        else:  # per-check series come from the leader only (`_lead_or_follow`)
+            self.hub.set_checks([])
         self.engine = Engine(
             store,
             config,
@@ -351,6 +366,7 @@ class _Daemon:
             on_shed=self.hub.engine_shed,
             flush_every=FLUSH_EVERY,
             on_flushed=self.progress.reporter(ENGINE),
+            fence=self.node,
         )
         self.scheduler: Scheduler | None = None
         self.jobs: AsyncIOScheduler | None = None
@@ -376,6 +392,42 @@ class _Daemon:
 
     def _checks(self) -> list[Check]:
         return [*self.config.checks(), *canary_checks(self.config.settings)]
+
+    def _probed(self) -> list[Check]:
+        """What this instance probes: every check while it leads, nothing otherwise."""
+        return self._checks() if self.leading else []
+
+    @property
+    def leading(self) -> bool:
+        """Whether this instance leads (always without a cluster)."""
+        return self.node is None or self.node.leading
+
+    def _node(self, config: Config) -> ClusterNode:
+        identity = Identity(owner_id(), socket.gethostname(), os.getpid(), __version__)
+        return ClusterNode(
+            self.store,
+            config.settings.cluster,
+            identity,
+            self.clock,
+            on_change=self._lead_or_follow,
+            observer=self.hub,
+        )
+
+    async def _lead_or_follow(self, leading: bool) -> None:
+        """The cluster node took the lease (rebuild evaluation state from the store as a
+        restart does, then probe) or lost it (stop probing, forget what was not
+        committed). The web apps and the dispatcher run either way."""
+        if leading:
+            await self.engine.resume()
+            self.hub.set_checks(self._checks())
+            if self.scheduler is not None:
+                self.scheduler.reload(self._checks())
+            return
+        if self.scheduler is not None:
+            self.scheduler.reload([])
+        # a former leader's per-check values would go stale: only the leader has them
+        self.hub.set_checks([])
+        await self.engine.standby()
 
     def _wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
@@ -405,7 +457,10 @@ class _Daemon:
     async def run(self) -> int:
         settings = self.config.settings
         try:
-            await self.engine.start()
+            if self.node is None:
+                await self.engine.start()
+            else:  # the first election: a leader loads the engine's state (`resume`)
+                await self.node.round()
         except StoreError as exc:
             print(f"vakt run: cannot load state: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -458,7 +513,14 @@ class _Daemon:
             warn_after=delivery.warn_after,
             observer=ObserverSet(self.hub, SettleProgress(self.progress)),
             config=lambda: self.config,
+            members=self._live_members if self.node is not None else None,
         )
+
+    async def _cluster_status(self) -> ClusterStatus:
+        return await read_status(self.store, self.config.settings.cluster.lease)
+
+    async def _live_members(self) -> frozenset[str]:
+        return await live_members(self.store, self.config.settings.cluster.lease)
 
     def _poll(self) -> timedelta:
         """The dispatcher's idle wait: `Options.dispatch_poll` or `settings.delivery.poll`."""
@@ -485,11 +547,13 @@ class _Daemon:
             DISPATCHER, lambda: dispatcher.run(dispatch_stop), done=dispatch_stop.is_set
         )
         jobs = self.jobs = self._jobs(heartbeats, session)
+        node_stop = asyncio.Event()
+        membership = self._membership(node_stop)
         try:
             if self.options.signals:
                 self._signals(session)
             jobs.start()
-            scheduler.start(self._checks())
+            scheduler.start(self._probed())
             self.watch.begin()
             self.running = True
             self.parts.ready.set()
@@ -504,6 +568,10 @@ class _Daemon:
                 await runner.cleanup()
             await self._stop_jobs(jobs)
             await self._drain(scheduler, writer, dispatcher, dispatch_stop, dispatching)
+            node_stop.set()  # after the last leader writes: then release the lease
+            if membership is not None:
+                self.supervisor.wake(CLUSTER)
+                await membership
             for task in list(self._closing):  # channels replaced by a reload: close now
                 task.cancel()
             await asyncio.gather(*self._closing, return_exceptions=True)
@@ -516,6 +584,13 @@ class _Daemon:
 
     def _desk(self) -> Desk:
         return Desk(self.store, lambda: self.config, self.clock)
+
+    def _membership(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
+        """The cluster node's rounds (supervised), until `stop`; None without a cluster."""
+        node = self.node
+        if node is None:
+            return None
+        return self.supervisor.start(CLUSTER, lambda: node.run(stop), done=stop.is_set)
 
     # ------------------------------------------------------------------ jobs
 
@@ -620,13 +695,17 @@ class _Daemon:
         return run
 
     async def _planner_tick(self) -> None:
-        """One planner tick (a store error is the caller's: the supervised job logs it)."""
+        """One planner tick (a store error is the caller's: the supervised job logs it);
+        a leader transaction, skipped on a standby."""
+        if not self.leading:
+            return
         result = await planner_tick(
             self.store,
             self.config,
             self.case_planner,
             self.clock.now(),
             period=self.planner_period,
+            fence=self.node,
         )
         if result.inserted:
             self._wake_dispatcher()
@@ -640,7 +719,10 @@ class _Daemon:
             self._wake_dispatcher()
 
     async def _housekeeping(self) -> None:
-        """Retention: old evidence, changes, aggregates, settled notifications, sessions."""
+        """Retention: old evidence, changes, aggregates, settled notifications, sessions
+        (the leader's job: a standby skips it)."""
+        if not self.leading:
+            return
         now = self.clock.now()
         keep = self.options.retention
         for what, age in (
@@ -671,6 +753,8 @@ class _Daemon:
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
             reports=StoreReports(self.store, lambda: self.config, self.clock),
             desk=self._desk(),
+            cluster=self._cluster_status if self.node is not None else None,
+            member=owner_id(),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)
@@ -792,8 +876,8 @@ class _Daemon:
         self.config_ok = True
         self.engine.reload(config)
         if self.scheduler is not None:
-            self.scheduler.reload(self._checks())
-        self.hub.set_checks(self._checks())
+            self.scheduler.reload(self._probed())
+        self.hub.set_checks(self._probed())
         self.case_planner = CasePlanner(config)
         self.planner.reload(self.case_planner)
         if self.jobs is not None and old.deadman != config.settings.deadman:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "check_config": "validate checks.yaml and summarise it",
     "probe": "probe a URL or a configured check once and print the result",
     "db": "migrate the database schema",
+    "cluster": "members of the PostgreSQL cluster, the leader and its term",
     "oncall": "who is on call now, and the next handoffs",
     "status": "every site with its state, level, latency and since when",
     "incidents": "list, show, acknowledge, resolve and annotate incidents",

@@ -28,6 +28,7 @@ from monitor.config.records import (
     Check,
     CheckDefaults,
     ClockKind,
+    ClusterSettings,
     Config,
     Contact,
     Customer,
@@ -243,8 +244,18 @@ class _Compiler:
             health=HealthSettings(
                 m.health.delivery_after, m.health.engine_periods, m.health.planner_periods
             ),
+            cluster=self.compile_cluster(m.cluster),
             probes=ProbeSettings(m.probes.allow, m.probes.deny),
         )
+
+    def compile_cluster(self, m: s.ClusterModel) -> ClusterSettings:
+        if m.lease < 2 * m.heartbeat:
+            self.error(
+                ("settings", "cluster", "lease"),
+                f"the lease ({_human(m.lease)}) must be at least twice the heartbeat "
+                f"({_human(m.heartbeat)}), or a live leader loses it between two renewals",
+            )
+        return ClusterSettings(heartbeat=m.heartbeat, lease=m.lease)
 
     def compile_delivery(self, m: s.DeliveryModel) -> DeliverySettings:
         where = ("settings", "delivery")

@@ -279,6 +279,16 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """High availability on PostgreSQL: every `heartbeat` a member refreshes its row and
+    the leader renews its lease for `lease`; a member silent for `lease` is dead, and a
+    lease not renewed within `lease` is taken over by a standby."""
+
+    heartbeat: timedelta = timedelta(seconds=2)
+    lease: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: tzinfo
     timezone_name: str
@@ -305,6 +315,7 @@ class Settings:
     log_level: str = "info"
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
 
 

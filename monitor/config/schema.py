@@ -297,6 +297,11 @@ class DeliveryModel(Strict):
     warn_after: Count = 5
 
 
+class ClusterModel(Strict):
+    heartbeat: Duration = timedelta(seconds=2)
+    lease: Duration = timedelta(seconds=10)
+
+
 class HealthModel(Strict):
     delivery_after: Duration = timedelta(seconds=60)
     engine_periods: Count = 3
@@ -326,6 +331,7 @@ class SettingsModel(Strict):
     defaults: DefaultsModel = DefaultsModel()
     delivery: DeliveryModel = DeliveryModel()
     health: HealthModel = HealthModel()
+    cluster: ClusterModel = ClusterModel()
     probes: ProbesModel = ProbesModel()
     log_level: Annotated[str, PlainValidator(lambda x: _log_level(x))] = "info"
 
@@ -665,6 +671,7 @@ ALL_MODELS: tuple[type[Strict], ...] = (
     ApiTokenModel,
     WebModel,
     SentryModel,
+    ClusterModel,
     DeadmanModel,
     ResolverModel,
     RetryModel,

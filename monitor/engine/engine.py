@@ -64,6 +64,7 @@ from monitor.store import (
     CheckChange,
     CheckStatus,
     Evidence,
+    Fence,
     Notification,
     Sample,
     SiteChange,
@@ -152,6 +153,7 @@ class Engine:
         max_pending: int = DEFAULT_MAX_PENDING,
         on_shed: Callable[[str, int], None] | None = None,
         on_flushed: Callable[[], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
         """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
         `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
@@ -161,7 +163,10 @@ class Engine:
         dispatcher's `wake`); `max_pending` rows are kept across failed flushes at most
         (the oldest evidence and aggregates beyond it are dropped, and `on_shed(what,
         rows)` is told: `what` is `evidence` or `aggregates`); `on_flushed()` is called
-        after each committed flush (the supervisor's progress)."""
+        after each committed flush (the supervisor's progress); `fence`: high
+        availability (`monitor.cluster`): every flush and checkpoint is a leader
+        transaction fenced by it, and while it does not lead the engine is a standby
+        (results are dropped, nothing is written; see `standby` and `resume`)."""
         self._store = store
         self._clock = clock
         self._planner = planner
@@ -175,6 +180,7 @@ class Engine:
         self._max_pending = max_pending
         self._on_shed = on_shed
         self._on_flushed = on_flushed
+        self._fence = fence
         self._shed_since_commit = 0
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
@@ -230,6 +236,34 @@ class Engine:
     def connectivity(self) -> Connectivity:
         """Vakt's own connectivity as last judged from the canaries."""
         return self._connectivity.current
+
+    @property
+    def leading(self) -> bool:
+        """Whether this engine evaluates and writes (always, without a fence)."""
+        return self._fence is None or self._fence.term is not None
+
+    async def standby(self) -> None:
+        """Step down: forget everything not committed and the memory loaded from the
+        store (a leader that took over since has moved it on). Nothing is written."""
+        async with self._lock:
+            self._inbox = []
+            self._pending = _Pending()
+            self._open_aggregates.clear()
+            self._ring.clear()
+            self._ring_changed.clear()
+            self._baselines_dirty.clear()
+            self._memory = Memory()
+            self._timed.clear()
+            self._shed_since_commit = 0
+            self._shed_from = None
+        log.info("engine.standby")
+
+    async def resume(self) -> None:
+        """Take over: rebuild memory from the store exactly as a restart does (`start`),
+        with every site due for evaluation at the next flush, as after a start."""
+        async with self._lock:
+            self._pending = _Pending(sites=set(self._sites))
+            await self.start()
 
     async def start(self) -> None:
         """Reload state, baselines, site memory and open incidents from the store."""
@@ -291,6 +325,10 @@ class Engine:
         """Process the results submitted so far and commit everything in one transaction."""
         async with self._lock:
             batch, self._inbox = self._inbox, []
+            if not self.leading:  # a standby: the leader evaluates; nothing is stale
+                if self._on_flushed is not None:
+                    self._on_flushed()
+                return FlushReport(results=len(batch))
             now = self._clock.now()
             self._absorb(batch, now)
             self._close_buckets(now)
@@ -440,7 +478,7 @@ class Engine:
         pending = self._pending
         judged = self._judge_connectivity(now)
         sites = sorted(s for s in pending.sites if s in self._sites)
-        async with self._store.transaction() as tx:
+        async with self._store.transaction(fence=self._fence) as tx:
             await tx.checks.save(list(pending.statuses.values()))
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
@@ -657,6 +695,8 @@ class Engine:
         behind every flush and job, and at 100,000 checks the start-up's p99 lateness
         went from about 2 s to 10-30 s (docs/performance.md)."""
         async with self._lock:
+            if not self.leading:
+                return
             now = self._clock.now()
             kept, seqs = self._memory.baselines, self._memory.seq
             dirty = [c for c in self._baselines_dirty if c in kept]
@@ -666,7 +706,7 @@ class Engine:
             }
             recent = self._ring_entries(self._ring)
             try:
-                async with self._store.transaction() as tx:
+                async with self._store.transaction(fence=self._fence) as tx:
                     await tx.memory.save(BASELINE, baselines, now)
                     await tx.memory.forget_samples()
                     await tx.results.push_recent(recent)

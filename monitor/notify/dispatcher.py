@@ -46,7 +46,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -229,7 +229,9 @@ class Dispatcher:
       and doubles);
     - `config`: the current config, for the re-check (config maintenance windows, each
       site's checks); `hold_fallback`: how soon a case flagged silenced or paused, whose
-      silence or window is not found, is looked at again.
+      silence or window is not found, is looked at again;
+    - `members`: the ids of the live cluster members (high availability on PostgreSQL):
+      at start, leases of owners not among them are released, on any host.
     """
 
     def __init__(
@@ -253,6 +255,7 @@ class Dispatcher:
         pause_cap: timedelta = timedelta(seconds=30),
         config: ConfigSource | None = None,
         hold_fallback: timedelta = timedelta(minutes=1),
+        members: Callable[[], Awaitable[Collection[str]]] | None = None,
     ) -> None:
         if lease <= timeout:
             raise ValueError("the lease must outlast the send timeout")
@@ -275,6 +278,7 @@ class Dispatcher:
         self._pause_cap = pause_cap
         self._config = config
         self._hold_fallback = hold_fallback
+        self._members = members
         self._failures: dict[str, int] = {}  # consecutive failed attempts per channel
         self._warned: set[str] = set()
         self._templates_warned: set[str] = set()
@@ -427,18 +431,26 @@ class Dispatcher:
         return item
 
     async def release_orphans(self) -> list[str]:
-        """Free the leases of dead dispatchers on this host; returns their owners.
+        """Free the leases of dead dispatchers; returns their owners.
 
         Owners are `host:pid`. A dispatcher killed mid-send (SIGKILL, OOM, power) leaves
-        its rows leased for up to `lease`; when its host is this host and its process no
-        longer exists, nobody can still be sending them, so they are claimable now. Rows
-        it may have delivered already go out again with the same dedupe key. Owners on
+        its rows leased for up to `lease`; when nobody can still be sending them they are
+        claimable now. Rows it may have delivered already go out again with the same
+        dedupe key. With `members` (a cluster) an owner is dead when it is not a live
+        member, whatever its host: a live instance's leases are never taken, even when
+        its process is not visible from here (another container). Without, an owner is
+        dead when its host is this host and its process no longer exists; owners on
         other hosts, or whose process is alive, are left to their lease.
         """
         host = self._owner.rpartition(":")[0]
+        live = None if self._members is None else set(await self._members())
         async with self._store.transaction() as tx:
             owners = await tx.outbox.lease_owners(self._clock.now())
-            dead = [o for o in owners if o != self._owner and _gone(o, host)]
+            dead = [
+                o
+                for o in owners
+                if o != self._owner and (_gone(o, host) if live is None else o not in live)
+            ]
             for owner in dead:
                 await tx.outbox.release_leases(owner)
         if dead:

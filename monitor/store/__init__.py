@@ -8,7 +8,9 @@ numbers, maintenance, silences and the notification outbox. It stores; it does n
 
 from monitor.store.aggregates import LATENCY_BOUNDS, Aggregate, bucket_start, fold
 from monitor.store.errors import SchemaOutdated, StoreError, StoreLocked
+from monitor.store.fencing import Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
+from monitor.store.queries.cluster import LeaseRow, Member
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -49,9 +51,13 @@ __all__ = [
     "DaemonLock",
     "EventKind",
     "Evidence",
+    "Fence",
+    "Fenced",
     "Incident",
     "IncidentEvent",
+    "LeaseRow",
     "MaintenanceWindow",
+    "Member",
     "NoLock",
     "Notification",
     "OutboxItem",

@@ -206,6 +206,8 @@ incident_events = Table(
     Column("ref", String(ID), nullable=True),
     Column("recipient", String(ID), nullable=True),
     Column("channel", String(NAME), nullable=True),
+    # the leader's fencing term when a leader transaction wrote it (migration 0050_cluster)
+    Column("term", BigInteger, nullable=True),
     Index("ix_incident_events_incident", "incident_id", "at"),
 )
 
@@ -269,6 +271,7 @@ outbox = Table(
     # why a pending row was cancelled (status "cancelled"): its case was acknowledged,
     # resolved, ... (migration 0030_delivery)
     Column("cancel_reason", Text),
+    Column("term", BigInteger, nullable=True),  # as on incident_events (0050_cluster)
     UniqueConstraint("subject", "kind", "slot", "recipient", "channel"),
     Index("ix_outbox_status_due", "status", "due_at"),
     Index("ix_outbox_incident", "incident_id"),
@@ -467,4 +470,27 @@ instance_secrets = Table(
     Column("name", String(NAME), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# High availability (migration 0050_cluster): every running `vakt run` on PostgreSQL and
+# its heartbeat; the one leader lease (id 1) with its fencing term.
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # host:pid, the dispatcher's lease owner
+    Column("host", String(ID), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(NAME), nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("heartbeat", UTCDateTime, nullable=False),
+)
+
+cluster_lease = Table(
+    "cluster_lease",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(ID), nullable=False),
+    Column("term", BigInteger, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("acquired", UTCDateTime, nullable=False),
 )

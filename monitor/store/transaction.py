@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.store.queries.cluster import ClusterQueries
 from monitor.store.queries.incident_search import IncidentSearchQueries
 from monitor.store.queries.incidents import IncidentQueries
 from monitor.store.queries.intake import IntakeQueries
@@ -27,11 +28,13 @@ class Transaction:
     `memory`: the engine's checkpointed memory (baselines, per-site memory); `web`: logins,
     sessions, used ack tokens, heartbeat pings, email approvals, chart series; `reports`:
     frozen monthly reports; `intake`: customer reports, their rate-limit counters,
-    support-mailbox messages read.
+    support-mailbox messages read; `cluster`: members and the leader lease (PostgreSQL
+    high availability).
     """
 
     __slots__ = (
         "checks",
+        "cluster",
         "incident_search",
         "incidents",
         "intake",
@@ -60,3 +63,4 @@ class Transaction:
         self.memory = MemoryQueries(conn)
         self.web = WebQueries(conn)
         self.reports = ReportQueries(conn)
+        self.cluster = ClusterQueries(conn)

@@ -23,6 +23,7 @@ from monitor.web.render import Renderer
 from monitor.web.security import RateLimiter, security_headers
 from monitor.web.state import WEB, WebState
 from monitor.web.ui import (
+    cluster,
     history,
     incidents,
     login,
@@ -76,6 +77,7 @@ def create_private_app(deps: WebDeps) -> web.Application:
     app.router.add_routes(oncall.routes())
     app.router.add_routes(reports.routes())
     app.router.add_routes(queue.routes())
+    app.router.add_routes(cluster.routes())
     app.router.add_routes(ops_routes(deps))
     app.router.add_routes(pagerduty_routes(deps))
     app.router.add_routes(api_routes(deps))

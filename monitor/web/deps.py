@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -13,7 +13,7 @@ from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
 from monitor.incidents.reports import ReportDesk
-from monitor.store import Store
+from monitor.store import LeaseRow, Member, Store
 from monitor.web.auth import PasswordHasher
 from monitor.web.security import Rate
 
@@ -42,6 +42,39 @@ class ReportSource(Protocol):
         ...
 
 
+class ClusterMemberView(Protocol):
+    """One member as `/cluster` shows it (`monitor.cluster.MemberView`)."""
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def leader(self) -> bool: ...
+
+
+class ClusterView(Protocol):
+    """The cluster as `/cluster` shows it (`monitor.cluster.ClusterStatus`): judged by
+    the cluster layer, shown here."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def lease(self) -> LeaseRow | None: ...
+
+    @property
+    def members(self) -> Sequence[ClusterMemberView]: ...
+
+    @property
+    def leader(self) -> str | None: ...
+
+    @property
+    def term(self) -> int: ...
+
+
 class HeartbeatRecorder(Protocol):
     """Records a heartbeat ping (`kind`: "success", "fail" or "start")."""
 
@@ -63,6 +96,9 @@ class WebDeps:
     - `reports`: the monthly agreement reports (`monitor.reports.source`); None: none.
     - `desk`: files customers' reports (status-page form, `POST /api/v1/requests`);
       None: no form and no such API operation.
+    - `cluster`: reads the cluster's members and leader for `/cluster` (PostgreSQL high
+      availability); None: a single instance (SQLite).
+    - `member`: this instance's member id (`host:pid`), shown on `/cluster`.
     """
 
     store: Store
@@ -82,6 +118,8 @@ class WebDeps:
     pagerduty_webhook_secret: str | None = None
     reports: ReportSource | None = None
     desk: ReportDesk | None = None
+    cluster: Callable[[], Awaitable[ClusterView]] | None = None
+    member: str | None = None
 
     def signing_secret(self) -> str | None:
         return self.secret or self.config().settings.secret

@@ -31,7 +31,7 @@ from sqlalchemy import Row, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from monitor.store.queries._sql import dialect_insert
+from monitor.store.queries._sql import dialect_insert, fenced_term
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -102,7 +102,9 @@ class OutboxQueries:
             return 0
         insert = dialect_insert(self.conn, outbox)
         stmt = insert.on_conflict_do_nothing(index_elements=list(_KEY)).returning(outbox.c.id)
-        result = await self.conn.execute(stmt, [_notification_row(n) for n in notifications])
+        term = fenced_term(self.conn)
+        rows = [{**_notification_row(n), "term": term} for n in notifications]
+        result = await self.conn.execute(stmt, rows)
         return len(result.all())
 
     async def claim(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0060_reports"
-down_revision: str | None = "0046_secret"
+down_revision: str | None = "0050_cluster"
 branch_labels: str | None = None
 depends_on: str | None = None
 
