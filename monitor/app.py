@@ -49,7 +49,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -610,21 +610,35 @@ class _Daemon:
         self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
         refresh = job("heartbeats", heartbeats.refresh)
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
-        monthly = job("reports.monthly", self._monthly_reports)
+        monthly = job("reports.monthly", self._leader_only(self._monthly_reports))
         self._interval(jobs, monthly, 300.0, "reports.monthly", soon=2.0)
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         desk, scheduler = self._desk(), self.scheduler
         if scheduler is not None:  # reports probe their site's checks through run-now
-            follow = job("intake.follow_up", lambda: desk.follow_up(scheduler.run_now))
+            follow = job(
+                "intake.follow_up",
+                self._leader_only(lambda: desk.follow_up(scheduler.run_now)),
+            )
             self._interval(jobs, follow, every.planner_every, "intake.follow_up")
         imap = self.config.settings.email.imap
         if imap is not None:  # the poll interval of the config at start
             poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
-            mailbox = job("intake.mailbox", poller.poll_once)
+            mailbox = job("intake.mailbox", self._leader_only(poller.poll_once))
             self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
+
+    def _leader_only(self, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        """`func` run only while this instance leads (always on SQLite): the monthly
+        reports, the customers' reports' probing and the support mailbox are the leader's
+        jobs, so a cluster runs each once."""
+
+        async def run() -> None:
+            if self.leading:
+                await func()
+
+        return run
 
     def _deadman_job(self, jobs: AsyncIOScheduler, session: aiohttp.ClientSession) -> None:
         """(Re)place the dead-man's ping job for the current `settings.deadman`."""
