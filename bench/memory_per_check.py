@@ -41,13 +41,16 @@ except ImportError:  # run from the repository root
     from bench.probe_capacity import _e2e_yaml
 
 
+TOP = 5
+
+
 def _report(name: str, before: tracemalloc.Snapshot, checks: int) -> tracemalloc.Snapshot:
     gc.collect()
     after = tracemalloc.take_snapshot()
     stats = after.compare_to(before, "lineno")
     total = sum(s.size_diff for s in stats)
     print(f"{name:<28} {total / checks:8.0f} B per check")
-    for stat in sorted(stats, key=lambda s: -s.size_diff)[:5]:
+    for stat in sorted(stats, key=lambda s: -s.size_diff)[:TOP]:
         frame = stat.traceback[0]
         where = f"{Path(frame.filename).name}:{frame.lineno}"
         print(f"    {stat.size_diff / checks:8.0f} B  {where}")
@@ -105,7 +108,10 @@ async def _measure(checks: int, directory: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=10000)
+    parser.add_argument("--top", type=int, default=5, help="owners printed per stage")
     args = parser.parse_args()
+    global TOP
+    TOP = args.top
     with tempfile.TemporaryDirectory() as name:
         asyncio.run(_measure(args.checks, Path(name)))
 

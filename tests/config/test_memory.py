@@ -10,9 +10,12 @@ import sys
 import tracemalloc
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from monitor.config import Config, load_config_text
+import pytest
+
+from monitor.config import Config, ConfigError, load_config, load_config_text
 from monitor.config.records import HttpSpec
 
 CHECKS_PER_SITE = 5
@@ -115,3 +118,42 @@ def test_a_checks_own_objects_take_under_a_kilobyte() -> None:
 
     assert max(sizes) < BUDGET, f"largest check: {max(sizes)} bytes"
     assert min(sizes) > 100  # it did measure something: the record and its spec at least
+
+
+# ------------------------------------------------- the daemon's load, in a child process
+
+
+def isolated(path: Path) -> Config:
+    from monitor.config.isolated import load_config_isolated
+
+    return load_config_isolated(str(path), {})
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: vakt run loads its config in a child process")
+def test_a_config_loaded_in_a_child_process_is_the_config_loaded_here(tmp_path: Path) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(fleet(20))
+
+    config = isolated(path)
+
+    assert config == load_config(str(path), {})
+    assert len(config.checks()) == 20 * CHECKS_PER_SITE
+    assert config.customers["acme"].sites[3].checks[1].id == "acme/site3/checkout"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: vakt run loads its config in a child process")
+def test_a_child_process_reports_each_problem_with_its_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "checks.yaml"
+    text = fleet(3).replace("interval: 5m", "interval: soon", 1)
+    path.write_text(text.replace("method: HEAD", "methd: HEAD", 1))
+
+    with pytest.raises(ConfigError) as caught:
+        isolated(path)
+
+    with pytest.raises(ConfigError) as here:
+        load_config(str(path), {})
+    assert caught.value.issues == here.value.issues
+    assert [(i.file, i.line, i.path) for i in caught.value.issues] == [
+        (str(path), 10, "customers.acme.sites.site0.checks.search.interval"),
+        (str(path), 12, "customers.acme.sites.site0.checks.admin.methd"),
+    ]
