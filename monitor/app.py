@@ -16,7 +16,8 @@ in-process (`vakt demo`, tests):
                                                # `config` is an in-memory Config
     ) -> int                                   # EXIT_OK, EXIT_FAILED or EXIT_CONFIG
 
-What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), Sentry
+What runs: the config (loaded; `vakt run` loads it in a child process,
+`load_config_isolated`, then tunes the collector: `tune_gc`), Sentry
 (`init_sentry`, only with a DSN), the store (SQLite: migrated on first run; PostgreSQL:
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
@@ -62,6 +63,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config, ConfigError, load_config
+from monitor.config.isolated import load_config_isolated
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -186,14 +188,17 @@ async def serve(
 ) -> int:
     """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring.
 
-    `own_process`: the daemon is the whole process (`vakt run`), so it may tune the
-    process's garbage collector (`tune_gc`); embedded (tests, the demo) it leaves it be.
+    `own_process`: the daemon is the whole process (`vakt run`), so it may load its
+    config in a forked child (`load_config_isolated`) and tune the process's garbage
+    collector (`tune_gc`); embedded (tests, the demo) it does neither.
     """
     path = config_path
     if not isinstance(config, Config):
         path = config
         try:
-            config = load_config(os.fspath(config))
+            # `vakt run` loads in a child process: only the records reach this heap
+            load = load_config_isolated if own_process else load_config
+            config = load(os.fspath(config))
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG

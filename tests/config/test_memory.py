@@ -129,7 +129,6 @@ def isolated(path: Path) -> Config:
     return load_config_isolated(str(path), {})
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: vakt run loads its config in a child process")
 def test_a_config_loaded_in_a_child_process_is_the_config_loaded_here(tmp_path: Path) -> None:
     path = tmp_path / "checks.yaml"
     path.write_text(fleet(20))
@@ -141,7 +140,6 @@ def test_a_config_loaded_in_a_child_process_is_the_config_loaded_here(tmp_path: 
     assert config.customers["acme"].sites[3].checks[1].id == "acme/site3/checkout"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: vakt run loads its config in a child process")
 def test_a_child_process_reports_each_problem_with_its_file_line_and_key(tmp_path: Path) -> None:
     path = tmp_path / "checks.yaml"
     text = fleet(3).replace("interval: 5m", "interval: soon", 1)
