@@ -155,3 +155,28 @@ def test_a_child_process_reports_each_problem_with_its_file_line_and_key(tmp_pat
         (str(path), 10, "customers.acme.sites.site0.checks.search.interval"),
         (str(path), 12, "customers.acme.sites.site0.checks.admin.methd"),
     ]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: equal sub-records are compiled once")
+def test_equal_settings_of_many_checks_and_sites_are_one_object() -> None:
+    text = """\
+customers:
+  acme:
+    contacts: [{name: Kari Nordmann, email: kari@acme.example}]
+    sites:
+      shop: {url: 'https://acme.example', checks: {home: {path: /}, api: {path: /api}}}
+      blog: {url: 'https://acme.example', checks: {home: {path: /}, api: {path: /v2}}}
+"""
+    shop, blog = load_config_text(text).customers["acme"].sites
+    (shop_home, shop_api), (blog_home, blog_api) = shop.checks, blog.checks
+
+    assert shop_home.spec is blog_home.spec  # the same URL and expectations
+    assert shop_api.spec != blog_api.spec
+    assert shop.slow is not None
+    assert shop.slow is blog.slow
+    assert shop.locations is blog.locations
+    assert shop.quorum is blog.quorum
+    assert shop_home.label is blog_home.label
+    assert shop_home.name is blog_home.name
+    assert shop.label is blog.label  # both named after their host
+    assert shop_home.id != blog_home.id
