@@ -157,7 +157,6 @@ def test_a_child_process_reports_each_problem_with_its_file_line_and_key(tmp_pat
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: equal sub-records are compiled once")
 def test_equal_settings_of_many_checks_and_sites_are_one_object() -> None:
     text = """\
 customers:
