@@ -26,6 +26,7 @@ from pathlib import Path
 
 from monitor.clock import SystemClock
 from monitor.config import load_config
+from monitor.config.isolated import load_config_isolated
 from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
@@ -42,10 +43,23 @@ except ImportError:  # run from the repository root
 
 
 TOP = 5
+RSS = False  # --rss: no tracemalloc; the process's VmRSS after each stage instead
+
+
+def _vm_rss() -> int:
+    """This process's resident set in bytes (/proc/self/status VmRSS)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def _report(name: str, before: tracemalloc.Snapshot, checks: int) -> tracemalloc.Snapshot:
     gc.collect()
+    if RSS:
+        rss = _vm_rss()
+        print(f"{name:<28} VmRSS {rss / 2**20:6.0f} MiB = {rss / checks:6.0f} B per check")
+        return before
     after = tracemalloc.take_snapshot()
     stats = after.compare_to(before, "lineno")
     total = sum(s.size_diff for s in stats)
@@ -63,9 +77,13 @@ async def _measure(checks: int, directory: Path) -> None:
     path = directory / "checks.yaml"
     path.write_text(_e2e_yaml(args, "http://127.0.0.1:9/", store_url))
     clock = SystemClock()
-    tracemalloc.start(1)
-    snap = tracemalloc.take_snapshot()
-    config = load_config(str(path))
+    if RSS:  # as `vakt run`: the config loaded in a child process, nothing traced
+        snap = _report("interpreter", tracemalloc.Snapshot([], 1), checks)
+        config = load_config_isolated(str(path))
+    else:
+        tracemalloc.start(1)
+        snap = tracemalloc.take_snapshot()
+        config = load_config(str(path))
     snap = _report("config", snap, checks)
     hub = MetricsHub(version="bench", location="bench", checks=config.checks())
     snap = _report("metrics hub", snap, checks)
@@ -93,6 +111,12 @@ async def _measure(checks: int, directory: Path) -> None:
                 )
                 engine.submit(result, 0.0)
             await engine.flush()
+            if not RSS:
+                current, peak = tracemalloc.get_traced_memory()
+                print(f"    flush {step + 1}: peak {(peak - current) / checks:.0f} B per check above what stays")
+                tracemalloc.reset_peak()
+            else:
+                _report(f"  after flush {step + 1}", snap, checks)
         snap = _report("engine (2 results a check)", snap, checks)
 
         async def prober(check: object) -> ProbeResult:
@@ -109,9 +133,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=10000)
     parser.add_argument("--top", type=int, default=5, help="owners printed per stage")
+    parser.add_argument("--rss", action="store_true", help="VmRSS per stage, not tracemalloc")
     args = parser.parse_args()
-    global TOP
-    TOP = args.top
+    global TOP, RSS
+    TOP, RSS = args.top, args.rss
     with tempfile.TemporaryDirectory() as name:
         asyncio.run(_measure(args.checks, Path(name)))
 

@@ -166,13 +166,18 @@ class Options:
 
 
 async def run(
-    config_path: str | os.PathLike[str],
+    config: Config | str | os.PathLike[str],
     *,
+    config_path: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     clock: Clock | None = None,
 ) -> int:
-    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code."""
-    return await serve(config_path, options=options, clock=clock, own_process=True)
+    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code.
+    `config` is a path, or the Config already loaded from `config_path` (what SIGHUP
+    reloads)."""
+    return await serve(
+        config, options=options, clock=clock, config_path=config_path, own_process=True
+    )
 
 
 async def serve(
