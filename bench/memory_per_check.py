@@ -113,7 +113,8 @@ async def _measure(checks: int, directory: Path) -> None:
             await engine.flush()
             if not RSS:
                 current, peak = tracemalloc.get_traced_memory()
-                print(f"    flush {step + 1}: peak {(peak - current) / checks:.0f} B per check above what stays")
+                above = (peak - current) / checks
+                print(f"    flush {step + 1}: peak {above:.0f} B per check above what stays")
                 tracemalloc.reset_peak()
             else:
                 _report(f"  after flush {step + 1}", snap, checks)

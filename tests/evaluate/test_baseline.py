@@ -179,7 +179,6 @@ def deep_size(root: object) -> int:
     return total
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a baseline is packed, not tuples per sample")
 def test_a_baseline_costs_a_few_hundred_bytes_after_two_probes_and_little_after_a_week() -> None:
     two = feed(LatencyBaseline(), T0, [0.2, 0.3])
     week = feed(LatencyBaseline(), T0, [0.1 * (i % 3 + 1) for i in range(7 * 24 * 12)], 5 * MINUTE)
