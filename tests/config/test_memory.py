@@ -181,7 +181,6 @@ customers:
     assert shop_home.id != blog_home.id
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a load leaves its objects to gen 2")
 def test_a_load_leaves_its_objects_in_the_oldest_generation() -> None:
     # Else the first collection after the load is a young pass over every object it made
     # (millions at 100,000 checks), and the survivors wait in the middle generation for
