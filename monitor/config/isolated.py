@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from monitor.config.errors import ConfigError
-from monitor.config.loader import load_config
+from monitor.config.loader import collector_paused, load_config
 from monitor.config.records import Config
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def load_config_isolated(path: str, env: Mapping[str, str] | None = None) -> Con
         log.warning("config.isolated_load_failed", extra={"exit": status})
         return load_config(path, env)
     kind, body = answer[:1], answer[1:]
-    value = pickle.loads(body)
+    with collector_paused():  # as while loading: millions of objects that all stay
+        value = pickle.loads(body)
     if kind == _REFUSED:
         raise value if isinstance(value, ConfigError) else TypeError(type(value))
     if not isinstance(value, Config):

@@ -35,7 +35,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def load_config(path: str, env: Mapping[str, str] | None = None) -> Config:
     """Load a file or a directory of `*.yaml` files; raise `ConfigError` listing all problems."""
-    with _collector_paused():
+    with collector_paused():
         issues: list[ConfigIssue] = []
         data, locator = read_path(path, environment() if env is None else env, issues)
         return _finish(path, data, locator, issues)
@@ -43,7 +43,7 @@ def load_config(path: str, env: Mapping[str, str] | None = None) -> Config:
 
 def load_config_text(text: str, name: str = "checks.yaml", env: Mapping[str, str] = {}) -> Config:
     """Load a config from a string (tests, `vakt demo`'s generated config)."""
-    with _collector_paused():
+    with collector_paused():
         issues: list[ConfigIssue] = []
         locator = Locator(default_file=name)
         data = read_text(text, name, env, locator, issues)
@@ -51,7 +51,7 @@ def load_config_text(text: str, name: str = "checks.yaml", env: Mapping[str, str
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Loading builds millions of objects that all stay alive until it ends (YAML nodes,
     values, models, records): each of the cyclic collector's passes meanwhile scans the
     growing heap and frees nothing, and they were over half the load time of a
