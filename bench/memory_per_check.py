@@ -4,6 +4,12 @@ the whole process's RSS from outside).
 
     .venv/bin/python bench/memory_per_check.py --checks 10000
     .venv/bin/python bench/memory_per_check.py --checks 100000
+    .venv/bin/python bench/memory_per_check.py --checks 100000 --rss --batch 1000
+
+`--rss`: nothing traced; the process's VmRSS after each stage, the config loaded in a
+child process as `vakt run` does (a model of the daemon's RSS, in one process).
+`--batch N`: the engine flushes after every N results, as the daemon (batch_size 1000);
+by default each round of one result per check is one flush.
 
 Stages, as `serve()` builds them: the config (`load_config` of the `--vakt-run`
 checks.yaml), the metrics hub, the engine after `start()`, the engine after two results
@@ -43,6 +49,7 @@ except ImportError:  # run from the repository root
 
 
 TOP = 5
+BATCH = 0  # --batch: flush after every BATCH results (0: one flush per round)
 RSS = False  # --rss: no tracemalloc; the process's VmRSS after each stage instead
 
 
@@ -101,7 +108,7 @@ async def _measure(checks: int, directory: Path) -> None:
         snap = _report("engine (started)", snap, checks)
         for step in range(2):
             now = clock.now()
-            for check in config.checks():
+            for n, check in enumerate(config.checks(), 1):
                 result = ProbeResult(
                     check.id,
                     Verdict.OK,
@@ -110,14 +117,16 @@ async def _measure(checks: int, directory: Path) -> None:
                     "bench",
                 )
                 engine.submit(result, 0.0)
+                if BATCH and n % BATCH == 0:  # as the daemon: a flush per batch_size results
+                    await engine.flush()
             await engine.flush()
             if not RSS:
                 current, peak = tracemalloc.get_traced_memory()
                 above = (peak - current) / checks
-                print(f"    flush {step + 1}: peak {above:.0f} B per check above what stays")
+                print(f"    round {step + 1}: peak {above:.0f} B per check above what stays")
                 tracemalloc.reset_peak()
             else:
-                _report(f"  after flush {step + 1}", snap, checks)
+                _report(f"  after round {step + 1}", snap, checks)
         snap = _report("engine (2 results a check)", snap, checks)
 
         async def prober(check: object) -> ProbeResult:
@@ -135,9 +144,10 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=10000)
     parser.add_argument("--top", type=int, default=5, help="owners printed per stage")
     parser.add_argument("--rss", action="store_true", help="VmRSS per stage, not tracemalloc")
+    parser.add_argument("--batch", type=int, default=0, help="flush every N results (0: once)")
     args = parser.parse_args()
-    global TOP, RSS
-    TOP, RSS = args.top, args.rss
+    global TOP, RSS, BATCH
+    TOP, RSS, BATCH = args.top, args.rss, args.batch
     with tempfile.TemporaryDirectory() as name:
         asyncio.run(_measure(args.checks, Path(name)))
 
