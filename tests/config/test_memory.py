@@ -6,6 +6,7 @@ These are memory bounds, not timings: the numbers do not depend on the machine's
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import tracemalloc
 from collections.abc import Iterator
@@ -192,3 +193,20 @@ def test_a_load_leaves_its_objects_in_the_oldest_generation() -> None:
 
     assert len(config.checks()) == 400 * CHECKS_PER_SITE
     assert young < 2000, young  # a few from this test; the load made ~100,000
+
+
+def test_a_child_process_that_dies_leaves_the_load_to_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.config import isolated as module
+
+    path = tmp_path / "checks.yaml"
+    path.write_text(fleet(3))
+    # the fault: the child exits without an answer (as if killed while loading)
+    monkeypatch.setattr(module, "_answer", lambda fd, p, env: os._exit(3))
+
+    with caplog.at_level("WARNING", logger="monitor.config.isolated"):
+        config = isolated(path)
+
+    assert config == load_config(str(path), {})
+    assert [r.getMessage() for r in caplog.records] == ["config.isolated_load_failed"]
