@@ -16,7 +16,8 @@ in-process (`vakt demo`, tests):
                                                # `config` is an in-memory Config
     ) -> int                                   # EXIT_OK, EXIT_FAILED or EXIT_CONFIG
 
-What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), Sentry
+What runs: the config (loaded; `vakt run` loads it in a child process,
+`load_config_isolated`, then tunes the collector: `tune_gc`), Sentry
 (`init_sentry`, only with a DSN), the store (SQLite: migrated on first run; PostgreSQL:
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
@@ -64,6 +65,7 @@ from monitor.clock import Clock, SystemClock
 from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
 from monitor.config import Config, ConfigError, load_config
 from monitor.config.loader import located
+from monitor.config.isolated import load_config_isolated
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -173,13 +175,18 @@ class Options:
 
 
 async def run(
-    config_path: str | os.PathLike[str],
+    config: Config | str | os.PathLike[str],
     *,
+    config_path: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     clock: Clock | None = None,
 ) -> int:
-    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code."""
-    return await serve(config_path, options=options, clock=clock, own_process=True)
+    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code.
+    `config` is a path, or the Config already loaded from `config_path` (what SIGHUP
+    reloads)."""
+    return await serve(
+        config, options=options, clock=clock, config_path=config_path, own_process=True
+    )
 
 
 async def serve(
@@ -195,14 +202,17 @@ async def serve(
 ) -> int:
     """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring.
 
-    `own_process`: the daemon is the whole process (`vakt run`), so it may tune the
-    process's garbage collector (`tune_gc`); embedded (tests, the demo) it leaves it be.
+    `own_process`: the daemon is the whole process (`vakt run`), so it may load its
+    config in a forked child (`load_config_isolated`) and tune the process's garbage
+    collector (`tune_gc`); embedded (tests, the demo) it does neither.
     """
     path = config_path
     if not isinstance(config, Config):
         path = config
         try:
-            config = load_config(os.fspath(config))
+            # `vakt run` loads in a child process: only the records reach this heap
+            load = load_config_isolated if own_process else load_config
+            config = load(os.fspath(config))
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG

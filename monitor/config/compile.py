@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from monitor.config import schema as s
@@ -130,6 +130,8 @@ DEKODE_LEVELS: dict[Level, LevelPolicy] = {
 Level B within 1 business day)."""
 
 
+T = TypeVar("T")
+
 Broken = dict[str, set[str]]
 """Names per section (`calendars`, `policies`, `customers`...) that failed validation."""
 
@@ -158,6 +160,16 @@ class _Compiler:
     escalations: dict[str, Escalation] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
+    equal: dict[object, object] = field(default_factory=dict)
+
+    def shared(self, value: T) -> T:
+        """The first value compiled equal to `value` (the record itself when new): equal
+        sub-records of many checks and sites (a spec, a slow rule, the locations, a
+        label) are one object, not one per check. Records are frozen, so sharing is safe."""
+        try:
+            return cast(T, self.equal.setdefault(value, value))
+        except TypeError:  # unhashable: kept as it is
+            return value
 
     def error(self, path: Path_, message: str) -> None:
         self.issues.append(self.locator.issue(path, message))
@@ -768,9 +780,13 @@ class _Compiler:
     def compile_site(self, path: Path_, cid: str, name: str, m: s.SiteModel) -> Site | None:
         if not self.check_name(path, name):
             return None
-        locations = m.locations or (self.settings.location,)
+        locations = self.shared(m.locations or (self.settings.location,))
         self.check_locations(path, locations, m)
-        slow = SlowRule(m.slow.factor, m.slow.over, m.slow.min, m.slow.baseline) if m.slow else None
+        slow = (
+            self.shared(SlowRule(m.slow.factor, m.slow.over, m.slow.min, m.slow.baseline))
+            if m.slow
+            else None
+        )
         if slow is not None and slow.factor <= 1:
             self.error(
                 (*path, "slow", "factor"), f"expected a factor above 1, got '{slow.factor:g}'"
@@ -790,10 +806,10 @@ class _Compiler:
             id=f"{cid}/{name}",
             customer=cid,
             name=name,
-            label=label or name,
-            url=m.url,
+            label=self.shared(label or name),
+            url=m.url if m.url is None else self.shared(m.url),
             locations=locations,
-            quorum=m.quorum,
+            quorum=self.shared(m.quorum),
             depends_on=m.depends_on,
             slow=slow,
             checks=checks,
@@ -832,7 +848,8 @@ class _Compiler:
         spec = self.compile_spec(path, kind, m, sm)
         if spec is None:
             return None
-        return self.check_record(path, f"{cid}/{site}/{name}", cid, site, name, kind, m, spec)
+        check_id = f"{cid}/{site}/{name}"
+        return self.check_record(path, check_id, cid, site, name, kind, m, self.shared(spec))
 
     def check_type(self, path: Path_, raw: Any) -> CheckType | None:
         if not isinstance(raw, dict):
@@ -869,8 +886,8 @@ class _Compiler:
             id=check_id,
             customer=cid,
             site=site,
-            name=name,
-            label=m.title or name.replace("_", " ").replace("-", " ").capitalize(),
+            name=self.shared(name),
+            label=self.shared(m.title or name.replace("_", " ").replace("-", " ").capitalize()),
             type=kind,
             impact=m.impact,
             interval=interval,
