@@ -64,8 +64,8 @@ from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
 from monitor.config import Config, ConfigError, load_config
-from monitor.config.loader import located
 from monitor.config.isolated import load_config_isolated
+from monitor.config.loader import located
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
