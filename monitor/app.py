@@ -16,7 +16,8 @@ in-process (`vakt demo`, tests):
                                                # `config` is an in-memory Config
     ) -> int                                   # EXIT_OK, EXIT_FAILED or EXIT_CONFIG
 
-What runs: the config (loaded; `vakt run` then tunes the collector: `tune_gc`), Sentry
+What runs: the config (loaded; `vakt run` loads it in a child process,
+`load_config_isolated`, then tunes the collector: `tune_gc`), Sentry
 (`init_sentry`, only with a DSN), the store (SQLite: migrated on first run; PostgreSQL:
 must be current) under the daemon lock, one `MetricsHub`, the engine (the real
 notification planner behind its seam, the hub as its observer, the dispatcher woken after
@@ -49,7 +50,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -61,7 +62,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
+from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
 from monitor.config import Config, ConfigError, load_config
+from monitor.config.isolated import load_config_isolated
+from monitor.config.loader import located
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -69,13 +73,16 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
+from monitor.intake import Desk, MailboxPoller
 from monitor.metrics import MetricsHub, metrics_handler
 from monitor.model import ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
 from monitor.notify.dispatcher import Backoff, Dispatcher, ObserverSet, OutboxTeamWarner
 from monitor.notify.figures import IncidentWatch, SlaCounter
 from monitor.notify.planner import Planner as CasePlanner
+from monitor.notify.readiness import channel_problems
 from monitor.notify.render import Renderer
+from monitor.notify.signing import signing_secret, with_secret
 from monitor.notify.templatecheck import checked_renderer
 from monitor.notify.tick import planner_tick
 from monitor.observability import (
@@ -89,6 +96,7 @@ from monitor.observability import (
 from monitor.probes import ProbeContext, open_probe_context, run_probe
 from monitor.probes.canary import canary_checks
 from monitor.probes.targets import target_policy
+from monitor.reports.source import StoreReports
 from monitor.scheduler import Scheduler
 from monitor.store import (
     Retained,
@@ -118,6 +126,8 @@ from monitor.web.limits import (
 
 log = logging.getLogger("monitor.app")
 
+CLUSTER = "cluster.node"  # the supervised task of the cluster node's rounds
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -125,6 +135,7 @@ EXIT_CONFIG = 2
 RELOAD_CHECK = "monitor.notify.reloadcheck"  # the reload's child process (`python -m`)
 JOB_DRAIN = 2.0  # seconds running periodic jobs get to finish at shutdown (of the drain)
 FLUSH_EVERY = 1.0  # seconds between the engine's flushes (health: `engine_periods` of these)
+IDLE_LEASES = 3  # PostgreSQL ends a session idle in a transaction for this many leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +175,18 @@ class Options:
 
 
 async def run(
-    config_path: str | os.PathLike[str],
+    config: Config | str | os.PathLike[str],
     *,
+    config_path: str | os.PathLike[str] | None = None,
     options: Options | None = None,
     clock: Clock | None = None,
 ) -> int:
-    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code."""
-    return await serve(config_path, options=options, clock=clock, own_process=True)
+    """`vakt run`: the daemon until SIGTERM/SIGINT. Returns the process exit code.
+    `config` is a path, or the Config already loaded from `config_path` (what SIGHUP
+    reloads)."""
+    return await serve(
+        config, options=options, clock=clock, config_path=config_path, own_process=True
+    )
 
 
 async def serve(
@@ -186,18 +202,22 @@ async def serve(
 ) -> int:
     """Run the daemon until `stop` is set (or SIGTERM/SIGINT). See the module docstring.
 
-    `own_process`: the daemon is the whole process (`vakt run`), so it may tune the
-    process's garbage collector (`tune_gc`); embedded (tests, the demo) it leaves it be.
+    `own_process`: the daemon is the whole process (`vakt run`), so it may load its
+    config in a forked child (`load_config_isolated`) and tune the process's garbage
+    collector (`tune_gc`); embedded (tests, the demo) it does neither.
     """
     path = config_path
     if not isinstance(config, Config):
         path = config
         try:
-            config = load_config(os.fspath(config))
+            # `vakt run` loads in a child process: only the records reach this heap
+            load = load_config_isolated if own_process else load_config
+            config = load(os.fspath(config))
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG
     try:
+        refuse_dead_channels(config, None if path is None else os.fspath(path))
         renderer = checked_renderer(config)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
@@ -212,19 +232,33 @@ async def serve(
         secrets=config_secrets(config),
         environ=os.environ,
     )
-    store = Store(settings.store, busy_timeout=settings.busy_timeout)
+    store = Store(
+        settings.store,
+        busy_timeout=settings.busy_timeout,
+        # a paused (SIGSTOP) former leader must not hold the lease row's lock for ever
+        idle_in_transaction=settings.cluster.lease * IDLE_LEASES,
+    )
     lock = store.lock_for_daemon()
+    clock = clock or SystemClock()
     try:
         lock.acquire()
         await store.open()
         await store.ensure_schema()
+        config = await _signing(config, store, clock)
     except (StoreLocked, SchemaOutdated, StoreError) as exc:
         print(f"vakt run: {exc}", file=sys.stderr)
         await store.close()
         lock.release()
         return EXIT_FAILED
+    if config.settings.secret != settings.secret:  # the stored secret: Sentry scrubs it too
+        init_sentry(
+            settings.sentry,
+            location=settings.location,
+            secrets=config_secrets(config),
+            environ=os.environ,
+        )
     parts = _Parts(
-        clock=clock or SystemClock(),
+        clock=clock,
         options=options or Options(),
         routes=tuple(extra_private_routes),
         ready=ready or asyncio.Event(),
@@ -237,6 +271,32 @@ async def serve(
     finally:
         await store.close()
         lock.release()
+
+
+def refuse_dead_channels(config: Config, path: str | None) -> None:
+    """Raise `ConfigError` (file, line, key, why) when a configured channel cannot work at
+    all (`monitor.notify.readiness.channel_problems`): the daemon must not start, or
+    adopt a reload, that would page into nothing."""
+    problems = channel_problems(config)
+    if problems:
+        raise located(path, [(p.where, p.text) for p in problems])
+
+
+async def _signing(config: Config, store: Store, clock: Clock) -> Config:
+    """`config` with the acknowledge-link secret (`monitor.notify.signing`): generated
+    and kept in the store on the first start without `settings.secret`, said once."""
+    secret = await signing_secret(config, store, clock.now())
+    if secret.generated:
+        log.warning(
+            "secret.generated",
+            extra={
+                "store": store.display_url,
+                "why": "settings.secret is not set: acknowledge links are signed with a "
+                "secret generated now and kept in the database (shared by every instance "
+                "and the CLI); set settings.secret to choose your own",
+            },
+        )
+    return with_secret(config, secret.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +358,12 @@ class _Daemon:
         self.dispatcher: Dispatcher | None = None
         self.progress = Progress(self.clock, observer=self.hub)
         self.supervisor = Supervisor(self.progress)
+        # PostgreSQL: a cluster member, leading or a standby; SQLite: always the leader
+        self.node = None if store.is_sqlite else self._node(config)
+        if self.node is None:
+            self.hub.cluster_stepped(True)  # the one instance leads (no VaktClusterNoLeader)
+        else:  # per-check series come from the leader only (`_lead_or_follow`)
+            self.hub.set_checks([])
         self.engine = Engine(
             store,
             config,
@@ -310,6 +376,7 @@ class _Daemon:
             on_shed=self.hub.engine_shed,
             flush_every=FLUSH_EVERY,
             on_flushed=self.progress.reporter(ENGINE),
+            fence=self.node,
         )
         self.scheduler: Scheduler | None = None
         self.jobs: AsyncIOScheduler | None = None
@@ -335,6 +402,42 @@ class _Daemon:
 
     def _checks(self) -> list[Check]:
         return [*self.config.checks(), *canary_checks(self.config.settings)]
+
+    def _probed(self) -> list[Check]:
+        """What this instance probes: every check while it leads, nothing otherwise."""
+        return self._checks() if self.leading else []
+
+    @property
+    def leading(self) -> bool:
+        """Whether this instance leads (always without a cluster)."""
+        return self.node is None or self.node.leading
+
+    def _node(self, config: Config) -> ClusterNode:
+        identity = Identity(owner_id(), socket.gethostname(), os.getpid(), __version__)
+        return ClusterNode(
+            self.store,
+            config.settings.cluster,
+            identity,
+            self.clock,
+            on_change=self._lead_or_follow,
+            observer=self.hub,
+        )
+
+    async def _lead_or_follow(self, leading: bool) -> None:
+        """The cluster node took the lease (rebuild evaluation state from the store as a
+        restart does, then probe) or lost it (stop probing, forget what was not
+        committed). The web apps and the dispatcher run either way."""
+        if leading:
+            await self.engine.resume()
+            self.hub.set_checks(self._checks())
+            if self.scheduler is not None:
+                self.scheduler.reload(self._checks())
+            return
+        if self.scheduler is not None:
+            self.scheduler.reload([])
+        # a former leader's per-check values would go stale: only the leader has them
+        self.hub.set_checks([])
+        await self.engine.standby()
 
     def _wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
@@ -364,7 +467,10 @@ class _Daemon:
     async def run(self) -> int:
         settings = self.config.settings
         try:
-            await self.engine.start()
+            if self.node is None:
+                await self.engine.start()
+            else:  # the first election: a leader loads the engine's state (`resume`)
+                await self.node.round()
         except StoreError as exc:
             print(f"vakt run: cannot load state: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -417,7 +523,14 @@ class _Daemon:
             warn_after=delivery.warn_after,
             observer=ObserverSet(self.hub, SettleProgress(self.progress)),
             config=lambda: self.config,
+            members=self._live_members if self.node is not None else None,
         )
+
+    async def _cluster_status(self) -> ClusterStatus:
+        return await read_status(self.store, self.config.settings.cluster.lease)
+
+    async def _live_members(self) -> frozenset[str]:
+        return await live_members(self.store, self.config.settings.cluster.lease)
 
     def _poll(self) -> timedelta:
         """The dispatcher's idle wait: `Options.dispatch_poll` or `settings.delivery.poll`."""
@@ -444,11 +557,13 @@ class _Daemon:
             DISPATCHER, lambda: dispatcher.run(dispatch_stop), done=dispatch_stop.is_set
         )
         jobs = self.jobs = self._jobs(heartbeats, session)
+        node_stop = asyncio.Event()
+        membership = self._membership(node_stop)
         try:
             if self.options.signals:
                 self._signals(session)
             jobs.start()
-            scheduler.start(self._checks())
+            scheduler.start(self._probed())
             self.watch.begin()
             self.running = True
             self.parts.ready.set()
@@ -463,6 +578,10 @@ class _Daemon:
                 await runner.cleanup()
             await self._stop_jobs(jobs)
             await self._drain(scheduler, writer, dispatcher, dispatch_stop, dispatching)
+            node_stop.set()  # after the last leader writes: then release the lease
+            if membership is not None:
+                self.supervisor.wake(CLUSTER)
+                await membership
             for task in list(self._closing):  # channels replaced by a reload: close now
                 task.cancel()
             await asyncio.gather(*self._closing, return_exceptions=True)
@@ -472,6 +591,16 @@ class _Daemon:
     @property
     def path(self) -> str | None:
         return self.parts.path
+
+    def _desk(self) -> Desk:
+        return Desk(self.store, lambda: self.config, self.clock)
+
+    def _membership(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
+        """The cluster node's rounds (supervised), until `stop`; None without a cluster."""
+        node = self.node
+        if node is None:
+            return None
+        return self.supervisor.start(CLUSTER, lambda: node.run(stop), done=stop.is_set)
 
     # ------------------------------------------------------------------ jobs
 
@@ -491,10 +620,35 @@ class _Daemon:
         self._interval(jobs, judge, every.gauges_every, "health", soon=1.0)
         refresh = job("heartbeats", heartbeats.refresh)
         self._interval(jobs, refresh, every.heartbeats_every, "heartbeats")
+        monthly = job("reports.monthly", self._leader_only(self._monthly_reports))
+        self._interval(jobs, monthly, 300.0, "reports.monthly", soon=2.0)
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
+        desk, scheduler = self._desk(), self.scheduler
+        if scheduler is not None:  # reports probe their site's checks through run-now
+            follow = job(
+                "intake.follow_up",
+                self._leader_only(lambda: desk.follow_up(scheduler.run_now)),
+            )
+            self._interval(jobs, follow, every.planner_every, "intake.follow_up")
+        imap = self.config.settings.email.imap
+        if imap is not None:  # the poll interval of the config at start
+            poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
+            mailbox = job("intake.mailbox", self._leader_only(poller.poll_once))
+            self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
+
+    def _leader_only(self, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+        """`func` run only while this instance leads (always on SQLite): the monthly
+        reports, the customers' reports' probing and the support mailbox are the leader's
+        jobs, so a cluster runs each once."""
+
+        async def run() -> None:
+            if self.leading:
+                await func()
+
+        return run
 
     def _deadman_job(self, jobs: AsyncIOScheduler, session: aiohttp.ClientSession) -> None:
         """(Re)place the dead-man's ping job for the current `settings.deadman`."""
@@ -565,20 +719,34 @@ class _Daemon:
         return run
 
     async def _planner_tick(self) -> None:
-        """One planner tick (a store error is the caller's: the supervised job logs it)."""
+        """One planner tick (a store error is the caller's: the supervised job logs it);
+        a leader transaction, skipped on a standby."""
+        if not self.leading:
+            return
         result = await planner_tick(
             self.store,
             self.config,
             self.case_planner,
             self.clock.now(),
             period=self.planner_period,
+            fence=self.node,
         )
         if result.inserted:
             self._wake_dispatcher()
         self.sla.count(result.sla)
 
+    async def _monthly_reports(self) -> None:
+        """Last month's reports, on the first business day (`monitor.reports.monthly`)."""
+        from monitor.reports.monthly import send_monthly  # matplotlib: only when reporting
+
+        if await send_monthly(self.store, self.config, self.clock.now()):
+            self._wake_dispatcher()
+
     async def _housekeeping(self) -> None:
-        """Retention: old evidence, changes, aggregates, settled notifications, sessions."""
+        """Retention: old evidence, changes, aggregates, settled notifications, sessions
+        (the leader's job: a standby skips it)."""
+        if not self.leading:
+            return
         now = self.clock.now()
         keep = self.options.retention
         for what, age in (
@@ -607,6 +775,10 @@ class _Daemon:
             metrics=metrics_handler(self.hub),
             middlewares=(sentry_middleware(),),
             pagerduty_webhook_secret=os.environ.get("VAKT_PAGERDUTY_WEBHOOK_SECRET"),
+            reports=StoreReports(self.store, lambda: self.config, self.clock),
+            desk=self._desk(),
+            cluster=self._cluster_status if self.node is not None else None,
+            member=owner_id(),
         )
         private = create_private_app(deps)
         private.router.add_routes(self.parts.routes)
@@ -695,9 +867,17 @@ class _Daemon:
         async with self._reloading:
             try:
                 config = await load_in_child(path, RELOAD_CHECK)
+                await asyncio.to_thread(refuse_dead_channels, config, path)
                 renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
                 log.error("config.reload_failed", extra={"errors": exc.render()})
+                self.config_ok = False
+                self.hub.config_reloaded(success=False, at=self.clock.now())
+                return False
+            try:
+                config = await _signing(config, self.store, self.clock)
+            except StoreError as exc:
+                log.error("config.reload_failed", extra={"errors": str(exc)})
                 self.config_ok = False
                 self.hub.config_reloaded(success=False, at=self.clock.now())
                 return False
@@ -720,8 +900,8 @@ class _Daemon:
         self.config_ok = True
         self.engine.reload(config)
         if self.scheduler is not None:
-            self.scheduler.reload(self._checks())
-        self.hub.set_checks(self._checks())
+            self.scheduler.reload(self._probed())
+        self.hub.set_checks(self._probed())
         self.case_planner = CasePlanner(config)
         self.planner.reload(self.case_planner)
         if self.jobs is not None and old.deadman != config.settings.deadman:

@@ -194,6 +194,20 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _gauge("vakt_deadman_interval_seconds", "The dead-man's ping interval; 0 when switched off."),
     _gauge(
+        "vakt_cluster_leader",
+        "1 while this instance holds the leader lease (always 1 on SQLite), else 0.",
+    ),
+    _gauge("vakt_cluster_term", "The leader lease's fencing term as this instance last saw it."),
+    _gauge(
+        "vakt_cluster_members",
+        "Cluster members as this instance last read them, by state (alive or dead).",
+        "state",
+    ),
+    _gauge(
+        "vakt_cluster_heartbeat_timestamp_seconds",
+        "When this instance last wrote its membership heartbeat (Unix time).",
+    ),
+    _gauge(
         "vakt_weak_tokens",
         "Configured status-page and heartbeat tokens estimated under 128 bits.",
     ),
@@ -541,6 +555,20 @@ class MetricsHub:
     def weak_tokens(self, count: int) -> None:
         """How many configured tokens are weak (`monitor.config.tokens`)."""
         self._c.gauge("vakt_weak_tokens").set(count)
+
+    def cluster_seen(self, *, leading: bool, term: int, alive: int, dead: int, at: float) -> None:
+        """A cluster round ended (the `ClusterObserver` protocol): this instance leads or
+        not under `term`, with `alive` and `dead` members; its heartbeat was written at
+        Unix time `at`."""
+        self._c.gauge("vakt_cluster_leader").set(1 if leading else 0)
+        self._c.gauge("vakt_cluster_term").set(term)
+        self._c.gauge("vakt_cluster_members", "alive").set(alive)
+        self._c.gauge("vakt_cluster_members", "dead").set(dead)
+        self._c.gauge("vakt_cluster_heartbeat_timestamp_seconds").set(at)
+
+    def cluster_stepped(self, leading: bool) -> None:
+        """This instance became leader (True) or stepped down (False)."""
+        self._c.gauge("vakt_cluster_leader").set(1 if leading else 0)
 
     def deadman_configured(self, every: float) -> None:
         """The dead-man's ping interval in seconds (0: switched off)."""

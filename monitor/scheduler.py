@@ -146,6 +146,20 @@ class Scheduler:
             self._push(slot, slot.next_due, regular=True)
         self._arm()
 
+    def run_now(self, check_ids: Iterable[str]) -> int:
+        """Probe these checks at once, off their rhythm (a customer's report); a failure
+        is then re-probed every `retry_interval` up to `confirm` as usual. Unknown ids are
+        left out; returns how many were queued."""
+        now = self._clock.monotonic()
+        queued = 0
+        for check_id in dict.fromkeys(check_ids):
+            slot = self._slots.get(check_id)
+            if slot is not None:
+                self._push(slot, now, regular=False)
+                queued += 1
+        self._arm()
+        return queued
+
     def _first_due(self, check: Check) -> float:
         interval = check.interval.total_seconds()
         wall = self._clock.now().timestamp()

@@ -38,7 +38,7 @@ def build() -> dashboard.Dashboard:
             stat_panel(
                 "Open incidents",
                 "How many incidents are open (not yet resolved), by level?",
-                "sum by (level) (vakt_incidents_open)",
+                "max by (level) (vakt_incidents_open)",
                 legend="Level {{level}}",
             )
         )

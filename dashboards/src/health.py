@@ -102,7 +102,7 @@ def build() -> dashboard.Dashboard:
             series_panel(
                 "Outbox",
                 "Are notifications waiting, and for how long?",
-                ("sum(vakt_outbox_backlog)", "backlog"),
+                ("max(vakt_outbox_backlog)", "backlog"),
                 ("max(vakt_outbox_oldest_age_seconds)", "oldest age (s)"),
             )
         )

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "check_config": "validate checks.yaml and summarise it",
     "probe": "probe a URL or a configured check once and print the result",
     "db": "migrate the database schema",
+    "cluster": "members of the PostgreSQL cluster, the leader and its term",
     "oncall": "who is on call now, and the next handoffs",
     "status": "every site with its state, level, latency and since when",
     "incidents": "list, show, acknowledge, resolve and annotate incidents",
@@ -26,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "notify": "send a test notification",
     "notifications": "list notifications and retry failed ones",
     "user": "manage web UI logins",
+    "report": "monthly agreement reports per customer (HTML, PDF, CSV, JSON)",
     "demo": "run Vakt on simulated customer sites, with a mail sink and the web UI",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
 from monitor.config import Config, ConfigError, load_config
 
@@ -26,10 +27,12 @@ def config_path(args: argparse.Namespace) -> str:
     return explicit or os.environ.get("VAKT_CONFIG") or DEFAULT_CONFIG
 
 
-def load_or_report(args: argparse.Namespace) -> Config | None:
-    """Load the config; on failure print every error to stderr and return None."""
+def load_or_report(
+    args: argparse.Namespace, load: Callable[[str], Config] = load_config
+) -> Config | None:
+    """Load the config with `load`; on failure print every error to stderr and return None."""
     try:
-        return load_config(config_path(args))
+        return load(config_path(args))
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return None

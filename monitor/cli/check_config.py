@@ -14,10 +14,11 @@ from typing import Any
 
 from monitor.cli._common import add_config_option, config_path, load_or_report
 from monitor.config import ConfigError
+from monitor.config.loader import located
 from monitor.config.records import Config, TargetKind
 from monitor.config.tokens import STRONG_BITS, weak_tokens
 from monitor.model import CheckType
-from monitor.notify.readiness import message_warnings
+from monitor.notify.readiness import channel_problems, message_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -61,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from monitor.notify.templatecheck import check_templates
 
     issues = check_templates(config)
+    problems = channel_problems(config)
+    if problems:
+        dead = located(config_path(args), [(p.where, p.text) for p in problems])
+        issues = [*dead.issues, *issues]
     if issues:
         print(ConfigError(issues).render(), file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
-"""`vakt incidents list|show|ack|resolve|note`: read and act on incidents beside the daemon.
+"""`vakt incidents list|show|ack|resolve|note|ack-link`: read and act on incidents beside
+the daemon.
 
 The store is the truth. `list` and `show` read it; `ack`, `resolve` and `note` go through
 `monitor.engine.commands`: one short transaction each, compare-and-set on the incident's
 version, so the daemon never overwrites what it has not seen (and neither do we).
+`ack-link` prints an acknowledge link for a person, signed with the daemon's secret
+(`monitor.notify.signing`), to hand to someone who was not paged.
 
 Exit codes: 0 done, 1 the operation failed (unknown case, already resolved, the store
 cannot be used), 2 usage or config error.
@@ -30,13 +33,26 @@ from monitor.config.records import Config
 from monitor.engine import (
     CommandError,
     CommandResult,
+    UnknownCase,
     acknowledge,
     add_note,
     from_record,
     resolve,
 )
+from monitor.engine.queue import answer_report, read_queue
+from monitor.incidents.queue import QueueEntry, QueueKind
 from monitor.model import IncidentStatus
-from monitor.store import EventKind, Incident, IncidentEvent, Store
+from monitor.notify.planner import DEFAULT_ACK_TTL
+from monitor.notify.signing import stored_signing_secret
+from monitor.notify.tokens import ack_url, issue_token
+from monitor.store import (
+    CustomerRequest,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    RequestStatus,
+    Store,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -59,6 +75,7 @@ def register(subparsers: Any) -> None:
         add_by_option(action, who, person=True)
         action.set_defaults(handler=handler)
     _register_note(actions)
+    _register_ack_link(actions)
 
 
 def _case_argument(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +92,12 @@ def _register_list(actions: Any) -> None:
     )
     add_store_options(action)
     action.add_argument("--open", action="store_true", help="only open and acknowledged ones")
+    action.add_argument(
+        "--queue",
+        action="store_true",
+        help="the queue: open monitoring and customer-reported cases by respond-by, then "
+        "time of submission, with each contract's clock",
+    )
     action.add_argument("--customer", metavar="ID", help="only this customer's incidents")
     action.add_argument(
         "--limit", type=_positive, default=50, metavar="N", help="at most N (default 50)"
@@ -108,6 +131,18 @@ def _register_note(actions: Any) -> None:
     action.add_argument("--public", action="store_true", help="show it to the customer too")
     add_by_option(action, "writes it", person=True)
     action.set_defaults(handler=run_note)
+
+
+def _register_ack_link(actions: Any) -> None:
+    action = actions.add_parser(
+        "ack-link",
+        help="print an acknowledge link for a case",
+        description="Print a link that lets PERSON acknowledge CASE from a browser, signed "
+        "like the links in pages and valid for as long.",
+    )
+    _case_argument(action)
+    add_by_option(action, "may use the link", person=True)
+    action.set_defaults(handler=run_ack_link)
 
 
 def _positive(text: str) -> int:
@@ -192,7 +227,62 @@ async def find_case(store: Store, case: str) -> tuple[Incident, list[IncidentEve
         return row, await tx.incidents.events(row.id)
 
 
+def queue_json(entry: QueueEntry) -> dict[str, object]:
+    """The stable JSON shape of one queue entry (times ISO 8601 UTC)."""
+    return {
+        "case": entry.case,
+        "kind": entry.kind.value,
+        "customer": entry.customer_id,
+        "site": entry.site_id,
+        "status": entry.status,
+        "submitted_at": iso(entry.submitted_at),
+        "respond_by": iso(entry.respond_by),
+        "clock": entry.clock,
+        "who": entry.who or None,
+        "summary": entry.summary,
+    }
+
+
+def queue_text(entries: Sequence[QueueEntry], zone: tzinfo, painter: Painter) -> list[str]:
+    if not entries:
+        return ["Nothing open."]
+    cells: list[list[Cell]] = [
+        [
+            e.case,
+            "customer" if e.kind is QueueKind.CUSTOMER else "monitoring",
+            (e.status, e.status),
+            e.site_id or e.customer_id,
+            local(e.submitted_at, zone),
+            local(e.respond_by, zone),
+            e.clock,
+        ]
+        for e in entries
+    ]
+    headers = ("CASE", "KIND", "STATUS", "SITE", "SUBMITTED", "RESPOND BY", "CLOCK")
+    return table(headers, cells, painter)
+
+
+def _run_queue(args: argparse.Namespace) -> int:
+    async def work(config: Config, store: Store) -> int:
+        async with store.transaction(read_only=True) as tx:
+            found = await read_queue(tx, config)
+        entries = found.entries[: args.limit]
+        if args.json:
+            print_json([queue_json(e) for e in entries])
+            return 0
+        for line in queue_text(entries, config.settings.timezone, Painter.for_stdout()):
+            print(line)
+        if found.triage:
+            print(f"{len(found.triage)} report(s) wait in triage (the team UI's queue page).")
+        return 0
+
+    return run_with_store("incidents list", args, work)
+
+
 def run_list(args: argparse.Namespace) -> int:
+    if args.queue:
+        return _run_queue(args)
+
     async def work(config: Config, store: Store) -> int:
         sites = None
         if args.customer is not None:
@@ -241,12 +331,26 @@ def _act(name: str, args: argparse.Namespace, command: Command) -> int:
             return fail(f"incidents {name}", _nobody(args, config), 2)
         try:
             result = await command(store, args.case, who, SystemClock().now())
+        except UnknownCase as exc:
+            if name in ("ack", "resolve"):  # perhaps a customer-reported case
+                now = SystemClock().now()
+                row = await answer_report(store, args.case, who, now, resolve=name == "resolve")
+                if row is not None:
+                    print(f"{row.case_number}: customer-reported, now {_report_state(row)}")
+                    return 0
+            return fail(f"incidents {name}", str(exc))
         except CommandError as exc:
             return fail(f"incidents {name}", str(exc))
         print(outcome(result, who, config))
         return 0
 
     return run_with_store(f"incidents {name}", args, work)
+
+
+def _report_state(row: CustomerRequest) -> str:
+    if row.status is RequestStatus.RESOLVED:
+        return f"resolved by {row.resolved_by}"
+    return f"acknowledged by {row.acknowledged_by}" if row.acknowledged_by else "open"
 
 
 def run_ack(args: argparse.Namespace) -> int:
@@ -266,6 +370,28 @@ def run_note(args: argparse.Namespace) -> int:
         return await add_note(store, case, who, text, args.public, now)
 
     return _act("note", args, note)
+
+
+def run_ack_link(args: argparse.Namespace) -> int:
+    async def work(config: Config, store: Store) -> int:
+        who = person_acting(args, config, os.environ)
+        if who is None:
+            return fail("incidents ack-link", _nobody(args, config), 2)
+        if await find_case(store, args.case) is None:
+            return fail("incidents ack-link", f"no incident with case number {args.case}")
+        secret = await stored_signing_secret(config, store)
+        if secret is None:
+            return fail(
+                "incidents ack-link",
+                "no signing secret yet: set settings.secret, or start `vakt run` once "
+                "(it generates one and keeps it in the database)",
+            )
+        expires = SystemClock().now() + DEFAULT_ACK_TTL
+        token = issue_token(secret, (args.case,), who, expires)
+        print(ack_url(config.settings.public_url, token))
+        return 0
+
+    return run_with_store("incidents ack-link", args, work)
 
 
 def _nobody(args: argparse.Namespace, config: Config) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from monitor import __version__, app
 from monitor.cli._common import add_config_option, config_path, load_or_report
 from monitor.cli._session import fail, moved_database
+from monitor.config.isolated import load_config_isolated
 from monitor.config.records import Config
 from monitor.scheduler import run as run_loop
 from monitor.store import Store
@@ -60,7 +61,9 @@ def startup_lines(config: Config, path: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = load_or_report(args)
+    # Loaded once, in a child process (only the records reach the daemon's heap), and
+    # handed to the daemon; SIGHUP reloads from the path.
+    config = load_or_report(args, load_config_isolated)
     if config is None:
         return 2
     moved = moved_database(config.settings, Path.cwd())
@@ -71,4 +74,5 @@ def _run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
     app.configure_logging(args.log_level)
     options = app.Options(drain=args.drain)
-    return run_loop(lambda: app.run(config_path(args), options=options))
+    path = config_path(args)
+    return run_loop(lambda: app.run(config, config_path=path, options=options))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from monitor.config import schema as s
@@ -28,6 +28,7 @@ from monitor.config.records import (
     Check,
     CheckDefaults,
     ClockKind,
+    ClusterSettings,
     Config,
     Contact,
     Customer,
@@ -45,6 +46,7 @@ from monitor.config.records import (
     HolidaySource,
     HostPort,
     HttpSpec,
+    ImapSettings,
     JsonExpectation,
     Layer,
     LevelPolicy,
@@ -60,6 +62,7 @@ from monitor.config.records import (
     ProbeSettings,
     ProbeSpec,
     Recurrence,
+    ReportsPolicy,
     RetrySettings,
     Rotation,
     RotationKind,
@@ -127,6 +130,8 @@ DEKODE_LEVELS: dict[Level, LevelPolicy] = {
 Level B within 1 business day)."""
 
 
+T = TypeVar("T")
+
 Broken = dict[str, set[str]]
 """Names per section (`calendars`, `policies`, `customers`...) that failed validation."""
 
@@ -155,6 +160,16 @@ class _Compiler:
     escalations: dict[str, Escalation] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
+    equal: dict[object, object] = field(default_factory=dict)
+
+    def shared(self, value: T) -> T:
+        """The first value compiled equal to `value` (the record itself when new): equal
+        sub-records of many checks and sites (a spec, a slow rule, the locations, a
+        label) are one object, not one per check. Records are frozen, so sharing is safe."""
+        try:
+            return cast(T, self.equal.setdefault(value, value))
+        except TypeError:  # unhashable: kept as it is
+            return value
 
     def error(self, path: Path_, message: str) -> None:
         self.issues.append(self.locator.issue(path, message))
@@ -241,8 +256,18 @@ class _Compiler:
             health=HealthSettings(
                 m.health.delivery_after, m.health.engine_periods, m.health.planner_periods
             ),
+            cluster=self.compile_cluster(m.cluster),
             probes=ProbeSettings(m.probes.allow, m.probes.deny),
         )
+
+    def compile_cluster(self, m: s.ClusterModel) -> ClusterSettings:
+        if m.lease < 2 * m.heartbeat:
+            self.error(
+                ("settings", "cluster", "lease"),
+                f"the lease ({_human(m.lease)}) must be at least twice the heartbeat "
+                f"({_human(m.heartbeat)}), or a live leader loses it between two renewals",
+            )
+        return ClusterSettings(heartbeat=m.heartbeat, lease=m.lease)
 
     def compile_delivery(self, m: s.DeliveryModel) -> DeliverySettings:
         where = ("settings", "delivery")
@@ -297,6 +322,27 @@ class _Compiler:
             team=m.team,
             templates=m.templates or None,
             smtp=smtp,
+            imap=None if m.imap is None else self.compile_imap(m.imap),
+        )
+
+    def compile_imap(self, m: s.ImapModel) -> ImapSettings:
+        if m.starttls and m.tls:
+            self.error(
+                ("settings", "email", "imap", "tls"),
+                "choose starttls (port 143) or tls (port 993), not both",
+            )
+        if m.poll <= timedelta(0):
+            self.error(("settings", "email", "imap", "poll"), "expected a positive duration")
+        return ImapSettings(
+            host=m.host,
+            username=m.username,
+            port=m.port,
+            tls=m.tls,
+            starttls=m.starttls,
+            password=m.password or None,
+            folder=m.folder,
+            poll=m.poll,
+            timeout=m.timeout,
         )
 
     def compile_paging(self, m: s.PagingModel) -> PagingSettings:
@@ -398,6 +444,12 @@ class _Compiler:
             compiled = self.compile_level((*path, "levels", level.value), lm, priorities, level)
             if compiled is not None:
                 levels[level] = compiled
+        for index, to in enumerate(m.reports.to):
+            if to not in ("primary", "all") and "@" not in to:
+                self.error(
+                    (*path, "reports", "to", index),
+                    f"{to!r} is not 'primary', 'all' or an email address",
+                )
         self.policies[name] = Policy(
             name,
             calendar,
@@ -405,6 +457,8 @@ class _Compiler:
             MappingProxyType(levels),
             MappingProxyType(priorities),
             technical_details=m.technical_details,
+            maintenance_notice=m.maintenance_notice,
+            reports=ReportsPolicy(m.reports.monthly, tuple(m.reports.to)),
         )
 
     def compile_level(
@@ -702,6 +756,7 @@ class _Compiler:
                 contacts=self.compile_contacts((*path, "contacts"), m.contacts),
                 status_page=StatusPage(m.status_page.public, m.status_page.token or None),
                 sites=sites,
+                report_domains=tuple(d.lower() for d in m.report_domains),
             )
 
     def customer_escalation(self, path: Path_, m: s.CustomerModel) -> str | None:
@@ -725,9 +780,13 @@ class _Compiler:
     def compile_site(self, path: Path_, cid: str, name: str, m: s.SiteModel) -> Site | None:
         if not self.check_name(path, name):
             return None
-        locations = m.locations or (self.settings.location,)
+        locations = self.shared(m.locations or (self.settings.location,))
         self.check_locations(path, locations, m)
-        slow = SlowRule(m.slow.factor, m.slow.over, m.slow.min, m.slow.baseline) if m.slow else None
+        slow = (
+            self.shared(SlowRule(m.slow.factor, m.slow.over, m.slow.min, m.slow.baseline))
+            if m.slow
+            else None
+        )
         if slow is not None and slow.factor <= 1:
             self.error(
                 (*path, "slow", "factor"), f"expected a factor above 1, got '{slow.factor:g}'"
@@ -747,10 +806,10 @@ class _Compiler:
             id=f"{cid}/{name}",
             customer=cid,
             name=name,
-            label=label or name,
-            url=m.url,
+            label=self.shared(label or name),
+            url=m.url if m.url is None else self.shared(m.url),
             locations=locations,
-            quorum=m.quorum,
+            quorum=self.shared(m.quorum),
             depends_on=m.depends_on,
             slow=slow,
             checks=checks,
@@ -789,7 +848,8 @@ class _Compiler:
         spec = self.compile_spec(path, kind, m, sm)
         if spec is None:
             return None
-        return self.check_record(path, f"{cid}/{site}/{name}", cid, site, name, kind, m, spec)
+        check_id = f"{cid}/{site}/{name}"
+        return self.check_record(path, check_id, cid, site, name, kind, m, self.shared(spec))
 
     def check_type(self, path: Path_, raw: Any) -> CheckType | None:
         if not isinstance(raw, dict):
@@ -826,8 +886,8 @@ class _Compiler:
             id=check_id,
             customer=cid,
             site=site,
-            name=name,
-            label=m.title or name.replace("_", " ").replace("-", " ").capitalize(),
+            name=self.shared(name),
+            label=self.shared(m.title or name.replace("_", " ").replace("-", " ").capitalize()),
             type=kind,
             impact=m.impact,
             interval=interval,

@@ -29,6 +29,10 @@ class ConfigError(Exception):
         )
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[tuple[ConfigIssue, ...]]]:
+        # pickled with its issues, not its text (`load_config_isolated` sends it across)
+        return (ConfigError, (self.issues,))
+
     def render(self) -> str:
         count = len(self.issues)
         head = f"{count} error{'s' if count != 1 else ''} in the configuration:"

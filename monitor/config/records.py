@@ -75,6 +75,7 @@ class Language(StrEnum):
 class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
+    REQUESTS_WRITE = "requests:write"  # files customers' reports only (helpdesk integrations)
 
 
 # ------------------------------------------------------------------------------ settings
@@ -97,6 +98,21 @@ class SmtpSettings:
     tls: bool = False  # implicit TLS (port 465)
     username: str | None = None
     password: str | None = None
+    timeout: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSettings:
+    """The support mailbox Vakt reads (customers' replies and new requests)."""
+
+    host: str
+    username: str
+    port: int = 993
+    tls: bool = True  # implicit TLS (port 993)
+    starttls: bool = False
+    password: str | None = None
+    folder: str = "INBOX"
+    poll: timedelta = timedelta(minutes=1)
     timeout: timedelta = timedelta(seconds=30)
 
 
@@ -134,6 +150,7 @@ class EmailSettings:
     team: Mailbox | None = None  # team warnings; pages when no on-call exists
     templates: str | None = None  # directory overriding the built-in templates
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings | None = None  # None: no support mailbox is read
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +279,16 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """High availability on PostgreSQL: every `heartbeat` a member refreshes its row and
+    the leader renews its lease for `lease`; a member silent for `lease` is dead, and a
+    lease not renewed within `lease` is taken over by a standby."""
+
+    heartbeat: timedelta = timedelta(seconds=2)
+    lease: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     timezone: tzinfo
     timezone_name: str
@@ -288,6 +315,7 @@ class Settings:
     log_level: str = "info"
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
 
 
@@ -340,6 +368,16 @@ class LevelPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsPolicy:
+    """Monthly agreement reports: sent on the first business day of the month when
+    `monthly`, to `to`: `primary` (the customer's primary contact), `all` (every contact)
+    or email addresses."""
+
+    monthly: bool = False
+    to: tuple[str, ...] = ("primary",)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     calendar: str  # key into Config.calendars
@@ -348,6 +386,9 @@ class Policy:
     priorities: MappingProxyType[Priority, PriorityTarget]
     builtin: bool = False
     technical_details: bool = False  # customer emails may name checks' URLs, HTTP details
+    # Reports leave out only maintenance announced at least this long ahead; None: all.
+    maintenance_notice: timedelta | None = None
+    reports: ReportsPolicy = ReportsPolicy()
 
 
 # ---------------------------------------------------------------------- people, on-call
@@ -629,6 +670,8 @@ class Customer:
     contacts: tuple[Contact, ...]  # primary first
     status_page: StatusPage
     sites: tuple[Site, ...]
+    # reports from addresses at these domains take effect at once, like a contact's
+    report_domains: tuple[str, ...] = ()
 
     @property
     def primary_contact(self) -> Contact | None:

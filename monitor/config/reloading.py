@@ -35,6 +35,7 @@ RESTART_KEYS = (
     "resolver",
     "location",
     "delivery",
+    "cluster",
     "probes",
     "web.limits",
 )

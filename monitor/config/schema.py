@@ -192,12 +192,25 @@ class SmtpModel(Strict):
     timeout: Duration = timedelta(seconds=30)
 
 
+class ImapModel(Strict):
+    host: Text
+    port: Port = 993
+    tls: Bool = True
+    starttls: Bool = False
+    username: Text
+    password: OptText = None
+    folder: Text = "INBOX"
+    poll: Duration = timedelta(minutes=1)
+    timeout: Duration = timedelta(seconds=30)
+
+
 class EmailModel(Strict):
     sender: OptMailbox = Field(None, alias="from")
     support: OptMailbox = None
     team: OptMailbox = None
     templates: OptText = None
     smtp: SmtpModel = SmtpModel()
+    imap: ImapModel | None = None
 
 
 class MassOutageModel(Strict):
@@ -284,6 +297,11 @@ class DeliveryModel(Strict):
     warn_after: Count = 5
 
 
+class ClusterModel(Strict):
+    heartbeat: Duration = timedelta(seconds=2)
+    lease: Duration = timedelta(seconds=10)
+
+
 class HealthModel(Strict):
     delivery_after: Duration = timedelta(seconds=60)
     engine_periods: Count = 3
@@ -313,6 +331,7 @@ class SettingsModel(Strict):
     defaults: DefaultsModel = DefaultsModel()
     delivery: DeliveryModel = DeliveryModel()
     health: HealthModel = HealthModel()
+    cluster: ClusterModel = ClusterModel()
     probes: ProbesModel = ProbesModel()
     log_level: Annotated[str, PlainValidator(lambda x: _log_level(x))] = "info"
 
@@ -371,10 +390,17 @@ LevelKey = Annotated[Level, PlainValidator(_enum(Level))]
 PriorityKey = Annotated[Priority, PlainValidator(_enum(Priority))]
 
 
+class ReportsModel(Strict):
+    monthly: Bool = False
+    to: tuple[Text, ...] = ("primary",)
+
+
 class PolicyModel(Strict):
     calendar: OptText = None
     warn_at: Share = 0.75
     technical_details: bool = False
+    maintenance_notice: OptDuration = None
+    reports: ReportsModel = ReportsModel()
     levels: dict[LevelKey, LevelModel] = {}
     priorities: dict[PriorityKey, PriorityModel] = {}
 
@@ -599,6 +625,7 @@ class CustomerModel(Strict):
     policy: OptText = None
     escalation: OptText = None
     contacts: tuple[ContactModel, ...] = Field(min_length=1)
+    report_domains: Names = ()
     status_page: StatusPageModel = StatusPageModel()
     sites: dict[str, SiteModel] = Field(min_length=1)
 
@@ -644,6 +671,7 @@ ALL_MODELS: tuple[type[Strict], ...] = (
     ApiTokenModel,
     WebModel,
     SentryModel,
+    ClusterModel,
     DeadmanModel,
     ResolverModel,
     RetryModel,

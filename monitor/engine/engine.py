@@ -29,6 +29,10 @@ the rate of results (about one interval's share of the checks each second), neve
 checkpoint of every check that changed in the last 30 s (which, at 100,000 checks, held
 SQLite's one writing connection for seconds and made periodic jobs skip their runs).
 `checkpoint` compacts everything at once (at `close`).
+A flush pushes the recent-results rings of the sites whose case or level it changed at
+once (a slow site's checks stay ok and write no status row: its latency must show while
+its case is open), and each status row it writes records the latency of the probe that
+wrote it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -69,6 +73,7 @@ from monitor.store import (
     CheckChange,
     CheckStatus,
     Evidence,
+    Fence,
     Notification,
     Sample,
     SiteChange,
@@ -162,6 +167,7 @@ class Engine:
         max_pending: int = DEFAULT_MAX_PENDING,
         on_shed: Callable[[str, int], None] | None = None,
         on_flushed: Callable[[], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
         """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
         `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
@@ -172,7 +178,10 @@ class Engine:
         dispatcher's `wake`); `max_pending` rows are kept across failed flushes at most
         (the oldest evidence and aggregates beyond it are dropped, and `on_shed(what,
         rows)` is told: `what` is `evidence` or `aggregates`); `on_flushed()` is called
-        after each committed flush (the supervisor's progress)."""
+        after each committed flush (the supervisor's progress); `fence`: high
+        availability (`monitor.cluster`): every flush and checkpoint is a leader
+        transaction fenced by it, and while it does not lead the engine is a standby
+        (results are dropped, nothing is written; see `standby` and `resume`)."""
         self._store = store
         self._clock = clock
         self._planner = planner
@@ -187,6 +196,7 @@ class Engine:
         self._max_pending = max_pending
         self._on_shed = on_shed
         self._on_flushed = on_flushed
+        self._fence = fence
         self._shed_since_commit = 0
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
@@ -248,6 +258,36 @@ class Engine:
     def connectivity(self) -> Connectivity:
         """Vakt's own connectivity as last judged from the canaries."""
         return self._connectivity.current
+
+    @property
+    def leading(self) -> bool:
+        """Whether this engine evaluates and writes (always, without a fence)."""
+        return self._fence is None or self._fence.term is not None
+
+    async def standby(self) -> None:
+        """Step down: forget everything not committed and the memory loaded from the
+        store (a leader that took over since has moved it on). Nothing is written."""
+        async with self._lock:
+            self._inbox = []
+            self._pending = _Pending()
+            self._open_aggregates.clear()
+            self._closed.clear()
+            self._ring.clear()
+            self._ring_changed.clear()
+            self._baselines_dirty.clear()
+            self._due.clear()
+            self._memory = Memory()
+            self._timed.clear()
+            self._shed_since_commit = 0
+            self._shed_from = None
+        log.info("engine.standby")
+
+    async def resume(self) -> None:
+        """Take over: rebuild memory from the store exactly as a restart does (`start`),
+        with every site due for evaluation at the next flush, as after a start."""
+        async with self._lock:
+            self._pending = _Pending(sites=set(self._sites))
+            await self.start()
 
     async def start(self) -> None:
         """Reload state, baselines, site memory and open incidents from the store."""
@@ -314,6 +354,10 @@ class Engine:
         """Process the results submitted so far and commit everything in one transaction."""
         async with self._lock:
             batch, self._inbox = self._inbox, []
+            if not self.leading:  # a standby: the leader evaluates; nothing is stale
+                if self._on_flushed is not None:
+                    self._on_flushed()
+                return FlushReport(results=len(batch))
             now = self._clock.now()
             self._mono = self._clock.monotonic()
             await self._absorb(batch, now)
@@ -421,7 +465,7 @@ class Engine:
         # The steady state (ok after ok) writes nothing; a bad streak's counters are kept.
         if changed or bad or old.bad or (new.state is not CheckState.OK and new.good):
             pending.statuses[(check.id, result.location)] = to_status(
-                check.id, result.location, new, result.started_at
+                check.id, result.location, new, result.started_at, result
             )
         if bad:
             pending.evidence.append(Evidence(result))
@@ -482,7 +526,7 @@ class Engine:
         pending = self._pending
         judged = self._judge_connectivity(now)
         sites = sorted(s for s in pending.sites if s in self._sites)
-        async with self._store.transaction() as tx:
+        async with self._store.transaction(fence=self._fence) as tx:
             await tx.checks.save(list(pending.statuses.values()))
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
@@ -513,6 +557,14 @@ class Engine:
                 await tx.outbox.add(planned)
             for change in changes:  # a resolved case's pending pages are cancelled now
                 await cancel_answered_pages(tx, change.incident, now)
+            # A site whose case changed shows its checks' latest probes now, not at the
+            # next checkpoint: a slow site's case opens while its checks stay ok (no
+            # status row is written), and the latency the team reads is the slow one.
+            shown = self._check_ids(
+                o.site_id for o in outcomes if (o.change or o.site_change) and not o.retry
+            )
+            await tx.results.push_recent(self._ring_entries(shown))
+        self._ring_pushed(shown)
         report_changes(self._observer, changes)
         if planned and self._on_notifications is not None:
             self._on_notifications()
@@ -669,6 +721,26 @@ class Engine:
 
     # ----------------------------------------------------------------- checkpoint
 
+    def _check_ids(self, site_ids: Iterable[str]) -> list[str]:
+        return [c.id for s in site_ids if s in self._sites for c in self._sites[s][0].checks]
+
+    def _ring_entries(self, check_ids: Iterable[str]) -> list[ProbeResult]:
+        """What the store's rings get of the results kept since they were last pushed: a
+        check that changed its whole kept ring, the others their newest result."""
+        size = self._ring_size
+        return [
+            r
+            for cid in check_ids
+            if (ring := self._ring.get(cid))
+            for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
+        ]
+
+    def _ring_pushed(self, check_ids: Iterable[str]) -> None:
+        """The rings of `check_ids` are in the store (committed): forget what was kept."""
+        for cid in check_ids:
+            self._ring.pop(cid, None)
+            self._ring_changed.discard(cid)
+
     async def compact(self) -> None:
         """One compaction step (the writer loop runs one after every flush): the checks
         whose first result not yet compacted has waited `checkpoint_every` s, oldest
@@ -685,6 +757,8 @@ class Engine:
 
     async def _compact(self, before: float, limit: int | None) -> None:
         async with self._lock:
+            if not self.leading:
+                return
             picked: list[str] = []
             for check_id, since in self._due.items():
                 if since > before or (limit is not None and len(picked) >= limit):
@@ -699,18 +773,12 @@ class Engine:
                 cid: baseline_to_json(seqs.get(cid, 0), kept[cid])
                 async for cid in _in_slices(written)
             }
-            size = self._ring_size
-            recent = [
-                r
-                for cid in picked
-                if (ring := self._ring.get(cid)) is not None
-                for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
-            ]
+            recent = self._ring_entries(picked)
             done = set(picked)
             # the journal rows before the first one a baseline not written still needs
             keep_from = next((row for cid, row in dirty.items() if cid not in done), None)
             try:
-                async with self._store.transaction() as tx:
+                async with self._store.transaction(fence=self._fence) as tx:
                     await tx.memory.save(BASELINE, baselines, now)
                     await tx.memory.forget_samples(before=keep_from)
                     await tx.results.push_recent(recent)
@@ -720,8 +788,7 @@ class Engine:
             for cid in picked:
                 del self._due[cid]
                 dirty.pop(cid, None)
-                self._ring.pop(cid, None)
-                self._ring_changed.discard(cid)
+            self._ring_pushed(picked)
 
 
 # Stepping results and serialising baselines run in the event loop's thread (tens of

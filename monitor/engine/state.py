@@ -21,7 +21,7 @@ from typing import Any
 from monitor.config.records import SlowRule
 from monitor.evaluate import LatencyBaseline, LocationState
 from monitor.incidents import SiteTrack
-from monitor.model import CheckState, Level, Verdict
+from monitor.model import CheckState, Level, ProbeResult, Verdict
 from monitor.store import CheckStatus, Sample, Transaction
 
 log = logging.getLogger(__name__)
@@ -96,9 +96,18 @@ class Memory:
         return memory
 
 
-def to_status(check_id: str, location: str, state: LocationState, at: datetime) -> CheckStatus:
-    """The stored row of one location's state."""
+def to_status(
+    check_id: str,
+    location: str,
+    state: LocationState,
+    at: datetime,
+    probe: ProbeResult | None = None,
+) -> CheckStatus:
+    """The stored row of one location's state. `probe`: the result that made the row be
+    written, whose time and latency it records as the last probe's (so a check shows its
+    latency from its first probe); else the last bad result's (the evidence)."""
     evidence = state.evidence
+    newest = probe or evidence
     return CheckStatus(
         check_id=check_id,
         location=location,
@@ -110,8 +119,8 @@ def to_status(check_id: str, location: str, state: LocationState, at: datetime) 
         successes=state.good,
         last_verdict=None if evidence is None else evidence.verdict,
         last_error=None if evidence is None else evidence.error,
-        last_probe_at=None if evidence is None else evidence.started_at,
-        last_total=None if evidence is None else evidence.timings.total,
+        last_probe_at=None if newest is None else newest.started_at,
+        last_total=None if newest is None else newest.timings.total,
         bad=state.bad,
         first_bad_at=state.first_bad_at,
     )

@@ -19,11 +19,13 @@ The value is immutable; `observe` returns a new one. `to_json`/`from_json` persi
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from statistics import median
+from typing import Final
 
 from monitor.config.records import SlowRule
 
@@ -54,7 +56,8 @@ def bucket_value(index: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class BaselineSlot:
-    """One UTC hour of baseline samples: sparse `(bucket, count)` pairs, sorted."""
+    """One UTC hour of baseline samples: sparse `(bucket, count)` pairs, sorted (a view
+    of what `LatencyBaseline` keeps packed)."""
 
     start: datetime
     counts: tuple[tuple[int, int], ...]
@@ -62,12 +65,6 @@ class BaselineSlot:
     @property
     def total(self) -> int:
         return sum(c for _, c in self.counts)
-
-    def add(self, seconds: float) -> BaselineSlot:
-        merged = dict(self.counts)
-        index = bucket_of(seconds)
-        merged[index] = merged.get(index, 0) + 1
-        return BaselineSlot(self.start, tuple(sorted(merged.items())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +77,44 @@ class SlowFinding:
     over: timedelta
 
 
+# Packed forms (one object per check, not one per sample, pair or hour: at 100,000 checks
+# the tuples of tuples cost ~700 bytes a check after two probes and ~75 KiB after a week):
+# an hour is `bytes` of uint32 [hour since the epoch, bucket, count, bucket, count...];
+# the totals are uint32 [bucket, count...]; the short window is int64 microseconds since
+# the epoch beside float64 seconds.
+_U32: Final = "I"
+_I64: Final = "q"
+_F64: Final = "d"
+_EMPTY = b""
+
+
 @dataclass(frozen=True, slots=True)
 class LatencyBaseline:
     """A check's latency history: hourly baseline histograms and the short window.
 
-    `totals` is the sum of the slots' histograms, kept in step so the median costs
-    O(BUCKETS), not O(hours x BUCKETS), per probe.
+    `hours` are the packed hourly histograms, oldest first; `packed_totals` their sum,
+    kept in step so the median costs O(BUCKETS), not O(hours x BUCKETS), per probe;
+    `times`/`values` the short window's samples. Immutable: `observe` returns a new one.
+    `slots`, `recent` and `totals` give them unpacked.
     """
 
-    slots: tuple[BaselineSlot, ...] = ()
-    recent: tuple[tuple[datetime, float], ...] = ()
-    totals: tuple[tuple[int, int], ...] = ()
+    hours: tuple[bytes, ...] = ()
+    packed_totals: bytes = _EMPTY
+    times: bytes = _EMPTY
+    values: bytes = _EMPTY
+
+    @property
+    def slots(self) -> tuple[BaselineSlot, ...]:
+        return tuple(_unpack_hour(hour) for hour in self.hours)
+
+    @property
+    def recent(self) -> tuple[tuple[datetime, float], ...]:
+        times, values = array(_I64, self.times), array(_F64, self.values)
+        return tuple((_from_micros(t), v) for t, v in zip(times, values, strict=True))
+
+    @property
+    def totals(self) -> tuple[tuple[int, int], ...]:
+        return _pairs_of(array(_U32, self.packed_totals))
 
     def observe(
         self, at: datetime, seconds: float, rule: SlowRule, *, in_incident: bool = False
@@ -100,35 +124,48 @@ class LatencyBaseline:
         The sample always enters the short window. It enters the baseline only outside
         incidents and while the short window is not above the threshold (the freeze).
         """
-        recent = (*self.recent[_window_start(self.recent, at - rule.over) :], (at, seconds))
-        recent = recent[-MAX_RECENT:]
-        # Slots are in time order, so expired hours are a prefix: look at the oldest only.
-        oldest_kept = _slot_start(at - rule.baseline)
+        times, values = array(_I64, self.times), array(_F64, self.values)
+        first = max(bisect_right(times, _micros(at - rule.over)), len(times) + 1 - MAX_RECENT)
+        del times[:first], values[:first]
+        times.append(_micros(at))
+        values.append(seconds)
+        # Hours are in time order, so expired ones are a prefix: look at the oldest only.
+        oldest_kept = _hour_of(at - rule.baseline)
+        hours = self.hours
         expired = 0
-        while expired < len(self.slots) and self.slots[expired].start < oldest_kept:
+        while expired < len(hours) and _start_of(hours[expired]) < oldest_kept:
             expired += 1
-        kept = self.slots[expired:]
-        totals = dict(self.totals)
-        for slot in self.slots[:expired]:
-            _merge(totals, slot.counts, -1)
-        moved = LatencyBaseline(kept, recent, tuple(sorted(totals.items())))
-        if in_incident or moved.above_threshold(at, rule):
-            return moved
-        _merge(totals, ((bucket_of(seconds), 1),), 1)
-        slots = _add_to_slots(kept, at, seconds)
-        return LatencyBaseline(slots, recent, tuple(sorted(totals.items())))
+        totals = _counts(self.packed_totals)
+        for hour in hours[:expired]:
+            _merge(totals, _counts(hour, 1).items(), -1)
+        kept = hours[expired:]
+        packed_totals = _pack_pairs(totals) if expired else self.packed_totals
+        # the freeze: the window (what is kept now ends at `at`) above the threshold
+        short = median(values) if len(values) >= MIN_RECENT else None
+        base = _histogram_median(totals)
+        frozen = short is not None and base is not None and short > rule.factor * base
+        if in_incident or frozen:
+            return LatencyBaseline(kept, packed_totals, times.tobytes(), values.tobytes())
+        index = bucket_of(seconds)
+        totals[index] = totals.get(index, 0) + 1
+        return LatencyBaseline(
+            _add_to_hours(kept, _hour_of(at), index),
+            _pack_pairs(totals),
+            times.tobytes(),
+            values.tobytes(),
+        )
 
     def baseline_median(self) -> float | None:
         """The baseline median in seconds, or None before `MIN_BASELINE` samples."""
-        return _histogram_median(dict(self.totals))
+        return _histogram_median(_counts(self.packed_totals))
 
     def short_median(self, now: datetime, rule: SlowRule) -> float | None:
         """The exact median over the last `rule.over`, or None with under `MIN_RECENT`."""
-        recent = self.recent
-        start = _window_start(recent, now - rule.over)
-        if len(recent) - start < MIN_RECENT:
+        times = memoryview(self.times).cast(_I64)
+        start = bisect_right(times, _micros(now - rule.over))
+        if len(times) - start < MIN_RECENT:
             return None
-        return median([s for _, s in recent[start:]])
+        return median(memoryview(self.values).cast(_F64)[start:])
 
     def above_threshold(self, now: datetime, rule: SlowRule) -> bool:
         """Short-window median above `factor` x baseline median (the freeze condition)."""
@@ -162,24 +199,68 @@ class LatencyBaseline:
         totals: dict[int, int] = {}
         for slot in slots:
             _merge(totals, slot.counts, 1)
-        return cls(slots, recent, tuple(sorted(totals.items())))
+        return cls(
+            tuple(_pack_hour(_hour_of(s.start), dict(s.counts)) for s in slots),
+            _pack_pairs(totals),
+            array(_I64, [_micros(t) for t, _ in recent]).tobytes(),
+            array(_F64, [v for _, v in recent]).tobytes(),
+        )
 
 
-def _sample_time(sample: tuple[datetime, float]) -> datetime:
-    return sample[0]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
 
 
-def _window_start(samples: tuple[tuple[datetime, float], ...], after: datetime) -> int:
-    """The index of the first sample taken after `after`.
-
-    Samples are in the order they were taken (a check's probes never overlap), so the
-    window is a suffix: a binary search costs ~9 comparisons of aware datetimes where a
-    scan of the 512 kept samples cost 512, per probe and per flush.
-    """
-    return bisect_right(samples, after, key=_sample_time)
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICRO
 
 
-def _merge(totals: dict[int, int], counts: tuple[tuple[int, int], ...], sign: int) -> None:
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + value * _MICRO
+
+
+def _hour_of(at: datetime) -> int:
+    """The UTC hour `at` falls in, counted from the epoch."""
+    return (at - _EPOCH) // SLOT
+
+
+def _start_of(hour: bytes) -> int:
+    return array(_U32, hour[:4])[0]
+
+
+def _pairs_of(flat: array[int]) -> tuple[tuple[int, int], ...]:
+    return tuple(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _counts(packed: bytes, skip: int = 0) -> dict[int, int]:
+    """Packed `(bucket, count)` pairs (after `skip` leading numbers) as a dict."""
+    flat = array(_U32, packed)
+    return dict(zip(flat[skip::2], flat[skip + 1 :: 2], strict=True))
+
+
+def _pack_pairs(counts: Mapping[int, int]) -> bytes:
+    return array(_U32, [n for pair in sorted(counts.items()) for n in pair]).tobytes()
+
+
+def _pack_hour(hour: int, counts: Mapping[int, int]) -> bytes:
+    return array(_U32, [hour]).tobytes() + _pack_pairs(counts)
+
+
+def _unpack_hour(hour: bytes) -> BaselineSlot:
+    flat = array(_U32, hour)
+    return BaselineSlot(_EPOCH + flat[0] * SLOT, _pairs_of(flat[1:]))
+
+
+def _add_to_hours(hours: tuple[bytes, ...], hour: int, index: int) -> tuple[bytes, ...]:
+    """`hours` with one more sample in bucket `index` of `hour` (the last, or a new one)."""
+    if hours and _start_of(hours[-1]) == hour:
+        counts = _counts(hours[-1], 1)
+        counts[index] = counts.get(index, 0) + 1
+        return (*hours[:-1], _pack_hour(hour, counts))
+    return (*hours, _pack_hour(hour, {index: 1}))
+
+
+def _merge(totals: dict[int, int], counts: Iterable[tuple[int, int]], sign: int) -> None:
     """Add (sign 1) or remove (sign -1) a slot's counts; empty buckets are dropped."""
     for index, count in counts:
         left = totals.get(index, 0) + sign * count
@@ -187,19 +268,6 @@ def _merge(totals: dict[int, int], counts: tuple[tuple[int, int], ...], sign: in
             totals[index] = left
         else:
             totals.pop(index, None)
-
-
-def _slot_start(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _add_to_slots(
-    slots: tuple[BaselineSlot, ...], at: datetime, seconds: float
-) -> tuple[BaselineSlot, ...]:
-    start = _slot_start(at)
-    if slots and slots[-1].start == start:
-        return (*slots[:-1], slots[-1].add(seconds))
-    return (*slots, BaselineSlot(start, ()).add(seconds))
 
 
 def _histogram_median(counts: Mapping[int, int]) -> float | None:

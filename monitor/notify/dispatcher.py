@@ -13,7 +13,8 @@ One round (`run_once`):
    group, not per row): each attempt (time, duration, outcome, error) is recorded and its
    row marked sent, failed (permanent failure, too many attempts, too old) or due again
    after an exponential backoff with full jitter; a row whose lease was lost is left to
-   its new owner.
+   its new owner. A page or customer email marked sent adds its `paged` /
+   `customer_emailed` timeline event in the same transaction (`monitor.notify.told`).
 
 A dispatcher that crashes mid-send leaves its rows leased; when the lease expires another
 round claims them again and sends them with the same dedupe key, so the receiver can drop
@@ -45,7 +46,7 @@ import asyncio
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,7 @@ from monitor.notify.channels.base import Channel, DeliveryError
 from monitor.notify.message import MessageKind, Payload, PayloadError
 from monitor.notify.recheck import RECHECKED, Action, ConfigSource, Decision, Recheck
 from monitor.notify.render import Renderer
+from monitor.notify.told import told_events
 from monitor.store import (
     Attempt,
     AttemptOutcome,
@@ -227,7 +229,9 @@ class Dispatcher:
       and doubles);
     - `config`: the current config, for the re-check (config maintenance windows, each
       site's checks); `hold_fallback`: how soon a case flagged silenced or paused, whose
-      silence or window is not found, is looked at again.
+      silence or window is not found, is looked at again;
+    - `members`: the ids of the live cluster members (high availability on PostgreSQL):
+      at start, leases of owners not among them are released, on any host.
     """
 
     def __init__(
@@ -251,6 +255,7 @@ class Dispatcher:
         pause_cap: timedelta = timedelta(seconds=30),
         config: ConfigSource | None = None,
         hold_fallback: timedelta = timedelta(minutes=1),
+        members: Callable[[], Awaitable[Collection[str]]] | None = None,
     ) -> None:
         if lease <= timeout:
             raise ValueError("the lease must outlast the send timeout")
@@ -273,6 +278,7 @@ class Dispatcher:
         self._pause_cap = pause_cap
         self._config = config
         self._hold_fallback = hold_fallback
+        self._members = members
         self._failures: dict[str, int] = {}  # consecutive failed attempts per channel
         self._warned: set[str] = set()
         self._templates_warned: set[str] = set()
@@ -425,18 +431,26 @@ class Dispatcher:
         return item
 
     async def release_orphans(self) -> list[str]:
-        """Free the leases of dead dispatchers on this host; returns their owners.
+        """Free the leases of dead dispatchers; returns their owners.
 
         Owners are `host:pid`. A dispatcher killed mid-send (SIGKILL, OOM, power) leaves
-        its rows leased for up to `lease`; when its host is this host and its process no
-        longer exists, nobody can still be sending them, so they are claimable now. Rows
-        it may have delivered already go out again with the same dedupe key. Owners on
+        its rows leased for up to `lease`; when nobody can still be sending them they are
+        claimable now. Rows it may have delivered already go out again with the same
+        dedupe key. With `members` (a cluster) an owner is dead when it is not a live
+        member, whatever its host: a live instance's leases are never taken, even when
+        its process is not visible from here (another container). Without, an owner is
+        dead when its host is this host and its process no longer exists; owners on
         other hosts, or whose process is alive, are left to their lease.
         """
         host = self._owner.rpartition(":")[0]
+        live = None if self._members is None else set(await self._members())
         async with self._store.transaction() as tx:
             owners = await tx.outbox.lease_owners(self._clock.now())
-            dead = [o for o in owners if o != self._owner and _gone(o, host)]
+            dead = [
+                o
+                for o in owners
+                if o != self._owner and (_gone(o, host) if live is None else o not in live)
+            ]
             for owner in dead:
                 await tx.outbox.release_leases(owner)
         if dead:
@@ -539,6 +553,8 @@ class Dispatcher:
         try:
             async with self._store.transaction() as tx:
                 lost = await tx.outbox.settle_many(self._owner, [Settlement(*d) for d in decided])
+                sent = [(o.item, o.at) for o in batch if o.error is None and o.item.id not in lost]
+                await tx.incidents.add_events(await told_events(tx, sent))
         except StoreError as exc:
             self._unsettled = batch
             self.store_errors += 1

@@ -46,14 +46,19 @@ class MessageKind(StrEnum):
     CUSTOMER_UPDATE = "customer_update"
     CUSTOMER_LEVEL_CHANGED = "customer_level_changed"
     CUSTOMER_RESOLVED = "customer_resolved"
+    CUSTOMER_RECEIPT = "customer_receipt"  # a customer's report was received (its case)
     MAINTENANCE_ANNOUNCED = "maintenance_announced"
     MAINTENANCE_STARTED = "maintenance_started"
     MAINTENANCE_FINISHED = "maintenance_finished"
+    MONTHLY_REPORT = "monthly_report"  # a customer's agreement report, its PDF attached
+    REPORT_SUMMARY = "report_summary"  # the team's summary of the month's reports
     TEST = "test"  # `vakt notify test`
 
     @property
     def for_customer(self) -> bool:
-        return self.value.startswith(("customer_", "maintenance_"))
+        return self is MessageKind.MONTHLY_REPORT or self.value.startswith(
+            ("customer_", "maintenance_")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,27 @@ class DigestEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email: its name, MIME type and content in base64."""
+
+    filename: str
+    content_type: str
+    data: str  # base64
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One customer's month in a monthly report email or the team's summary."""
+
+    customer: str  # the customer's name
+    availability: float | None = None  # 0..1; None: no measurements
+    cases: int = 0
+    met: int = 0
+    missed: int = 0
+    missed_cases: tuple[str, ...] = ()  # case numbers whose response target was missed
+
+
+@dataclass(frozen=True, slots=True)
 class MaintenanceInfo:
     start: datetime
     end: datetime
@@ -96,6 +122,8 @@ class Payload:
     - `since`: when the site started failing; `resolved_at` when it recovered.
     - `next_update_at`: when the customer hears from us again (None: not promised).
     - `incident_url`: the case's page in the team UI (`settings.web_url`), on pages.
+    - `checks`: on customer emails, the display names (`title`) of the site's checks that
+      failed during the case, in config order: the words the customer knows them by.
     - `note`: the latest public note (customer emails) or a warning's text.
     - `title`: a team warning's headline; `warning`: its kind (`sla_breach`, `flapping`,
       `delivery_failing`, `mass_outage`, `check_warning`, `escalation_exhausted`...).
@@ -121,6 +149,7 @@ class Payload:
     incidents: tuple[DigestEntry, ...] = ()  # DIGEST only
     maintenance: MaintenanceInfo | None = None
     sites: tuple[str, ...] = ()  # maintenance: the labels of the sites it covers
+    checks: tuple[str, ...] = ()  # customer emails: the affected checks' display names
     note: str = ""
     summary: str = ""  # resolved: what happened, in plain words
     title: str = ""
@@ -132,6 +161,9 @@ class Payload:
     thread: str | None = None
     down_since: datetime | None = None
     down_until: datetime | None = None
+    month: str = ""  # monthly reports: YYYY-MM
+    reports: tuple[ReportLine, ...] = ()  # monthly reports: the customer's, or every one
+    attachment: Attachment | None = None  # monthly reports: the PDF
 
     def to_json(self) -> str:
         """Compact JSON for `Notification.payload` (defaults left out)."""
@@ -203,7 +235,9 @@ def _encode_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple):
         return [_encode_value(v) for v in value]
-    if isinstance(value, EvidenceLine | DigestEntry | MaintenanceInfo | Mailbox):
+    if isinstance(
+        value, EvidenceLine | DigestEntry | MaintenanceInfo | Mailbox | Attachment | ReportLine
+    ):
         return _encode_fields(value)
     return value
 
@@ -277,8 +311,15 @@ def _decode_payload(data: dict[str, Any]) -> Payload:
     values["evidence"] = tuple(EvidenceLine(**e) for e in data.get("evidence", ()))
     values["incidents"] = tuple(_digest_entry(e) for e in data.get("incidents", ()))
     values["sites"] = tuple(data.get("sites", ()))
+    values["checks"] = tuple(data.get("checks", ()))
     if data.get("to") is not None:
         values["to"] = _mailbox(data["to"], data.get("to_name", ""))
+    values["reports"] = tuple(
+        ReportLine(**{**r, "missed_cases": tuple(r.get("missed_cases", ()))})
+        for r in data.get("reports", ())
+    )
+    if data.get("attachment") is not None:
+        values["attachment"] = Attachment(**data["attachment"])
     if data.get("maintenance") is not None:
         m = data["maintenance"]
         values["maintenance"] = MaintenanceInfo(

@@ -31,19 +31,26 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from types import CodeType, MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import Locale
-from babel.dates import DateTimePattern, format_timedelta, get_date_format, get_time_format
+from babel.dates import (
+    DateTimePattern,
+    format_date,
+    format_timedelta,
+    get_date_format,
+    get_time_format,
+)
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_percent
 from babel.support import Translations
 from jinja2 import (
     BytecodeCache,
@@ -141,6 +148,24 @@ class Formatter:
         self._named.add(abbreviation)
         return f"{text} {abbreviation}"
 
+    def month_name(self, month: str) -> str:
+        """`2026-11` as `november 2026` / `November 2026`; other text as it is."""
+        try:
+            first = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            return month
+        return format_date(first, "LLLL y", locale=self._formats.locale)
+
+    def percent(self, share: float | None) -> str:
+        """`0.9984` as `99,84 %` / `99.84%`; None (no measurements) as a dash."""
+        if share is None:
+            return "–"
+        return format_percent(share, "#,##0.00 %", locale=self._formats.locale)
+
+    def listing(self, items: Sequence[str]) -> str:
+        """Names as the language lists them: `Kassen og Handlekurven`."""
+        return format_list(list(items), locale=self._formats.locale)
+
     def duration(self, start: datetime, end: datetime) -> str:
         """The time between two moments in at most two units: `1 time og 30 minutter`."""
         minutes = max(1, round((end - start).total_seconds() / 60))
@@ -213,6 +238,9 @@ class Renderer:
             "p": payload,
             "when": formatter.when,
             "duration": formatter.duration,
+            "month_name": formatter.month_name,
+            "percent": formatter.percent,
+            "listing": formatter.listing,
         }
         subject = " ".join(env.get_template("subject.txt").render(context).split())
         text = _tidy(env.get_template(f"{payload.kind.value}.txt").render(context))

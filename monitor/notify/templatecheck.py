@@ -86,6 +86,8 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
             for kind in MessageKind
             if kind.for_customer and kind.value.startswith("customer_")
         },
+        MessageKind.MONTHLY_REPORT: _CUSTOMER | {"month", "reports", "attachment"},
+        MessageKind.REPORT_SUMMARY: frozenset({"month", "reports"}),
         **{
             kind: _CUSTOMER | {"maintenance", "sites", "timezone"}
             for kind in MessageKind
@@ -100,6 +102,7 @@ _TEXTS = {
     "ack_url": "https://status.example.com/ack/sample",
     "address": "kari@acme.example",  # the `to` mailbox
     "status": "open",
+    "month": "2026-11",
 }
 _OFFSETS = {
     "since": timedelta(0),

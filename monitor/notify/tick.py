@@ -55,8 +55,8 @@ from monitor.notify.planning.maintenance import covered_sites
 from monitor.notify.stored import approved_at, from_record
 from monitor.policy import Downtime
 from monitor.store import EventKind as StoredKind
-from monitor.store import Incident as StoredIncident
 from monitor.store import (
+    Fence,
     IncidentEvent,
     MaintenanceWindow,
     Notification,
@@ -64,6 +64,7 @@ from monitor.store import (
     Store,
     Transaction,
 )
+from monitor.store import Incident as StoredIncident
 
 log = logging.getLogger("vakt.notify")
 
@@ -150,6 +151,7 @@ async def planner_tick(
     *,
     lookback: timedelta = DEFAULT_LOOKBACK,
     period: timedelta = DEFAULT_PERIOD,
+    fence: Fence | None = None,
 ) -> TickResult:
     """Re-plan at `now` and insert what is due.
 
@@ -167,7 +169,8 @@ async def planner_tick(
     acknowledged, resolved, re-levelled meanwhile) gets none of the rows planned from the
     old one (the next tick plans it afresh), and the tick record is written only if no
     other tick wrote it meanwhile. Outbox rows keep their dedupe keys, so a row planned
-    twice is inserted once.
+    twice is inserted once. `fence`: the write transaction is a leader transaction
+    (`monitor.store.fencing`): a former leader's tick writes nothing.
     """
     async with store.transaction(read_only=True) as tx:
         record = await read_ticks(tx)
@@ -184,7 +187,7 @@ async def planner_tick(
         *unreadable_warnings(planner, unreadable),
     ]
     keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
-    async with store.transaction() as tx:
+    async with store.transaction(fence=fence) as tx:
         current = await tx.incidents.versions(list(versions)) if versions else {}
         moved = {i for i, v in versions.items() if current.get(i) != v}
         rows = [to_notification(p, now) for p in planned if p.incident_id not in moved]

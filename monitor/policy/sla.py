@@ -154,6 +154,40 @@ def priority_sla(
     return _sla(priority_terms(policy, priority), None, policy.warn_at, opened_at, clock)
 
 
+_HIGHEST_FIRST: Final = (Priority.URGENT, Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+
+
+def report_terms(policy: Policy, urgent: bool, priority: Priority | None = None) -> Terms:
+    """The terms of a customer-reported case (the one rule; docs/contracts.md).
+
+    A `priority` the team set wins when the policy's matrix has it. Otherwise an urgent
+    report gets the matrix's highest priority (Level A's terms without a matrix) and any
+    other report Level B's terms (for a matrix, the priority Level B maps onto).
+    """
+    if priority is not None and priority in policy.priorities:
+        return priority_terms(policy, priority)
+    if urgent and policy.priorities:
+        highest = next(p for p in _HIGHEST_FIRST if p in policy.priorities)
+        return priority_terms(policy, highest)
+    level = Level.A if urgent else Level.B
+    if level not in policy.levels:
+        level = next(iter(policy.levels))
+    return level_terms(policy, level)
+
+
+def report_sla(
+    policy: Policy,
+    urgent: bool,
+    submitted_at: datetime,
+    clock: BusinessClock,
+    *,
+    priority: Priority | None = None,
+) -> Sla:
+    """The SLA of a customer-reported case, counted from the time of submission."""
+    terms = report_terms(policy, urgent, priority)
+    return _sla(terms, None, policy.warn_at, submitted_at, clock)
+
+
 # ------------------------------------------------------------------------ level changes
 
 

@@ -8,12 +8,16 @@ numbers, maintenance, silences and the notification outbox. It stores; it does n
 
 from monitor.store.aggregates import LATENCY_BOUNDS, Aggregate, bucket_start, fold
 from monitor.store.errors import SchemaOutdated, StoreError, StoreLocked
+from monitor.store.fencing import Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
+from monitor.store.queries.cluster import LeaseRow, Member
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
+    CaseMessage,
     CheckChange,
     CheckStatus,
+    CustomerRequest,
     EventKind,
     Evidence,
     Incident,
@@ -24,6 +28,7 @@ from monitor.store.records import (
     OutboxKey,
     OutboxStatus,
     RecentResult,
+    RequestStatus,
     Retained,
     Sample,
     Silence,
@@ -39,20 +44,27 @@ __all__ = [
     "Aggregate",
     "Attempt",
     "AttemptOutcome",
+    "CaseMessage",
     "CheckChange",
     "CheckStatus",
+    "CustomerRequest",
     "DaemonLock",
     "EventKind",
     "Evidence",
+    "Fence",
+    "Fenced",
     "Incident",
     "IncidentEvent",
+    "LeaseRow",
     "MaintenanceWindow",
+    "Member",
     "NoLock",
     "Notification",
     "OutboxItem",
     "OutboxKey",
     "OutboxStatus",
     "RecentResult",
+    "RequestStatus",
     "Retained",
     "Sample",
     "SchemaOutdated",

@@ -170,6 +170,8 @@ class EventKind(StrEnum):
     SILENCED = "silenced"
     UNSILENCED = "unsilenced"
     RESOLVED = "resolved"
+    CUSTOMER_REPORT = "customer_report"  # a customer's report joined this case (ref: its id)
+    CUSTOMER_MESSAGE = "customer_message"  # a customer wrote to the case by email
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,3 +319,59 @@ class Retained(StrEnum):
     SITE_CHANGES = "site_changes"  # by at
     AGGREGATES = "aggregates"  # by bucket start
     OUTBOX = "outbox"  # sent, failed or cancelled notifications (and attempts), by created_at
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+class RequestStatus(StrEnum):
+    """Where a customer's report stands."""
+
+    TRIAGE = "triage"  # from a stranger (or unauthenticated mail): the team decides
+    OPEN = "open"  # a customer-reported case of its own, resolved by a person
+    JOINED = "joined"  # it joined the monitoring case of a site that really is down
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRequest:
+    """A report from a customer, as stored. `case_number`: its own case (OPEN, RESOLVED;
+    JOINED after the probes confirmed a failure, with `joined_case`), or the monitoring
+    case it joined at once (JOINED, `joined_case` the same); None in triage."""
+
+    submitted_at: datetime
+    source: str  # "form", "api" or "email"
+    customer_id: str
+    site_id: str | None
+    name: str
+    email: str
+    description: str
+    urgent: bool
+    language: str
+    status: RequestStatus
+    case_number: str | None = None
+    priority: str | None = None
+    respond_by: datetime | None = None
+    resolve_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    message_id: str | None = None
+    probe_until: datetime | None = None  # the site's checks are watched for it until then
+    probed: bool = False  # the site's checks were asked to run now
+    joined_case: str | None = None  # the monitoring case it joined (status JOINED)
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseMessage:
+    """What a customer wrote to a case by email (for the team; never re-sent)."""
+
+    case_number: str
+    at: datetime
+    sender: str
+    subject: str
+    text: str
+    message_id: str
+    id: int = 0

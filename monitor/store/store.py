@@ -31,11 +31,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from monitor.store import migrate
 from monitor.store.errors import SchemaOutdated, StoreError
+from monitor.store.fencing import TERM_OPTION, Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
 from monitor.store.records import Retained
 from monitor.store.transaction import Transaction
@@ -54,6 +55,7 @@ class Store:
     __slots__ = (
         "_busy_timeout",
         "_engine",
+        "_idle_in_transaction",
         "_pool_size",
         "_reader",
         "_readers",
@@ -71,12 +73,15 @@ class Store:
         pool_size: int = 5,
         schema: str | None = None,
         readers: int = 2,
+        idle_in_transaction: timedelta | None = None,
     ) -> None:
         """`url` as in `settings.store`; `ring_size` results kept per check for the UI;
         `busy_timeout` how long a SQLite writer waits for the lock; `pool_size` PostgreSQL
         connections; `schema` a PostgreSQL schema to use instead of the default search path;
         `readers` SQLite connections for read-only transactions of a database file (0: they
-        share the writer's one connection).
+        share the writer's one connection). `idle_in_transaction`: PostgreSQL ends a
+        session idle inside a transaction for longer (a paused process must not hold the
+        leader lease's row lock for ever).
         """
         if ring_size < 1:
             raise ValueError("ring_size must be at least 1")
@@ -88,6 +93,7 @@ class Store:
         self._pool_size = pool_size
         self._schema = schema
         self._readers = readers
+        self._idle_in_transaction = idle_in_transaction
         self._engine: AsyncEngine | None = None
         self._reader: AsyncEngine | None = None
 
@@ -132,12 +138,17 @@ class Store:
         await self.close()
 
     @asynccontextmanager
-    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, *, read_only: bool = False, fence: Fence | None = None
+    ) -> AsyncIterator[Transaction]:
         """One unit of work: commits when the block ends, rolls back if it raises.
 
         `read_only` transactions do not take SQLite's write lock (plain `BEGIN`) and, on a
         database file, do not wait for the writer's connection; use them for listings.
-        Database errors are raised as `StoreError`.
+        `fence`: a leader transaction (`monitor.store.fencing`): it first checks that the
+        fence still holds the lease under its term, raises `Fenced` (a `StoreError`)
+        without writing if not, and stamps the term on the incident events and outbox rows
+        it writes. Database errors are raised as `StoreError`.
         """
         engine = self._require_engine()
         if read_only and self._reader is not None:
@@ -147,7 +158,10 @@ class Store:
                 if read_only:
                     await conn.execution_options(**{_READ_ONLY: True})
                 async with conn.begin():
-                    yield Transaction(conn, ring_size=self._ring_size)
+                    tx = Transaction(conn, ring_size=self._ring_size)
+                    if fence is not None:
+                        await _check_fence(tx, conn, fence)
+                    yield tx
         except _DATABASE_ERRORS as exc:
             raise StoreError(f"{self.display_url}: {exc}") from exc
 
@@ -233,9 +247,13 @@ class Store:
         return engine
 
     def _postgres_engine(self) -> AsyncEngine:
-        connect_args: dict[str, Any] = {}
+        server: dict[str, str] = {}
         if self._schema is not None:
-            connect_args["server_settings"] = {"search_path": self._schema}
+            server["search_path"] = self._schema
+        if self._idle_in_transaction is not None:
+            ms = int(self._idle_in_transaction.total_seconds() * 1000)
+            server["idle_in_transaction_session_timeout"] = str(ms)
+        connect_args: dict[str, Any] = {"server_settings": server} if server else {}
         return create_async_engine(
             self.url,
             pool_size=self._pool_size,
@@ -243,6 +261,13 @@ class Store:
             pool_pre_ping=True,
             connect_args=connect_args,
         )
+
+
+async def _check_fence(tx: Transaction, conn: AsyncConnection, fence: Fence) -> None:
+    term = fence.term
+    if term is None or not await tx.cluster.holds(fence.holder, term):
+        raise Fenced(f"{fence.holder} no longer leads under term {term}")
+    await conn.execution_options(**{TERM_OPTION: term})
 
 
 def _sqlite_connect_hook(busy_ms: int) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -205,6 +206,8 @@ incident_events = Table(
     Column("ref", String(ID), nullable=True),
     Column("recipient", String(ID), nullable=True),
     Column("channel", String(NAME), nullable=True),
+    # the leader's fencing term when a leader transaction wrote it (migration 0050_cluster)
+    Column("term", BigInteger, nullable=True),
     Index("ix_incident_events_incident", "incident_id", "at"),
 )
 
@@ -268,6 +271,7 @@ outbox = Table(
     # why a pending row was cancelled (status "cancelled"): its case was acknowledged,
     # resolved, ... (migration 0030_delivery)
     Column("cancel_reason", Text),
+    Column("term", BigInteger, nullable=True),  # as on incident_events (0050_cluster)
     UniqueConstraint("subject", "kind", "slot", "recipient", "channel"),
     Index("ix_outbox_status_due", "status", "due_at"),
     Index("ix_outbox_incident", "incident_id"),
@@ -361,4 +365,132 @@ email_approvals = Table(
     Column("incident_id", Id, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
     Column("approved_by", String(NAME), nullable=False),
     Column("approved_at", UTCDateTime, nullable=False),
+)
+
+# Monthly agreement reports as sent (frozen): one row per (customer, month, version).
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", String(ID), nullable=False),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("version", Integer, nullable=False),
+    Column("figures", Text, nullable=False),  # the report's JSON
+    Column("html", Text, nullable=False),
+    Column("pdf", LargeBinary),
+    Column("config_version", String(NAME), nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("customer_id", "month", "version"),
+)
+
+# ------------------------------------------------------------ intake (migration 0070_intake)
+
+# Problems customers report (status-page form, API, support mailbox). A report waits in
+# triage, joins a monitoring case (`case_number` is that case's), or is itself a
+# customer-reported case (`case_number` from the same sequence as incidents).
+customer_requests = Table(
+    "customer_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("source", String(NAME), nullable=False),
+    Column("customer_id", String(ID), nullable=False),
+    Column("site_id", String(ID)),
+    Column("name", Text, nullable=False),
+    Column("email", String(ID), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("language", String(NAME), nullable=False),
+    Column("status", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("priority", String(NAME)),
+    Column("respond_by", UTCDateTime),
+    Column("resolve_by", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(NAME)),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(NAME)),
+    Column("message_id", String(ID)),
+    # While set, the site's checks are being probed for this report (until then): a
+    # confirmed failure makes the report join the monitoring case (`joined_case`).
+    Column("probe_until", UTCDateTime),
+    Column("probed", Boolean, nullable=False, server_default="0"),
+    Column("joined_case", String(NAME)),
+    Index("ix_customer_requests_status", "status", "submitted_at"),
+    Index("ix_customer_requests_case", "case_number"),
+)
+
+# Rate-limit counters of the intake, per key (client address, reporter email) and window:
+# in the store, so a limit holds across instances.
+intake_counters = Table(
+    "intake_counters",
+    metadata,
+    Column("key", String(ID), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Messages read from the support mailbox: each one once (by Message-ID, and by its
+# folder's UIDVALIDITY/UID), written in the transaction of the case change it made.
+intake_messages = Table(
+    "intake_messages",
+    metadata,
+    Column("message_id", String(ID), primary_key=True),
+    Column("folder", String(ID), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("outcome", String(NAME), nullable=False),
+    Column("case_number", String(NAME)),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("folder", "uidvalidity", "uid"),
+)
+
+# What customers wrote to a case by email (the support mailbox): the team reads it in the
+# case's timeline; it is never sent on to the customer.
+case_messages = Table(
+    "case_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_number", String(NAME), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("sender", String(ID), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("message_id", String(ID), nullable=False),
+    Index("ix_case_messages_case", "case_number", "at"),
+)
+
+# Secrets every process on this database shares (migration 0046_secret): e.g. the
+# acknowledge-link signing secret generated when `settings.secret` is not set.
+instance_secrets = Table(
+    "instance_secrets",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# High availability (migration 0050_cluster): every running `vakt run` on PostgreSQL and
+# its heartbeat; the one leader lease (id 1) with its fencing term.
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # host:pid, the dispatcher's lease owner
+    Column("host", String(ID), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(NAME), nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("heartbeat", UTCDateTime, nullable=False),
+)
+
+cluster_lease = Table(
+    "cluster_lease",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(ID), nullable=False),
+    Column("term", BigInteger, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Column("acquired", UTCDateTime, nullable=False),
 )

@@ -18,6 +18,9 @@ def normalise_url(raw: str) -> URL:
     `sqlite:///vakt.db` (relative to the working directory), `sqlite:////var/lib/vakt.db`,
     `sqlite+aiosqlite:///...`, `postgresql://user@host/db`, `postgres://...` and
     `postgresql+asyncpg://...` are accepted; any other backend or driver is a `StoreError`.
+    libpq's `sslmode=` (`verify-full`, `require`, ...) is given to asyncpg as its `ssl=`
+    mode; the CA and client certificate come from `PGSSLROOTCERT`, `PGSSLCERT` and
+    `PGSSLKEY` as with libpq.
     """
     try:
         url = make_url(raw.replace("postgres://", "postgresql://", 1))
@@ -29,7 +32,13 @@ def normalise_url(raw: str) -> URL:
         raise StoreError(f"unsupported database {backend!r} in {raw!r}: use sqlite or postgresql")
     if url.drivername not in (backend, driver):
         raise StoreError(f"unsupported driver {url.drivername!r} in {raw!r}: use {driver}")
-    return url.set(drivername=driver)
+    url = url.set(drivername=driver)
+    if backend == "postgresql" and "sslmode" in url.query:
+        mode = url.query["sslmode"]
+        url = url.difference_update_query(["sslmode"])
+        if "ssl" not in url.query:
+            url = url.update_query_dict({"ssl": mode})
+    return url
 
 
 def sqlite_path(url: URL) -> Path | None:

@@ -22,7 +22,18 @@ from monitor.web.public.heartbeat import StoreHeartbeats
 from monitor.web.render import Renderer
 from monitor.web.security import RateLimiter, security_headers
 from monitor.web.state import WEB, WebState
-from monitor.web.ui import history, incidents, login, oncall, overview, sites, windows
+from monitor.web.ui import (
+    cluster,
+    history,
+    incidents,
+    login,
+    oncall,
+    overview,
+    queue,
+    reports,
+    sites,
+    windows,
+)
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 256 * 1024  # forms and webhooks are small
@@ -64,6 +75,9 @@ def create_private_app(deps: WebDeps) -> web.Application:
     app.router.add_routes(windows.routes())
     app.router.add_routes(history.routes())
     app.router.add_routes(oncall.routes())
+    app.router.add_routes(reports.routes())
+    app.router.add_routes(queue.routes())
+    app.router.add_routes(cluster.routes())
     app.router.add_routes(ops_routes(deps))
     app.router.add_routes(pagerduty_routes(deps))
     app.router.add_routes(api_routes(deps))

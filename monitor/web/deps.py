@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp.typedefs import Handler, Middleware
 
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
-from monitor.store import Store
+from monitor.incidents.reports import ReportDesk
+from monitor.store import LeaseRow, Member, Store
 from monitor.web.auth import PasswordHasher
 from monitor.web.security import Rate
 
@@ -25,6 +26,53 @@ class Readiness(Protocol):
     judged by `monitor.health.judge` like the dead-man's ping."""
 
     async def health(self) -> Health: ...
+
+
+class ReportSource(Protocol):
+    """A customer's month as the report's figures (JSON-ready), frozen or computed now."""
+
+    async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
+
+    async def page(self, customer_id: str, month: str) -> str:
+        """The report as the customer reads it (HTML), frozen or rendered now."""
+        ...
+
+    async def overview(self, months: int) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Each customer's last `months` months (the running one last), as figures."""
+        ...
+
+
+class ClusterMemberView(Protocol):
+    """One member as `/cluster` shows it (`monitor.cluster.MemberView`)."""
+
+    @property
+    def member(self) -> Member: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def leader(self) -> bool: ...
+
+
+class ClusterView(Protocol):
+    """The cluster as `/cluster` shows it (`monitor.cluster.ClusterStatus`): judged by
+    the cluster layer, shown here."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def lease(self) -> LeaseRow | None: ...
+
+    @property
+    def members(self) -> Sequence[ClusterMemberView]: ...
+
+    @property
+    def leader(self) -> str | None: ...
+
+    @property
+    def term(self) -> int: ...
 
 
 class HeartbeatRecorder(Protocol):
@@ -45,6 +93,12 @@ class WebDeps:
     - `middlewares`: extra outermost middlewares (e.g. Sentry's), both apps.
     - `on_unknown_heartbeat`: called for every ping to an unknown token (a metric).
     - `pagerduty_webhook_secret`: verifies PagerDuty v3 webhook signatures.
+    - `reports`: the monthly agreement reports (`monitor.reports.source`); None: none.
+    - `desk`: files customers' reports (status-page form, `POST /api/v1/requests`);
+      None: no form and no such API operation.
+    - `cluster`: reads the cluster's members and leader for `/cluster` (PostgreSQL high
+      availability); None: a single instance (SQLite).
+    - `member`: this instance's member id (`host:pid`), shown on `/cluster`.
     """
 
     store: Store
@@ -62,6 +116,10 @@ class WebDeps:
     status_cache: timedelta = timedelta(seconds=30)
     on_unknown_heartbeat: Callable[[], None] | None = None
     pagerduty_webhook_secret: str | None = None
+    reports: ReportSource | None = None
+    desk: ReportDesk | None = None
+    cluster: Callable[[], Awaitable[ClusterView]] | None = None
+    member: str | None = None
 
     def signing_secret(self) -> str | None:
         return self.secret or self.config().settings.secret

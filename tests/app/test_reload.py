@@ -175,3 +175,35 @@ async def test_problem_5_a_changed_listen_address_needs_a_restart_and_the_old_on
         assert len(records.events("config.reloaded")) == 2
         stop.set()
         assert await daemon == EXIT_OK
+
+
+async def test_a_reload_with_a_channel_that_cannot_work_is_refused_and_the_old_config_kept(
+    tmp_path: Path, receiver: Receiver, records: Records
+) -> None:
+    config = tmp_path / "checks.yaml"
+    values = {
+        "db": tmp_path / "vakt.db",
+        "private": free_port(),
+        "public": free_port(),
+        "team": "ops@agency.example",
+        "deadman": receiver.url("/old"),
+    }
+    write(config, **values)
+    ready, stop = asyncio.Event(), asyncio.Event()
+    daemon = asyncio.create_task(serve(config, options=OPTIONS, ready=ready, stop=stop))
+    async with asyncio.timeout(WAIT):
+        await ready.wait()
+        dead = 'ops@agency.example, smtp: {host: ""}'  # customer emails, no SMTP server
+        write(config, **{**values, "team": dead, "deadman": receiver.url("/new")})
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(lambda: records.events("config.reload_failed"))
+        [failed] = records.events("config.reload_failed")
+        assert "settings.email.smtp.host" in str(failed.__dict__.get("errors"))
+        assert not records.events("config.reloaded")
+        assert not daemon.done()  # the daemon goes on with the old config
+        write(config, **values)  # fixed: the next reload is adopted
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(lambda: records.events("config.reloaded"))
+        assert receiver.hits.get("/new", 0) == 0
+        stop.set()
+        assert await daemon == EXIT_OK

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.model import IncidentStatus, Level
-from monitor.store import Incident, IncidentEvent, Store
+from monitor.store import CustomerRequest, Incident, IncidentEvent, RequestStatus, Store
 from tests.cli.support import INCIDENT_KEYS, KARI, Env, now, seed_incident
 
 
@@ -57,6 +57,82 @@ def test_list_is_newest_first_and_open_leaves_out_resolved(env: Env) -> None:
     cases = [i["case"] for i in env.json("incidents", "list")]
     assert cases == [new.case_number, old.case_number]
     assert [i["case"] for i in env.json("incidents", "list", "--open")] == [new.case_number]
+
+
+def test_list_queue_orders_open_cases_by_respond_by_then_submission(env: Env) -> None:
+    """Monitoring and customer-reported cases in one queue, each with its clock."""
+    late = seed(env, respond_in=timedelta(hours=9))
+    soon = seed(env, site="globex/web", respond_in=timedelta(hours=1))
+    seed(env, site="acme/blog", status=IncidentStatus.RESOLVED)  # not in the queue
+    reported = CustomerRequest(
+        submitted_at=now() - timedelta(minutes=5),
+        source="form",
+        customer_id="acme",
+        site_id="acme/shop",
+        name="Kari Nordmann",
+        email="kari@acme.example",
+        description="Vipps fails",
+        urgent=False,
+        language="en",
+        status=RequestStatus.OPEN,
+        case_number="VAKT-2026-000900",
+        respond_by=soon.respond_by,  # the same deadline, submitted later
+    )
+
+    async def add(store: Store) -> None:
+        async with store.transaction() as tx:
+            await tx.intake.add(reported)
+
+    env.run(add)
+    items = env.json("incidents", "list", "--queue")
+    assert [i["case"] for i in items] == [
+        soon.case_number,
+        "VAKT-2026-000900",
+        late.case_number,
+    ]
+    assert [i["kind"] for i in items] == ["monitoring", "customer_reported", "monitoring"]
+    assert items[1]["who"] == "Kari Nordmann <kari@acme.example>"
+    assert all(i["clock"] for i in items)
+    code, out, _ = env.vakt("incidents", "list", "--queue")
+    assert code == 0
+    assert out.index(soon.case_number) < out.index("VAKT-2026-000900") < out.index(late.case_number)
+
+
+def test_ack_and_resolve_answer_a_customer_reported_case(env: Env) -> None:
+    reported = CustomerRequest(
+        submitted_at=now() - timedelta(minutes=5),
+        source="email",
+        customer_id="acme",
+        site_id=None,
+        name="Kari Nordmann",
+        email="kari@acme.example",
+        description="Invoice page is blank",
+        urgent=False,
+        language="en",
+        status=RequestStatus.OPEN,
+        case_number="VAKT-2026-000901",
+        respond_by=now() + timedelta(hours=8),
+    )
+
+    async def add(store: Store) -> None:
+        async with store.transaction() as tx:
+            await tx.intake.add(reported)
+
+    async def read(store: Store) -> CustomerRequest:
+        async with store.transaction(read_only=True) as tx:
+            (row,) = await tx.intake.by_case("VAKT-2026-000901")
+        return row
+
+    env.run(add)
+    code, out, err = env.vakt("incidents", "ack", "VAKT-2026-000901", "--by", "alice")
+    assert code == 0, err
+    assert "VAKT-2026-000901" in out
+    assert env.run(read).acknowledged_by == "alice"
+    code, _, err = env.vakt("incidents", "resolve", "VAKT-2026-000901", "--by", "alice")
+    assert code == 0, err
+    row = env.run(read)
+    assert (row.status, row.resolved_by) == (RequestStatus.RESOLVED, "alice")
+    assert env.json("incidents", "list", "--queue") == []
 
 
 def test_list_by_customer_and_limit(env: Env) -> None:

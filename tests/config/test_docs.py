@@ -54,6 +54,7 @@ STATIC_IDS: dict[type[BaseModel], tuple[str, ...]] = {
     s.DeliveryModel: ("settings.delivery",),
     s.RetryModel: ("settings.delivery.retry",),
     s.HealthModel: ("settings.health",),
+    s.ClusterModel: ("settings.cluster",),
     s.CalendarModel: ("calendars.NAME",),
     s.HolidaysModel: ("calendars.NAME.holidays",),
     s.PolicyModel: ("policies.NAME",),

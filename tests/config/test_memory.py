@@ -6,13 +6,17 @@ These are memory bounds, not timings: the numbers do not depend on the machine's
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import tracemalloc
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from monitor.config import Config, load_config_text
+import pytest
+
+from monitor.config import Config, ConfigError, load_config, load_config_text
 from monitor.config.records import HttpSpec
 
 CHECKS_PER_SITE = 5
@@ -115,3 +119,94 @@ def test_a_checks_own_objects_take_under_a_kilobyte() -> None:
 
     assert max(sizes) < BUDGET, f"largest check: {max(sizes)} bytes"
     assert min(sizes) > 100  # it did measure something: the record and its spec at least
+
+
+# ------------------------------------------------- the daemon's load, in a child process
+
+
+def isolated(path: Path) -> Config:
+    from monitor.config.isolated import load_config_isolated
+
+    return load_config_isolated(str(path), {})
+
+
+def test_a_config_loaded_in_a_child_process_is_the_config_loaded_here(tmp_path: Path) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(fleet(20))
+
+    config = isolated(path)
+
+    assert config == load_config(str(path), {})
+    assert len(config.checks()) == 20 * CHECKS_PER_SITE
+    assert config.customers["acme"].sites[3].checks[1].id == "acme/site3/checkout"
+
+
+def test_a_child_process_reports_each_problem_with_its_file_line_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "checks.yaml"
+    text = fleet(3).replace("interval: 5m", "interval: soon", 1)
+    path.write_text(text.replace("method: HEAD", "methd: HEAD", 1))
+
+    with pytest.raises(ConfigError) as caught:
+        isolated(path)
+
+    with pytest.raises(ConfigError) as here:
+        load_config(str(path), {})
+    assert caught.value.issues == here.value.issues
+    assert [(i.file, i.line, i.path) for i in caught.value.issues] == [
+        (str(path), 10, "customers.acme.sites.site0.checks.search.interval"),
+        (str(path), 12, "customers.acme.sites.site0.checks.admin.methd"),
+    ]
+
+
+def test_equal_settings_of_many_checks_and_sites_are_one_object() -> None:
+    text = """\
+customers:
+  acme:
+    contacts: [{name: Kari Nordmann, email: kari@acme.example}]
+    sites:
+      shop: {url: 'https://acme.example', checks: {home: {path: /}, api: {path: /api}}}
+      blog: {url: 'https://acme.example', checks: {home: {path: /}, api: {path: /v2}}}
+"""
+    shop, blog = load_config_text(text).customers["acme"].sites
+    (shop_home, shop_api), (blog_home, blog_api) = shop.checks, blog.checks
+
+    assert shop_home.spec is blog_home.spec  # the same URL and expectations
+    assert shop_api.spec != blog_api.spec
+    assert shop.slow is not None
+    assert shop.slow is blog.slow
+    assert shop.locations is blog.locations
+    assert shop.quorum is blog.quorum
+    assert shop_home.label is blog_home.label
+    assert shop_home.name is blog_home.name
+    assert shop.label is blog.label  # both named after their host
+    assert shop_home.id != blog_home.id
+
+
+def test_a_load_leaves_its_objects_in_the_oldest_generation() -> None:
+    # Else the first collection after the load is a young pass over every object it made
+    # (millions at 100,000 checks), and the survivors wait in the middle generation for
+    # another. A frozen daemon is left alone (see the loader).
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    config = load_config_text(fleet(400))
+    young = len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1))
+
+    assert len(config.checks()) == 400 * CHECKS_PER_SITE
+    assert young < 2000, young  # a few from this test; the load made ~100,000
+
+
+def test_a_child_process_that_dies_leaves_the_load_to_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from monitor.config import isolated as module
+
+    path = tmp_path / "checks.yaml"
+    path.write_text(fleet(3))
+    # the fault: the child exits without an answer (as if killed while loading)
+    monkeypatch.setattr(module, "_answer", lambda fd, p, env: os._exit(3))
+
+    with caplog.at_level("WARNING", logger="monitor.config.isolated"):
+        config = isolated(path)
+
+    assert config == load_config(str(path), {})
+    assert [r.getMessage() for r in caplog.records] == ["config.isolated_load_failed"]

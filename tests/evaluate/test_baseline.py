@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -158,3 +159,30 @@ def test_round_trips_through_json() -> None:
 def test_from_json_rejects_anything_else(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"(format|list|pair|sample)"):
         LatencyBaseline.from_json(data)
+
+
+def deep_size(root: object) -> int:
+    """Bytes of `root` and every object it reaches through slots and containers."""
+    stack, seen, total = [root], set[int](), 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, bool | type):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, tuple | list):
+            stack.extend(obj)
+        elif isinstance(obj, dict):
+            stack.extend([*obj.keys(), *obj.values()])
+        else:
+            stack.extend(getattr(obj, name) for name in getattr(type(obj), "__slots__", ()))
+    return total
+
+
+def test_a_baseline_costs_a_few_hundred_bytes_after_two_probes_and_little_after_a_week() -> None:
+    two = feed(LatencyBaseline(), T0, [0.2, 0.3])
+    week = feed(LatencyBaseline(), T0, [0.1 * (i % 3 + 1) for i in range(7 * 24 * 12)], 5 * MINUTE)
+
+    assert len(week.slots) == 7 * 24
+    assert deep_size(two) < 400, deep_size(two)
+    assert deep_size(week) < 16 * 1024, deep_size(week)  # 168 hours of three buckets each

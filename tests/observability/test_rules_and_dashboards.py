@@ -39,6 +39,7 @@ PROMQL_WORDS = frozenset(
         "irate",
         "increase",
         "delta",
+        "changes",
         "deriv",
         "time",
         "vector",

@@ -21,6 +21,7 @@ from monitor.policy.sla import (
     open_sla,
     page_due_at,
     priority_sla,
+    report_sla,
     response_status,
 )
 from tests.policy.support import OSLO, Seed, local
@@ -117,6 +118,38 @@ CASES = [
          "min(Tuesday 09:00, 10:00 + 4 h)", upgrade="Mon 2026-01-12 10:00"),
 ]  # fmt: skip
 
+# Customer-reported cases (a report on the status page or by email): `report <urgent|
+# normal>` is the respond-by of the case it opens, counted from the time of submission;
+# `report <priority>` is a report the team set to that priority of the matrix.
+REPORTS = [
+    Case("compera", "report normal", "2026-01-09 16:00", "Mon 2026-01-12 16:00 UTC+02:00",
+         "receipt acknowledged, then an answer within 1 business day: 1 h Friday, 8 h Monday"),
+    Case("compera", "report urgent", "2026-01-10 12:00", "Mon 2026-01-12 17:00 UTC+02:00",
+         "every request in the order received: urgent has the same business-day target"),
+    Case("compera", "resolve-report normal", "2026-01-12 10:00", "Thu 2026-01-15 10:00 UTC+02:00",
+         "the answer within 3 business days of the submission"),
+    Case("infraspeak", "report urgent", "2026-01-12 20:00", "Tue 2026-01-13 12:00 WET",
+         "urgent: the highest priority, 4 business hours"),
+    Case("infraspeak", "report normal", "2026-01-09 15:00", "Mon 2026-01-12 15:00 WET",
+         "not urgent: Level B's priority (High), 12 business hours"),
+    Case("infraspeak", "report medium", "2026-01-09 15:00", "Mon 2026-01-12 15:00 WET",
+         "set to Medium by the team: 1 business day"),
+    Case("infraspeak", "report low", "2026-06-03 09:00", "Fri 2026-06-05 21:00 WEST",
+         "set to Low by the team: 2 business days, Corpus Christi closed"),
+]  # fmt: skip
+
+
+def _report_due(case: Case, seed: Seed) -> datetime:
+    """A customer-reported case: urgent or normal, or a priority the team set."""
+    kind, target = case.what.split()
+    submitted = local(case.opened, seed.calendar.timezone)
+    priority = Priority(target) if target in {p.value for p in Priority} else None
+    sla = report_sla(seed.policy, target == "urgent", submitted, seed.clock, priority=priority)
+    if kind == "resolve-report":
+        assert sla.resolve_by is not None
+        return sla.resolve_by
+    return sla.respond_by
+
 
 def _due(case: Case, seed: Seed) -> datetime:
     kind, target = case.what.split()
@@ -145,6 +178,20 @@ def _due(case: Case, seed: Seed) -> datetime:
 def test_seed_deadline_matches_the_hand_checked_time(case: Case, seeds: dict[str, Seed]) -> None:
     seed = seeds[case.seed]
     assert _show(_due(case, seed), seed) == case.due
+
+
+@pytest.mark.parametrize("case", REPORTS, ids=lambda c: f"{c.seed}-{c.what}-{c.opened}")
+def test_customer_reported_case_deadline_matches_the_hand_checked_time(
+    case: Case, seeds: dict[str, Seed]
+) -> None:
+    seed = seeds[case.seed]
+    assert _show(_report_due(case, seed), seed) == case.due
+
+
+@pytest.mark.parametrize("case", REPORTS, ids=lambda c: f"{c.seed}-{c.what}-{c.opened}")
+def test_docs_table_shows_the_customer_reported_case(case: Case, seeds: dict[str, Seed]) -> None:
+    rows = {line.strip() for line in DOCS.read_text(encoding="utf-8").splitlines()}
+    assert case.row(seeds[case.seed]) in rows
 
 
 def test_every_seed_has_at_least_three_hand_checked_cases(seeds: dict[str, Seed]) -> None:

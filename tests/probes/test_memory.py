@@ -68,7 +68,10 @@ async def _probe_many(fleet: HostileFleet, ctx: ProbeContext, warm: int, total: 
 async def test_rss_stays_flat_while_probing_hostile_targets(
     fleet: HostileFleet, ctx: ProbeContext
 ) -> None:
-    growth = await _probe_many(fleet, ctx, warm=600, total=2400)
+    # the first 1,800 probes warm the allocator's arenas (how far depends on the machine's
+    # load, which sets how many probes overlap); a leak shows in the 1,800 after them (seen:
+    # flat from there, under a load average of 7)
+    growth = await _probe_many(fleet, ctx, warm=1800, total=3600)
     assert growth < 5 * 1024, f"RSS grew by {growth} KiB"
 
 

@@ -237,3 +237,16 @@ async def test_stop_waits_for_running_probes_then_cancels_at_the_deadline() -> N
     await scheduler.stop(0.1)
     assert scheduler.in_flight == 0
     assert sink.results == []
+
+
+async def test_run_now_probes_at_once_and_retries_a_failure_until_confirmed() -> None:
+    """A customer's report asks for the site's checks now: off their hourly rhythm, the
+    failing check is probed at once and then every retry_interval up to `confirm`."""
+    sink = Recorder()
+    prober = FakeProber(failing=frozenset({"acme/shop/down"}))
+    scheduler = Scheduler(prober, sink, SystemClock())
+    scheduler.start([check("down", interval=3600.0, retry=0.05, confirm=3)])
+    assert scheduler.run_now(["acme/shop/down", "acme/shop/unknown"]) == 1
+    await until(lambda: sink.times("acme/shop/down") >= 3)
+    await scheduler.stop(1.0)
+    assert sink.times("acme/shop/down") == 3  # confirmed: no more retries off-rhythm

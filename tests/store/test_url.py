@@ -42,3 +42,12 @@ def test_sqlite_paths() -> None:
     assert sqlite_path(normalise_url("sqlite:///data/vakt.db")) == Path("data/vakt.db")
     assert sqlite_path(normalise_url("sqlite:///:memory:")) is None
     assert sqlite_path(normalise_url("postgresql://db/vakt")) is None
+
+
+def test_libpq_sslmode_becomes_the_asyncpg_ssl_mode() -> None:
+    # `sslmode=verify-full` as in libpq's URLs: asyncpg takes it as `ssl` (the CA from
+    # PGSSLROOTCERT, as libpq); an explicit `ssl` is kept
+    url = normalise_url("postgresql://vakt@db.example/vakt?sslmode=verify-full")
+    assert dict(url.query) == {"ssl": "verify-full"}
+    kept = normalise_url("postgresql://vakt@db.example/vakt?ssl=require")
+    assert dict(kept.query) == {"ssl": "require"}

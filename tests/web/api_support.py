@@ -41,10 +41,11 @@ from monitor.config.records import (
     WebSettings,
 )
 from monitor.health import RED, Component, Health, Status
+from monitor.incidents.reports import ReportDesk
 from monitor.model import CheckType, Impact, IncidentStatus, Level
 from monitor.store import Incident, Store
 from monitor.web.api import api_routes, token_digest
-from monitor.web.api.deps import Handler, Readiness
+from monitor.web.api.deps import Handler, Readiness, ReportSource
 from monitor.web.ops import ops_routes
 from monitor.web.pagerduty import pagerduty_routes
 
@@ -224,6 +225,8 @@ class Deps:
     readiness: Readiness | None = field(default_factory=Scheduler)
     metrics: Handler | None = None
     pagerduty_webhook_secret: str | None = None
+    reports: ReportSource | None = None
+    desk: ReportDesk | None = None  # files customers' reports (`POST /requests`)
 
 
 def build_app(deps: Deps) -> web.Application:

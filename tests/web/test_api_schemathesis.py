@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from monitor.clock import FixedClock
+from monitor.intake import Desk
 from monitor.model import CheckState, IncidentStatus, Level
 from monitor.store import (
     CheckStatus,
@@ -141,7 +142,9 @@ class ServerThread:
         await self._store.upgrade()
         await seed(self._store)
         cfg = config()
-        app = build_app(Deps(self._store, lambda: cfg, FixedClock(T0 + timedelta(minutes=5))))
+        clock = FixedClock(T0 + timedelta(minutes=5))
+        desk = Desk(self._store, lambda: cfg, clock)
+        app = build_app(Deps(self._store, lambda: cfg, clock, desk=desk))
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -42,7 +42,7 @@ from monitor.config.records import Channel as ChannelConfig
 from monitor.config.records import Language, Mailbox, SmtpSettings
 from monitor.config.values import mailbox
 from monitor.notify.channels.base import ChannelContext, DeliveryError
-from monitor.notify.message import Outgoing, key_hash
+from monitor.notify.message import Attachment, Outgoing, key_hash
 
 DEFAULT_MAX_CONNECTIONS = 8
 
@@ -102,8 +102,7 @@ class Composer:
         if message.payload.case:
             lines.append("X-Vakt-Case: " + _unstructured("X-Vakt-Case", message.payload.case))
         boundary = f"=_vakt_{message.key_hash[:24]}"
-        lines += [
-            "MIME-Version: 1.0",
+        body = [
             f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"',
             "",
             f"--{boundary}",
@@ -113,6 +112,20 @@ class Composer:
             f"--{boundary}--",
             "",
         ]
+        attachment = message.payload.attachment
+        if attachment is not None:  # the alternative texts, then the file
+            mixed = f"=_vakt_mixed_{message.key_hash[:24]}"
+            body = [
+                f'Content-Type: multipart/mixed;\r\n boundary="{mixed}"',
+                "",
+                f"--{mixed}",
+                *body,
+                f"--{mixed}",
+                _attachment(attachment),
+                f"--{mixed}--",
+                "",
+            ]
+        lines += ["MIME-Version: 1.0", *body]
         return "\r\n".join(lines).encode()
 
     def _threading(self, message: Outgoing) -> list[str]:
@@ -122,6 +135,22 @@ class Composer:
             root = message_id(thread, self._domain)
             ids += [f"In-Reply-To: {root}", f"References: {root}"]
         return ids
+
+
+def _attachment(attachment: Attachment) -> str:
+    """A base64 file part (the payload keeps it base64 already), lines of 76 characters."""
+    name = attachment.filename.replace('"', "")
+    data = "".join(attachment.data.split())
+    wrapped = "\r\n".join(data[i : i + 76] for i in range(0, len(data), 76))
+    return "\r\n".join(
+        [
+            f'Content-Type: {attachment.content_type}; name="{name}"',
+            "Content-Transfer-Encoding: base64",
+            f'Content-Disposition: attachment; filename="{name}"',
+            "",
+            wrapped,
+        ]
+    )
 
 
 def _language(message: Outgoing) -> str:

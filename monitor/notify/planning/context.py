@@ -57,6 +57,14 @@ class Context:
             return site.label
         return "all sites" if incident.kind is IncidentKind.MASS_OUTAGE else incident.site_id
 
+    def check_labels(self, incident: Incident) -> tuple[str, ...]:
+        """The display names of the site's checks that failed during the case, in the
+        config's order (what customer emails name; never a URL)."""
+        site = self.site(incident)
+        if site is None:
+            return ()
+        return tuple(check.label for check in site.checks if check.id in incident.checks)
+
     def level_policy(self, incident: Incident, level: Level) -> LevelPolicy | None:
         if incident.policy is None or incident.policy not in self.config.policies:
             return None

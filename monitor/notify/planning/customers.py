@@ -257,6 +257,7 @@ def _email(
         case=incident.case,
         site=ctx.site_label(incident),
         site_id=incident.site_id,
+        checks=ctx.check_labels(incident),
         customer=plan.customer.name,
         level=incident.level,
         status=incident.status.value,

@@ -10,6 +10,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.store.fencing import TERM_OPTION
+
 E = TypeVar("E", bound=StrEnum)
 
 Insert = postgresql.Insert | sqlite.Insert
@@ -20,6 +22,13 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Insert:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def fenced_term(conn: AsyncConnection) -> int | None:
+    """The leader term of this transaction (`Store.transaction(fence=...)`), or None."""
+    sync = conn.sync_connection
+    term = None if sync is None else sync.get_execution_options().get(TERM_OPTION)
+    return term if isinstance(term, int) else None
 
 
 def enum_or_none(kind: type[E], value: str | None) -> E | None:

@@ -12,7 +12,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.model import IncidentStatus, Level
-from monitor.store.queries._sql import dialect_insert
+from monitor.store.queries._sql import dialect_insert, fenced_term
 from monitor.store.records import EventKind, Incident, IncidentEvent
 from monitor.store.tables import case_sequences, incident_events, incidents
 
@@ -146,7 +146,9 @@ class IncidentQueries:
     async def add_events(self, events: Sequence[IncidentEvent]) -> None:
         """Append events to incidents' timelines."""
         if events:
-            await self.conn.execute(incident_events.insert(), [_event_row(e) for e in events])
+            term = fenced_term(self.conn)
+            rows = [{**_event_row(e), "term": term} for e in events]
+            await self.conn.execute(incident_events.insert(), rows)
 
     async def events_of(
         self, incident_ids: Sequence[int], *, chunk: int = 500

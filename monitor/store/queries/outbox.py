@@ -31,7 +31,7 @@ from sqlalchemy import Row, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from monitor.store.queries._sql import dialect_insert
+from monitor.store.queries._sql import dialect_insert, fenced_term
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -102,7 +102,9 @@ class OutboxQueries:
             return 0
         insert = dialect_insert(self.conn, outbox)
         stmt = insert.on_conflict_do_nothing(index_elements=list(_KEY)).returning(outbox.c.id)
-        result = await self.conn.execute(stmt, [_notification_row(n) for n in notifications])
+        term = fenced_term(self.conn)
+        rows = [{**_notification_row(n), "term": term} for n in notifications]
+        result = await self.conn.execute(stmt, rows)
         return len(result.all())
 
     async def claim(
@@ -231,6 +233,29 @@ class OutboxQueries:
             outbox.update()
             .where(
                 outbox.c.incident_id == incident_id,
+                outbox.c.status == _PENDING,
+                outbox.c.kind.in_(list(kinds)),
+                lease_free,
+            )
+            .values(
+                status=OutboxStatus.CANCELLED.value,
+                cancel_reason=reason,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        return (await self.conn.execute(stmt)).rowcount or 0
+
+    async def cancel_subject(
+        self, subject: str, reason: str, kinds: Sequence[str], now: datetime
+    ) -> int:
+        """`cancel_pages` for rows keyed by `subject` (a case without an incident row: a
+        customer-reported case). Returns how many were cancelled."""
+        lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
+        stmt = (
+            outbox.update()
+            .where(
+                outbox.c.subject == subject,
                 outbox.c.status == _PENDING,
                 outbox.c.kind.in_(list(kinds)),
                 lease_free,

@@ -15,6 +15,7 @@ from monitor.store.tables import (
     aggregates,
     email_approvals,
     heartbeats,
+    instance_secrets,
     used_ack_tokens,
     web_sessions,
     web_users,
@@ -121,6 +122,28 @@ class WebQueries:
     async def ack_token_used(self, nonce: str) -> bool:
         query = select(used_ack_tokens.c.nonce).where(used_ack_tokens.c.nonce == nonce)
         return (await self.conn.scalar(query)) is not None
+
+    # ------------------------------------------------------------- instance secrets
+
+    async def instance_secret(self, name: str) -> str | None:
+        """The shared secret called `name`, None when none is kept yet."""
+        query = select(instance_secrets.c.value).where(instance_secrets.c.name == name)
+        value: str | None = await self.conn.scalar(query)
+        return value
+
+    async def keep_instance_secret(self, name: str, candidate: str, at: datetime) -> str:
+        """The shared secret called `name`: `candidate` when none was kept before (it is
+        kept now), else the one kept first. Atomic: two processes starting together keep
+        one value and both get it."""
+        stmt = (
+            dialect_insert(self.conn, instance_secrets)
+            .values(name=name, value=candidate, created_at=at)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        await self.conn.execute(stmt)
+        kept = await self.instance_secret(name)
+        assert kept is not None  # inserted just now, or there before
+        return kept
 
     # ------------------------------------------------------------------- heartbeats
 

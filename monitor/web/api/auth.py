@@ -3,7 +3,8 @@
 The presented token is hashed and compared with every configured digest in constant
 time (`hmac.compare_digest`), without stopping at the first match, so neither the
 answer's timing nor the config's order tells which part of a guess was right. A `write`
-token may also read; a `read` token may only read.
+token may also read (and file customers' reports); a `read` token may only read; a
+`requests:write` token may only file customers' reports (`POST /api/v1/requests`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from monitor.web.api.errors import ApiError
 _PREFIX = "bearer "
 _GRANTS: dict[Scope, frozenset[Scope]] = {
     Scope.READ: frozenset({Scope.READ}),
-    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE}),
+    Scope.WRITE: frozenset({Scope.READ, Scope.WRITE, Scope.REQUESTS_WRITE}),
+    Scope.REQUESTS_WRITE: frozenset({Scope.REQUESTS_WRITE}),
 }
 
 

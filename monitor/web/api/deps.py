@@ -7,14 +7,15 @@ own through the same seam.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from monitor.clock import Clock
 from monitor.config.records import Config
 from monitor.health import Health
+from monitor.incidents.reports import ReportDesk
 from monitor.store import Store
 
 ConfigProvider = Callable[[], Config]
@@ -30,8 +31,25 @@ class Readiness(Protocol):
     async def health(self) -> Health: ...
 
 
+class ReportSource(Protocol):
+    """A customer's month as the report's figures (`monitor.reports`, injected by
+    `monitor.app`): the frozen version when one was sent, else computed now."""
+
+    async def figures(self, customer_id: str, month: str) -> Mapping[str, Any]: ...
+
+    async def page(self, customer_id: str, month: str) -> str:
+        """The report as the customer reads it (HTML), frozen or rendered now."""
+        ...
+
+    async def overview(self, months: int) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """Each customer's last `months` months (the running one last), as figures."""
+        ...
+
+
 class ApiDeps(Protocol):
-    """The REST API's needs: the store, the current config and the clock."""
+    """The REST API's needs: the store, the current config and the clock; `reports`:
+    the monthly reports (None: not available); `desk`: files customers' reports (None: no
+    such operation)."""
 
     @property
     def store(self) -> Store: ...
@@ -41,3 +59,8 @@ class ApiDeps(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def reports(self) -> ReportSource | None: ...
+    @property
+    def desk(self) -> ReportDesk | None: ...

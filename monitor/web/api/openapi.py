@@ -26,6 +26,8 @@ _ERRORS: Final[Mapping[int, str]] = {
     404: "Nothing by that name.",
     409: "A conflict with the current state (e.g. already resolved).",
     415: "The body is not JSON.",
+    429: "Too many requests from this address or for this reporter; try again later.",
+    503: "The store is unavailable; try again.",
 }
 _SUCCESS: Final[Mapping[int, str]] = {200: "OK", 201: "Created"}
 

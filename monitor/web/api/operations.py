@@ -95,7 +95,7 @@ class Operation:
             statuses.add(400)
         if self.body is not None:
             statuses.add(415)
-        if self.scope is Scope.WRITE:
+        if self.scope is not Scope.READ:
             statuses.add(403)
         return tuple(sorted(statuses))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.config.records import Scope
-from monitor.web.api import incidents, oncall, sites, windows
+from monitor.web.api import incidents, oncall, reports, requests, sites, windows
 from monitor.web.api.operations import Operation, PathParam
 from monitor.web.api.schemas import (
     ActIn,
@@ -21,6 +21,9 @@ from monitor.web.api.schemas import (
     NoteOut,
     OnCallList,
     PageQuery,
+    ReportOut,
+    RequestIn,
+    RequestOut,
     SilenceIn,
     SilenceOut,
     SilencePage,
@@ -103,6 +106,17 @@ OPERATIONS: tuple[Operation, ...] = (
         "DELETE", "/silences/{id}", "endSilence", "End a silence now", "silences",
         windows.end_silence, {200: SilenceOut}, scope=Scope.WRITE,
         path_params=(PathParam("id", "Silence id."),), errors=(404, 409),
+    ),
+    Operation(
+        "GET", "/reports/{customer}/{month}", "getReport",
+        "A customer's monthly agreement report (the version sent, else computed now)",
+        "reports", reports.get_report, {200: ReportOut},
+        path_params=(_CUSTOMER, PathParam("month", "The month, YYYY-MM.")), errors=(404,),
+    ),
+    Operation(
+        "POST", "/requests", "fileRequest", "File a customer's report (helpdesk integrations)",
+        "requests", requests.file_request, {201: RequestOut}, scope=Scope.REQUESTS_WRITE,
+        body=RequestIn, errors=(404, 429, 503),
     ),
     Operation(
         "GET", "/oncall", "onCallNow", "Who is on call now, per schedule", "oncall",

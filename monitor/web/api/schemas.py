@@ -308,3 +308,102 @@ class OnCallList(_Out):
 class WhoAmI(_Out):
     name: str
     scope: Scope
+
+
+# ------------------------------------------------------------------------------ reports
+# The monthly agreement report's figures (`monitor.reports.export.as_json`, the written
+# form the CLI's JSON and a frozen report keep): durations in seconds, shares 0..1.
+
+
+class ReportAvailability(_Out):
+    uptime: float | None = Field(description="Time not at Level A over measured time.")
+    observed_s: int = Field(description="Measured time, maintenance left out.")
+    down_s: int = Field(description="Time at Level A.")
+    degraded_s: int = Field(description="Time at Level B.")
+    maintenance_s: int = Field(description="Maintenance left out of the figures.")
+
+
+class ReportDay(ReportAvailability):
+    day: str = Field(description="The day in the customer's zone, YYYY-MM-DD.")
+    p50_s: float | None = None
+    p95_s: float | None = None
+
+
+class ReportWindow(_Out):
+    start: datetime
+    end: datetime
+    reason: str
+    announced_at: datetime | None
+    notice_s: int | None = Field(description="How long ahead it was announced.")
+    excluded: bool = Field(description="Left out of the figures.")
+
+
+class ReportSite(ReportAvailability):
+    site: str
+    label: str
+    p50_s: float | None = Field(description="Median latency (histogram bucket bound).")
+    p95_s: float | None
+    days: list[ReportDay]
+    maintenance: list[ReportWindow]
+
+
+class ReportCase(_Out):
+    case: str
+    site: str
+    level: Level = Field(description="The most severe level it reached.")
+    opened_level: Level
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    respond_from: datetime
+    respond_by: datetime
+    status: str = Field(description="`met`, `breached`, or `pending`/`warning` while open.")
+    met: bool | None
+    respond_s: int | None = Field(description="Time to respond, wall clock.")
+    respond_business_s: int | None = Field(description="Time to respond, business clock.")
+    resolve_s: int | None
+    resolve_business_s: int | None
+
+
+class ReportOut(ReportAvailability):
+    format: int
+    customer: str
+    name: str
+    month: str = Field(description="YYYY-MM.")
+    period: dict[str, datetime]
+    computed_at: datetime
+    mtta_s: int | None = Field(description="Mean time to acknowledge (acknowledged cases).")
+    mttr_s: int | None = Field(description="Mean time to resolve (resolved cases).")
+    cases_met: int
+    cases_missed: int
+    unacknowledged: int
+    days: list[ReportDay]
+    sites: list[ReportSite]
+    cases: list[ReportCase]
+    version: int | None = Field(
+        None, description="The frozen version shown (sent to the customer); null: computed now."
+    )
+
+
+# ------------------------------------------------------------------- customers' reports
+
+
+class RequestIn(_In):
+    customer: Annotated[str, Field(min_length=1, max_length=255, pattern=_ID)]
+    site: Annotated[str, Field(max_length=255)] | None = Field(
+        None,
+        description="The site's name within the customer (or `customer/site`); none: not sure.",
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=_NON_BLANK)]
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    description: Annotated[str, Field(min_length=1, max_length=10_000, pattern=_NON_BLANK)]
+    urgent: bool = False
+
+
+class RequestOut(_Out):
+    status: Literal["opened", "joined", "triage"] = Field(
+        description="`opened`: a customer-reported case; `joined`: the site's open monitoring "
+        "case; `triage`: from someone who is not a contact, the team decides."
+    )
+    case: str | None = None
+    respond_by: datetime | None = None

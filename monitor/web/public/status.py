@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from monitor.config.records import Customer
+from monitor.web.public import report
 from monitor.web.public.statusdata import PublicIncident, StatusView, build
 from monitor.web.security import is_secure, tokens_match
 from monitor.web.state import WebState, state
@@ -123,8 +124,18 @@ async def page(request: web.Request) -> web.StreamResponse:
         "language": language,
         "tz": customer.timezone,
         "feed": f"/status/{customer.id}/feed.atom",
+        "sites": customer.sites,
+        **report.form_context(request, web_state, customer),
     }
-    return web_state.renderer.page("status.html", context)
+    response = web_state.renderer.page("status.html", context)
+    report.remember_csrf(request, response, web_state, context)
+    return response
+
+
+async def report_problem(request: web.Request) -> web.StreamResponse:
+    """`POST /status/{customer}/report`: the same access as the page."""
+    _, customer = _customer(request, html=True)
+    return await report.submit(request, customer)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -228,4 +239,5 @@ def routes() -> list[web.RouteDef]:
         web.get(f"/status/{CUSTOMER}.json", document),
         web.get(f"/status/{CUSTOMER}/feed.atom", feed),
         web.get(f"/status/{CUSTOMER}", page),
+        web.post(f"/status/{CUSTOMER}/report", report_problem),
     ]

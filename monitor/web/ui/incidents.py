@@ -1,6 +1,7 @@
 """`/incidents/{case}`: evidence, timeline, SLA clock; forms to acknowledge, resolve,
 approve the customer email and add a note (public or internal). The timeline
-(`timeline.py`) says in words what happened, who was paged or emailed by which channel,
+(`timeline.py`) says in words what happened, who was paged or emailed by which channel
+(from the typed events the dispatcher writes when a send is settled),
 and which notifications were cancelled and why (acknowledged, resolved)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aiohttp import web
 from monitor.config.records import Config, CustomerEmails
 from monitor.engine import commands
 from monitor.notify.stored import from_record
-from monitor.store import Evidence, Incident, Transaction
+from monitor.store import Evidence, Incident, OutboxStatus, Transaction
 from monitor.web.state import state
 from monitor.web.ui.approval import approve_customer_email
 from monitor.web.ui.common import SESSION, back, form_text, login_required, render
@@ -59,7 +60,9 @@ async def show(request: web.Request) -> web.StreamResponse:
         events = await tx.incidents.events(incident.id)
         evidence = await _evidence(tx, incident, config)
         approval = (await tx.web.approvals([incident.id])).get(incident.id)
-        notifications = await tx.outbox.find(incident_id=incident.id, limit=NOTIFICATIONS_SHOWN)
+        cancelled = await tx.outbox.find(
+            incident_id=incident.id, status=OutboxStatus.CANCELLED, limit=NOTIFICATIONS_SHOWN
+        )
     site = config.site(incident.site_id)
     customer = config.customers.get(incident.customer_id)
     context = {
@@ -67,7 +70,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         "incident": incident,
         "site": site,
         "customer": customer,
-        "timeline": timeline(events, notifications, config.people),
+        "timeline": timeline(events, cancelled, config.people),
         "evidence": evidence,
         "checks": {c.id: c for c in site.checks} if site else {},
         "people": config.people,

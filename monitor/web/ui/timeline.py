@@ -1,5 +1,5 @@
-"""An incident's timeline in words: each typed event (and each notification sent or
-cancelled for the case) as one sentence a person reads, never a raw kind such as
+"""An incident's timeline in words: each typed event (and each notification cancelled
+before it went) as one sentence a person reads, never a raw kind such as
 `level_changed`."""
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def who(name: str | None, people: Names) -> str:
     """`alice`, `person:alice` -> `Alice Hansen`; anything else as written."""
     if not name:
         return "someone"
+    if name.startswith("contact:"):  # a customer contact: their address
+        return name.partition(":")[2]
     key = name.partition(":")[2] if name.startswith("person:") else name
     person = people.get(key)
     if person is not None:
@@ -55,7 +57,7 @@ _WORDS: dict[EventKind, Callable[[IncidentEvent, Names], str]] = {
     ),
     EventKind.PAGED: lambda ev, p: f"Paged {who(ev.recipient, p)} by {ev.channel or 'email'}",
     EventKind.CUSTOMER_EMAILED: lambda ev, p: (
-        f"Emailed the customer ({ev.recipient or 'contact'}) by {ev.channel or 'email'}"
+        f"Emailed the customer ({who(ev.recipient, p)}) by {ev.channel or 'email'}"
     ),
     EventKind.FLAPPING: lambda ev, p: "Marked as flapping: it keeps failing and recovering",
     EventKind.LINKED: lambda ev, p: f"Linked to {ev.ref or 'another case'}",
@@ -86,25 +88,22 @@ def _notification_words(item: OutboxItem, people: Names) -> str:
     return f"Sent {key.kind.replace('_', ' ')} to {to} by {key.channel}"
 
 
-def notification_entry(item: OutboxItem, people: Names) -> Entry:
+def cancelled_entry(item: OutboxItem, people: Names) -> Entry:
+    """A notification that was planned and then not sent, with why (e.g. the case was
+    acknowledged first)."""
     words = _notification_words(item, people)
-    if item.status is OutboxStatus.CANCELLED:
-        return Entry(item.due_at, f"Not sent: {words[0].lower()}{words[1:]}", item.cancel_reason,
-                     cancelled=True)  # fmt: skip
-    return Entry(item.sent_at or item.due_at, words)
+    return Entry(item.due_at, f"Not sent: {words[0].lower()}{words[1:]}", item.cancel_reason,
+                 cancelled=True)  # fmt: skip
 
 
 def timeline(
-    events: Sequence[IncidentEvent], notifications: Sequence[OutboxItem], people: Names
+    events: Sequence[IncidentEvent], cancelled: Sequence[OutboxItem], people: Names
 ) -> list[Entry]:
-    """Events and notifications (sent or cancelled) in time order. A sent notification
-    that a PAGED/CUSTOMER_EMAILED event already records is shown once."""
+    """The case's events, and the notifications cancelled before they went, in time
+    order. Who was paged or emailed comes from the PAGED/CUSTOMER_EMAILED events only
+    (written when the send was settled, `monitor.notify.told`), never from outbox rows."""
     entries = [event_entry(ev, people) for ev in events]
-    said = {(e.at, e.words) for e in entries}
-    for item in notifications:
-        if item.status not in (OutboxStatus.SENT, OutboxStatus.CANCELLED):
-            continue
-        entry = notification_entry(item, people)
-        if (entry.at, entry.words) not in said:
-            entries.append(entry)
+    entries += [
+        cancelled_entry(item, people) for item in cancelled if item.status is OutboxStatus.CANCELLED
+    ]
     return sorted(entries, key=lambda e: e.at)

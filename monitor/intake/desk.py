@@ -1,0 +1,385 @@
+"""The intake desk: files a customer's report in one transaction.
+
+    receipt = await Desk(store, config, clock).file(report)
+
+In that one transaction: the rate-limit counters (per client address and per reporter
+email, in the store so every instance counts them), then the report's route
+(`monitor.incidents.reports.route`): a stranger's report waits in triage; a contact's
+report joins the site's open monitoring case (whose response clock then starts at the
+submission, when that is earlier) or opens a customer-reported case with the next case
+number, a respond-by on the contract's clock (`monitor.policy.sla.report_sla`) and a
+receipt in the customer's language queued in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from monitor.clock import Clock
+from monitor.config.records import Config, Customer, Mailbox, Site
+from monitor.incidents import case_year
+from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
+from monitor.intake.paging import plan_report_pages
+from monitor.model import IncidentStatus
+from monitor.notify.message import MessageKind, Payload
+from monitor.policy.contracts import Contracts
+from monitor.policy.sla import report_sla
+from monitor.store import (
+    CustomerRequest,
+    EventKind,
+    Incident,
+    IncidentEvent,
+    Notification,
+    OutboxKey,
+    RequestStatus,
+    Store,
+    Transaction,
+)
+
+log = logging.getLogger(__name__)
+
+EMAIL = "email"
+RECEIPT = MessageKind.CUSTOMER_RECEIPT.value
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """At most `per_address` reports per client address and `per_email` per reporter
+    email in each `window` (counted in the store)."""
+
+    per_address: int = 10
+    per_email: int = 5
+    window: timedelta = timedelta(hours=1)
+
+
+class Desk:
+    """Files reports (the web's and the support mailbox's `ReportDesk`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Callable[[], Config],
+        clock: Clock,
+        limits: Limits | None = None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._limits = limits or Limits()
+
+    async def file(self, report: Report) -> Receipt:
+        """File `report`; raises KeyError for a customer the config does not know."""
+        config = self._config()
+        customer = config.customers[report.customer_id]
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            if await self._limited(tx, report, now):
+                log.info("intake.limited", extra={"customer": customer.id})
+                return Receipt(Filed.LIMITED)
+            receipt = await self.file_in(tx, report, config, now)
+        log.info(
+            "intake.filed",
+            extra={"customer": customer.id, "filed": receipt.filed.value, "case": receipt.case},
+        )
+        return receipt
+
+    async def file_in(
+        self, tx: Transaction, report: Report, config: Config, now: datetime
+    ) -> Receipt:
+        """File `report` inside `tx` (the support mailbox records its message in the same
+        transaction). No rate limit here."""
+        customer = config.customers[report.customer_id]
+        if route(report, customer, customer.report_domains) is Route.TRIAGE:
+            await tx.intake.add(_record(report, customer, RequestStatus.TRIAGE))
+            return Receipt(Filed.TRIAGE)
+        monitoring = await _open_case(tx, report.site_id)
+        if monitoring is not None:
+            return await _join(tx, report, customer, config, monitoring, now)
+        return await _open(tx, report, customer, config, now)
+
+    async def follow_up(self, probe: Callable[[Sequence[str]], object]) -> int:
+        """The reports whose site's checks are watched: ask `probe` (the scheduler's
+        run-now) once for each report's checks; a report whose site now has an open
+        monitoring case joins it; a report whose window is over is no longer watched.
+        Then the pages due for open customer-reported cases (`plan_report_pages`), and
+        rate-limit counters of windows long past are dropped.
+        Returns how many reports joined a monitoring case."""
+        config = self._config()
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            asked: list[str] = []
+            for request in await tx.intake.probing():
+                site = None if request.site_id is None else config.site(request.site_id)
+                if not request.probed and site is not None:
+                    asked += [c.id for c in site.checks]
+                    await tx.intake.update(replace(request, probed=True))
+        if asked:
+            probe(asked)
+        async with self._store.transaction() as tx:
+            joined = await self._settle(tx, config, now)
+            await plan_report_pages(tx, config, now)
+            await tx.intake.forget_counters(now - 2 * self._limits.window)
+        return joined
+
+    async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:
+        joined = 0
+        for request in await tx.intake.probing():
+            customer = config.customers.get(request.customer_id)
+            case = await _open_case(tx, request.site_id)
+            if customer is not None and case is not None and request.probe_until is not None:
+                await _into_case(tx, request, customer, config, case, now)
+                await tx.intake.update(
+                    replace(
+                        request,
+                        status=RequestStatus.JOINED,
+                        joined_case=case.case_number,
+                        probe_until=None,
+                    )
+                )
+                joined += 1
+                log.info(
+                    "intake.joined", extra={"case": request.case_number, "into": case.case_number}
+                )
+            elif request.probe_until is None or request.probe_until < now:
+                await tx.intake.update(replace(request, probe_until=None))
+        return joined
+
+    async def accept(self, request_id: int, person: str) -> Receipt | None:
+        """The team takes a triage report as if a contact had sent it: it joins the site's
+        open monitoring case or becomes a customer-reported case (its clock from the
+        submission), with a receipt. None when it is not in triage or names no customer
+        the config knows (a stranger's email: dismiss it, or ask who they are)."""
+        config = self._config()
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            row = await tx.intake.get(request_id)
+            if row is None or row.status is not RequestStatus.TRIAGE:
+                return None
+            customer = config.customers.get(row.customer_id)
+            if customer is None:
+                return None
+            report = _report_of(row)
+            monitoring = await _open_case(tx, report.site_id)
+            if monitoring is not None:
+                receipt = await _join(tx, report, customer, config, monitoring, now, row)
+            else:
+                receipt = await _open(tx, report, customer, config, now, row)
+        log.info("intake.accepted", extra={"case": receipt.case, "by": person})
+        return receipt
+
+    async def dismiss(self, request_id: int, person: str) -> bool:
+        """The team drops a triage report (spam, a wrong address); False when it is not
+        in triage."""
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            row = await tx.intake.get(request_id)
+            if row is None or row.status is not RequestStatus.TRIAGE:
+                return False
+            dropped = replace(
+                row, status=RequestStatus.RESOLVED, resolved_at=now, resolved_by=person
+            )
+            await tx.intake.update(dropped)
+        return True
+
+    async def _limited(self, tx: Transaction, report: Report, now: datetime) -> bool:
+        limits = self._limits
+        window = _window_start(now, limits.window)
+        over = False
+        if report.client is not None:
+            count = await tx.intake.count(f"address:{report.client}", window)
+            over = count > limits.per_address
+        count = await tx.intake.count(f"email:{report.email.casefold()}", window)
+        return over or count > limits.per_email
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    seconds = int(window.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+
+
+async def _open_case(tx: Transaction, site_id: str | None) -> Incident | None:
+    if site_id is None:
+        return None
+    rows = (await tx.incidents.latest_by_site([site_id], per_site=1)).get(site_id, [])
+    return next((r for r in rows if r.status is not IncidentStatus.RESOLVED), None)
+
+
+async def _join(
+    tx: Transaction,
+    report: Report,
+    customer: Customer,
+    config: Config,
+    case: Incident,
+    now: datetime,
+    existing: CustomerRequest | None = None,
+) -> Receipt:
+    """The report joins the open monitoring case at once."""
+    record = _record(report, customer, RequestStatus.JOINED, case=case.case_number)
+    stored = await _keep(tx, replace(record, joined_case=case.case_number), existing)
+    case = await _into_case(tx, stored, customer, config, case, now)
+    # in the thread of the case's customer emails to this address (their first message)
+    thread = OutboxKey(
+        case.case_number,
+        MessageKind.CUSTOMER_OPENED.value,
+        "0",
+        f"contact:{stored.email}",
+        EMAIL,
+    )
+    await _queue_receipt(
+        tx, stored, customer, config, case.respond_by, now, case.id, thread=str(thread)
+    )
+    return Receipt(Filed.JOINED, case.case_number, case.respond_by)
+
+
+async def _into_case(
+    tx: Transaction,
+    request: CustomerRequest,
+    customer: Customer,
+    config: Config,
+    case: Incident,
+    now: datetime,
+) -> Incident:
+    """The report in the monitoring case's timeline; the case's response clock starts at
+    the report's submission when that gives an earlier respond-by."""
+    contracts = Contracts.from_config(config)
+    earlier = contracts.respond_by(customer.policy, case.level, request.submitted_at)
+    if earlier is not None and (case.respond_by is None or earlier < case.respond_by):
+        moved = await tx.incidents.update(replace(case, respond_by=earlier, updated_at=now))
+        if moved is None:  # someone changed the case meanwhile: read it again once
+            fresh = await tx.incidents.get(case.id)
+            if fresh is not None and (fresh.respond_by is None or earlier < fresh.respond_by):
+                await tx.incidents.update(replace(fresh, respond_by=earlier, updated_at=now))
+        case = replace(case, respond_by=earlier)
+    text = f"{request.name} <{request.email}> reported: {request.description}"
+    event = IncidentEvent(
+        case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(request.id)
+    )
+    await tx.incidents.add_events([event])
+    return case
+
+
+def probe_window(site: Site) -> timedelta:
+    """How long a report watches its site's checks: the longest time one of them takes
+    to confirm a failure (`confirm` probes `retry_interval` apart, each up to `timeout`),
+    plus a minute for the engine to open the case."""
+    longest = max(
+        (c.retry_interval * c.confirm + c.timeout for c in site.checks), default=timedelta(0)
+    )
+    return longest + timedelta(minutes=1)
+
+
+async def _open(
+    tx: Transaction,
+    report: Report,
+    customer: Customer,
+    config: Config,
+    now: datetime,
+    existing: CustomerRequest | None = None,
+) -> Receipt:
+    """A customer-reported case: the next case number, the contract's deadlines.
+    `existing`: the triage row the team accepted (it becomes the case)."""
+    contracts = Contracts.from_config(config)
+    policy = contracts.policy(customer.policy)
+    sla = report_sla(policy, report.urgent, report.submitted_at, contracts.clock(customer.policy))
+    year = case_year(report.submitted_at, config.settings.timezone)
+    number = await tx.incidents.next_case_number(config.settings.case_prefix, year)
+    record = _record(report, customer, RequestStatus.OPEN, case=number)
+    site = None if report.site_id is None else config.site(report.site_id)
+    record = replace(
+        record,
+        priority=None if sla.priority is None else sla.priority.value,
+        respond_by=sla.respond_by,
+        resolve_by=sla.resolve_by,
+        probe_until=None if site is None else report.submitted_at + probe_window(site),
+    )
+    stored = await _keep(tx, record, existing)
+    await _queue_receipt(tx, stored, customer, config, sla.respond_by, now, None)
+    return Receipt(Filed.OPENED, number, sla.respond_by)
+
+
+async def _keep(
+    tx: Transaction, record: CustomerRequest, existing: CustomerRequest | None
+) -> CustomerRequest:
+    """Insert `record`, or write it over the `existing` row."""
+    if existing is None:
+        return await tx.intake.add(record)
+    stored = replace(record, id=existing.id)
+    await tx.intake.update(stored)
+    return stored
+
+
+async def _queue_receipt(
+    tx: Transaction,
+    request: CustomerRequest,
+    customer: Customer,
+    config: Config,
+    respond_by: datetime | None,
+    now: datetime,
+    incident_id: int | None,
+    *,
+    thread: str | None = None,
+) -> None:
+    """The receipt, due at once, in the customer's language and time zone; `thread`: the
+    dedupe key of the case's first email to this address, which it replies to."""
+    assert request.case_number is not None  # only filed cases get a receipt
+    site = None if request.site_id is None else config.site(request.site_id)
+    payload = Payload(
+        kind=MessageKind.CUSTOMER_RECEIPT,
+        case=request.case_number,
+        site="" if site is None else site.label,
+        site_id=request.site_id or "",
+        customer=customer.name,
+        status=IncidentStatus.OPEN.value,
+        since=request.submitted_at,
+        respond_by=respond_by,
+        note=request.description,
+        to=Mailbox(request.email, request.name),
+        to_name=request.name,
+        language=customer.language,
+        timezone=customer.timezone_name,
+        thread=thread,
+    )
+    key = OutboxKey(
+        request.case_number, RECEIPT, str(request.id), f"contact:{request.email}", EMAIL
+    )
+    notification = Notification(
+        key=key, created_at=now, due_at=now, payload=payload.to_json(), incident_id=incident_id
+    )
+    await tx.outbox.add([notification])
+
+
+def _report_of(row: CustomerRequest) -> Report:
+    return Report(
+        customer_id=row.customer_id,
+        site_id=row.site_id,
+        name=row.name,
+        email=row.email,
+        description=row.description,
+        urgent=row.urgent,
+        submitted_at=row.submitted_at,
+        source=ReportSource(row.source),
+        message_id=row.message_id,
+    )
+
+
+def _record(
+    report: Report, customer: Customer, status: RequestStatus, *, case: str | None = None
+) -> CustomerRequest:
+    return CustomerRequest(
+        submitted_at=report.submitted_at,
+        source=report.source.value,
+        customer_id=customer.id,
+        site_id=report.site_id,
+        name=report.name,
+        email=report.email,
+        description=report.description,
+        urgent=report.urgent,
+        language=customer.language.value,
+        status=status,
+        case_number=case,
+        message_id=report.message_id,
+    )

@@ -1,0 +1,1 @@
+"""Monthly agreement reports: figures, charts, PDF, frozen snapshots (issue 21)."""

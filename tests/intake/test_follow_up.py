@@ -1,0 +1,96 @@
+"""What a contact's report does when no monitoring case is open: the site's checks are
+probed at once (through the scheduler's run-now, asked for through the store), and if the
+probes confirm a failure within the window the report joins the monitoring case, whose
+response clock then starts at the report's submission; otherwise the customer-reported
+case stays, for a person to resolve."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
+from monitor.intake import Desk
+from monitor.model import Level
+from monitor.store import CustomerRequest, RequestStatus
+from tests.web.support import T0, Env, add_incident
+
+
+class Probes:
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def __call__(self, check_ids: Sequence[str]) -> int:
+        self.asked.append(list(check_ids))
+        return len(check_ids)
+
+
+async def _file(env: Env, desk: Desk) -> Receipt:
+    report = make_report(
+        env.config.customers["acme"], site="shop", name="Kari Nordmann",
+        email="kari@acme.example", description="Kassen feiler", urgent=False,
+        submitted_at=env.clock.now(), source=ReportSource.FORM,
+    )  # fmt: skip
+    return await desk.file(report)
+
+
+async def _request(env: Env) -> CustomerRequest:
+    async with env.store.transaction(read_only=True) as tx:
+        (request,) = await tx.intake.with_status(*RequestStatus)
+    return request
+
+
+async def test_a_report_asks_for_the_sites_checks_at_once_and_only_once(env: Env) -> None:
+    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    receipt = await _file(env, desk)
+    assert receipt.filed is Filed.OPENED
+    await desk.follow_up(probes)
+    await desk.follow_up(probes)
+    assert probes.asked == [["acme/shop/home", "acme/shop/backup"]]
+
+
+async def test_a_failure_the_probes_confirm_joins_the_monitoring_case(env: Env) -> None:
+    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    receipt = await _file(env, desk)
+    await desk.follow_up(probes)
+    env.clock.advance(60)  # the probes confirmed: the engine opened a case (8 h for B)
+    case = await add_incident(
+        env.store, level=Level.B, opened_at=env.clock.now(),
+        respond_by=env.clock.now() + timedelta(hours=8),
+    )  # fmt: skip
+    await desk.follow_up(probes)
+    request = await _request(env)
+    assert request.status is RequestStatus.JOINED
+    assert request.case_number == receipt.case  # the number the customer was given
+    assert request.joined_case == case.case_number
+    async with env.store.transaction(read_only=True) as tx:
+        joined = await tx.incidents.by_case(case.case_number)
+        events = await tx.incidents.events(case.id)
+    assert joined is not None
+    assert joined.respond_by == T0 + timedelta(hours=8)  # from the submission, a minute earlier
+    assert [e.kind.value for e in events][-1] == "customer_report"
+
+
+async def test_without_a_confirmed_failure_the_customer_reported_case_stays(env: Env) -> None:
+    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    await _file(env, desk)
+    await desk.follow_up(probes)
+    env.clock.advance(3600)  # the window is over and nothing failed
+    await desk.follow_up(probes)
+    await add_incident(env.store, level=Level.B, opened_at=env.clock.now())  # a later outage
+    await desk.follow_up(probes)
+    request = await _request(env)
+    assert request.status is RequestStatus.OPEN
+    assert request.joined_case is None
+    assert request.probe_until is None  # no longer watched
+
+
+async def test_old_rate_limit_counters_are_forgotten(env: Env) -> None:
+    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    await _file(env, desk)
+    window = T0.replace(minute=0, second=0)
+    env.clock.advance(3 * 3600)
+    await desk.follow_up(probes)
+    async with env.store.transaction() as tx:
+        # counted afresh: the report's row of that window was dropped
+        assert await tx.intake.count("email:kari@acme.example", window) == 1
