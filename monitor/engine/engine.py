@@ -5,7 +5,7 @@
     scheduler = Scheduler(prober, engine, clock)   # the engine is its ResultSink
     task = asyncio.create_task(engine.run())       # flush ~every second or 1,000 results
     ...
-    await engine.close()                 # last flush, open aggregates, checkpoint
+    await engine.close()                 # last flush, open aggregates, recent rings
 
 Each flush: step every result into its (check, location) state in memory; write only
 what matters (state changes with their `CheckChange` rows, counters of streaks, latency
@@ -28,7 +28,7 @@ journal rows whose every sample is in a written baseline. So the work of a step 
 the rate of results (about one interval's share of the checks each second), never a
 checkpoint of every check that changed in the last 30 s (which, at 100,000 checks, held
 SQLite's one writing connection for seconds and made periodic jobs skip their runs).
-`checkpoint` compacts everything at once (at `close`).
+`checkpoint` compacts everything at once (tests, benches); `close` only pushes the rings.
 A flush pushes the recent-results rings of the sites whose case or level it changed at
 once (a slow site's checks stay ok and write no status row: its latency must show while
 its case is open), and each status row it writes records the latency of the probe that
@@ -336,7 +336,9 @@ class Engine:
         self._wake.clear()
 
     async def close(self) -> None:
-        """Stop the writer loop; flush, write the open aggregates, checkpoint."""
+        """Stop the writer loop; flush, write the open aggregates, push the recent rings.
+        The baselines are not compacted (the journal holds them, and a start replays it):
+        at 100,000 checks that would be seconds of a SIGTERM's drain for nothing durable."""
         self._stopping = True
         self._wake.set()
         await self.flush()
@@ -346,7 +348,7 @@ class Engine:
         self._open_aggregates.clear()
         self._oldest_open = None
         await self.flush()
-        await self.checkpoint()
+        await self._push_rings()
 
     # ---------------------------------------------------------------------- flush
 
@@ -751,8 +753,22 @@ class Engine:
         before = self._clock.monotonic() - self._checkpoint_every
         await self._compact(before, self._compact_slice)
 
+    async def _push_rings(self) -> None:
+        """Push every kept recent ring to the store (at `close`), nothing else."""
+        async with self._lock:
+            if not self.leading or not self._ring:
+                return
+            kept = list(self._ring)
+            try:
+                async with self._store.transaction(fence=self._fence) as tx:
+                    await tx.results.push_recent(self._ring_entries(kept))
+            except StoreError as exc:
+                log.error("engine.checkpoint_failed", extra={"error": str(exc)})
+                return
+            self._ring_pushed(kept)
+
     async def checkpoint(self) -> None:
-        """Compact every check now, in one transaction (at `close`; and for tests)."""
+        """Compact every check now, in one transaction (for tests and benches)."""
         await self._compact(math.inf, None)
 
     async def _compact(self, before: float, limit: int | None) -> None:
