@@ -49,8 +49,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -p no:cacheprovider --no-header tests/project/test_import_cycles.py
 
+# Two worker processes (pytest-xdist): most of the suite waits on loopback daemons, timers
+# and browsers, which the workers overlap. `make pytest PYTEST_WORKERS=0` runs it in one.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint pytest
 
