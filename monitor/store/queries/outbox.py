@@ -228,38 +228,22 @@ class OutboxQueries:
         """Cancel the pending rows of `incident_id` whose key kind is one of `kinds`, with
         `reason`; rows under a live lease are being sent and are left to their dispatcher
         (its next claim re-checks them). Returns how many were cancelled."""
-        lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
-        stmt = (
-            outbox.update()
-            .where(
-                outbox.c.incident_id == incident_id,
-                outbox.c.status == _PENDING,
-                outbox.c.kind.in_(list(kinds)),
-                lease_free,
-            )
-            .values(
-                status=OutboxStatus.CANCELLED.value,
-                cancel_reason=reason,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
-        return (await self.conn.execute(stmt)).rowcount or 0
+        return await self._cancel_pending(outbox.c.incident_id == incident_id, reason, kinds, now)
 
     async def cancel_subject(
         self, subject: str, reason: str, kinds: Sequence[str], now: datetime
     ) -> int:
         """`cancel_pages` for rows keyed by `subject` (a case without an incident row: a
         customer-reported case). Returns how many were cancelled."""
+        return await self._cancel_pending(outbox.c.subject == subject, reason, kinds, now)
+
+    async def _cancel_pending(
+        self, which: ColumnElement[bool], reason: str, kinds: Sequence[str], now: datetime
+    ) -> int:
         lease_free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
         stmt = (
             outbox.update()
-            .where(
-                outbox.c.subject == subject,
-                outbox.c.status == _PENDING,
-                outbox.c.kind.in_(list(kinds)),
-                lease_free,
-            )
+            .where(which, outbox.c.status == _PENDING, outbox.c.kind.in_(list(kinds)), lease_free)
             .values(
                 status=OutboxStatus.CANCELLED.value,
                 cancel_reason=reason,
