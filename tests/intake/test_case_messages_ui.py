@@ -6,8 +6,6 @@ is sent (the outbox toward the customer's contacts)."""
 
 from __future__ import annotations
 
-import pytest
-
 from monitor.incidents.reports import ReportSource, make_report
 from monitor.intake import Desk
 from monitor.store import CaseMessage, EventKind, IncidentEvent
@@ -49,7 +47,6 @@ def _shows_the_message(html: str) -> None:
     assert XSS not in html
 
 
-@pytest.mark.xfail(strict=True, reason="the incident page does not show customer messages")
 async def test_the_incident_page_shows_what_the_customer_wrote(
     env: Env, make_client: MakeClient
 ) -> None:
@@ -62,7 +59,6 @@ async def test_the_incident_page_shows_what_the_customer_wrote(
     _shows_the_message(await response.text())
 
 
-@pytest.mark.xfail(strict=True, reason="a customer-reported case has no page of its own")
 async def test_the_customer_reported_cases_page_shows_what_the_customer_wrote(
     env: Env, make_client: MakeClient
 ) -> None:
