@@ -97,3 +97,25 @@ async def test_what_the_customer_wrote_never_reaches_the_customer(
         items = await tx.outbox.find(limit=100)
     toward_customer = [i for i in items if i.key.recipient.startswith("contact:")]
     assert all("Vipps" not in i.payload for i in toward_customer)
+
+
+async def test_a_reply_to_a_joined_reports_receipt_shows_on_the_case_it_joined(
+    env: Env, make_client: MakeClient
+) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    report = make_report(
+        env.config.customers["acme"], site="shop", name="Kari Nordmann", email=SENDER,
+        description="Kassen feiler", urgent=False, submitted_at=env.clock.now(),
+        source=ReportSource.FORM,
+    )  # fmt: skip
+    receipt = await desk.file(report)  # its own case number, in the receipt
+    assert receipt.case is not None
+    await desk.follow_up(lambda checks: len(checks))
+    env.clock.advance(60)
+    incident = await add_incident(env.store, case="VAKT-2026-000002", opened_at=env.clock.now())
+    assert await desk.follow_up(lambda checks: len(checks)) == 1  # the report joined it
+    await _wrote(env, receipt.case)  # the customer answered the receipt
+    client = await _team(env, make_client)
+    response = await client.get(f"/incidents/{incident.case_number}")
+    assert response.status == 200
+    _shows_the_message(await response.text())
