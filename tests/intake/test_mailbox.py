@@ -161,7 +161,6 @@ async def test_a_contacts_new_mail_opens_a_case_with_a_receipt_in_their_language
     assert str(request.case_number) in text
 
 
-@pytest.mark.xfail(strict=True, reason="the receipt does not reply to the customer's Message-ID")
 async def test_a_mail_opened_cases_receipt_replies_to_the_customers_message(
     mail_env: Env, imap: dovecot.Dovecot, user: str
 ) -> None:
