@@ -12,6 +12,7 @@ from aiohttp import web
 
 from monitor.clock import SystemClock
 from monitor.config import load_config
+from monitor.engine.queue import read_queue
 from monitor.incidents.reports import Filed, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.model import IncidentStatus
@@ -83,11 +84,14 @@ async def test_a_report_about_a_site_really_down_joins_the_case_the_engine_opens
                 await until("the report to join the engine's case", joined, log)
             request = await _request(store)
             cases = await _cases(store)
+            async with store.transaction(read_only=True) as tx:
+                queue = await read_queue(tx, config)
     finally:
         await runner.cleanup()
     (case,) = cases  # one case only: the engine's
     assert case.status is not IncidentStatus.RESOLVED
     assert request.joined_case == case.case_number
+    assert [e.case for e in queue.entries] == [case.case_number]  # the team answers one case
     assert request.probed  # the report asked for the site's checks at once
     assert case.opened_at >= report.submitted_at
     assert case.respond_by == report.submitted_at + timedelta(hours=2)  # from the submission
