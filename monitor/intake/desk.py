@@ -342,6 +342,8 @@ async def _queue_receipt(
         language=customer.language,
         timezone=customer.timezone_name,
         thread=thread,
+        # a case the customer opened by email: the receipt answers their message
+        in_reply_to=request.message_id if request.source == ReportSource.EMAIL.value else None,
     )
     key = OutboxKey(
         request.case_number, RECEIPT, str(request.id), f"contact:{request.email}", EMAIL

@@ -200,14 +200,14 @@ class MailboxPoller:
                     urgent=False,
                     submitted_at=now,
                     source=ReportSource.EMAIL,
-                    message_id=ident,
+                    message_id=msg.message_id,  # the customer's own (None: it had none)
                 )
             except InvalidReport:
                 report = None
             if report is not None:
                 receipt = await self._desk.file_in(tx, report, config, now)
                 return receipt.filed.value, receipt.case
-        await tx.intake.add(_triage(msg, ident, customer, now))
+        await tx.intake.add(_triage(msg, customer, now))
         return "triage", None
 
 
@@ -325,7 +325,7 @@ def _description(msg: Incoming) -> str:
     return "\n\n".join(part for part in (msg.subject.strip(), msg.text.strip()) if part) or "-"
 
 
-def _triage(msg: Incoming, ident: str, customer: Customer | None, now: datetime) -> CustomerRequest:
+def _triage(msg: Incoming, customer: Customer | None, now: datetime) -> CustomerRequest:
     return CustomerRequest(
         submitted_at=now,
         source=ReportSource.EMAIL.value,
@@ -337,5 +337,5 @@ def _triage(msg: Incoming, ident: str, customer: Customer | None, now: datetime)
         urgent=False,
         language="" if customer is None else customer.language.value,
         status=RequestStatus.TRIAGE,
-        message_id=ident,
+        message_id=msg.message_id,
     )

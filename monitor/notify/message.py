@@ -119,6 +119,9 @@ class Payload:
     - `thread`: the dedupe key (as text) of the first message of this case to this
       recipient; emails reply to it (`In-Reply-To`/`References`) so mail clients keep
       one thread. None: this message starts the thread (or the case has none).
+    - `in_reply_to`: the Message-ID (`<...>`) of the customer's own email this one
+      answers (the receipt of a case the customer opened by email), so it threads in
+      their mail client; None for most messages.
     - `since`: when the site started failing; `resolved_at` when it recovered.
     - `next_update_at`: when the customer hears from us again (None: not promised).
     - `incident_url`: the case's page in the team UI (`settings.web_url`), on pages.
@@ -159,6 +162,7 @@ class Payload:
     language: Language = Language.EN
     timezone: str = "UTC"  # IANA name (or "UTC+02:00") for dates shown to the reader
     thread: str | None = None
+    in_reply_to: str | None = None
     down_since: datetime | None = None
     down_until: datetime | None = None
     month: str = ""  # monthly reports: YYYY-MM

@@ -8,6 +8,8 @@ between commit and the IMAP keyword) neither loses nor doubles a message.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
 import os
 import signal
@@ -23,8 +25,8 @@ import pytest
 from monitor import intake
 from monitor.incidents.reports import Filed, ReportSource, make_report
 from monitor.intake import Desk
-from monitor.notify.channels.email import message_id, sender_domain
-from monitor.notify.message import MessageKind, Payload
+from monitor.notify.channels.email import Composer, message_id, sender_domain
+from monitor.notify.message import MessageKind, Outgoing, Payload
 from monitor.notify.render import Renderer
 from monitor.store import CustomerRequest, OutboxItem, RequestStatus, Store
 from tests.intake import dovecot
@@ -157,6 +159,26 @@ async def test_a_contacts_new_mail_opens_a_case_with_a_receipt_in_their_language
     assert receipt.to.address == "kari@acme.example"
     assert "Vi har mottatt henvendelsen din" in text  # acme's language is Norwegian
     assert str(request.case_number) in text
+
+
+async def test_a_mail_opened_cases_receipt_replies_to_the_customers_message(
+    mail_env: Env, imap: dovecot.Dovecot, user: str
+) -> None:
+    env = mail_env
+    imap.append(user, _mail(ident="<kari.42@acme.example>", Authentication_Results=AUTH_PASS))
+    (handled,) = await _poller(env).poll_once()
+    assert handled.outcome == "opened"
+    (item,) = [
+        i for i in await _outbox(env.store) if i.key.kind == MessageKind.CUSTOMER_RECEIPT.value
+    ]
+    payload = Payload.from_json(item.payload)
+    assert payload.to is not None
+    outgoing = Outgoing(str(item.key), payload, Renderer().render(payload))
+    raw = Composer(env.config.settings.email.sender).compose(outgoing, payload.to, T0)
+    sent = email.message_from_bytes(raw, policy=email.policy.default)
+    assert sent["In-Reply-To"] == "<kari.42@acme.example>"
+    assert "<kari.42@acme.example>" in str(sent["References"]).split()
+    assert sent["Message-ID"] != "<kari.42@acme.example>"  # its own, as always
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,35 @@ async def test_the_first_message_of_a_thread_replies_to_nothing(
     assert message["Message-ID"] == message_id(opened_key, "agency.example")
 
 
+def _composed(payload_thread: str | None, in_reply_to: str | None) -> EmailMessage:
+    key = "VAKT-2026-000042/customer_receipt/7/contact:kari@acme.example/email"
+    payload = customer_payload(
+        MessageKind.CUSTOMER_RECEIPT, Language.EN, thread=payload_thread
+    ).with_changes(in_reply_to=in_reply_to)
+    assert payload.to is not None
+    raw = Composer(SENDER).compose(Renderer().outgoing(key, payload), payload.to, T0)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_reply_to_the_customers_own_email_names_it_and_the_thread() -> None:
+    root = "VAKT-2026-000042/customer_opened/0/contact:kari@acme.example/email"
+    message = _composed(root, "<kari.42@acme.example>")
+    assert message["In-Reply-To"] == "<kari.42@acme.example>"
+    refs = str(message["References"]).split()
+    assert refs == [message_id(root, "agency.example"), "<kari.42@acme.example>"]
+
+
+@pytest.mark.parametrize(
+    "theirs", ["kari.42@acme.example", "<a b@acme.example>", "<x@y>\r\nBcc: evil@example.com"]
+)
+def test_a_malformed_customer_message_id_is_not_written_into_a_header(theirs: str) -> None:
+    message = _composed(None, theirs)
+    assert message["In-Reply-To"] is None
+    assert message["Bcc"] is None
+
+
 async def test_starttls_with_auth(certs: tuple[str, str], session: aiohttp.ClientSession) -> None:
     cert, ca = certs
     sink = SmtpSink(

@@ -129,12 +129,27 @@ class Composer:
         return "\r\n".join(lines).encode()
 
     def _threading(self, message: Outgoing) -> list[str]:
+        """Message-ID; In-Reply-To the message this one answers (the customer's own
+        email, else the thread's first message) and References to both."""
         ids = [f"Message-ID: {message_id(message.key, self._domain)}"]
+        refs: list[str] = []
         thread = message.payload.thread
         if thread is not None and thread != message.key:
-            root = message_id(thread, self._domain)
-            ids += [f"In-Reply-To: {root}", f"References: {root}"]
+            refs.append(message_id(thread, self._domain))
+        theirs = message.payload.in_reply_to
+        if theirs is not None and _MSG_ID.fullmatch(theirs):
+            refs.append(theirs)
+        if refs:
+            ids += [f"In-Reply-To: {refs[-1]}", "References: " + _folded_ids(refs)]
         return ids
+
+
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # printable ASCII, no < > or space
+
+
+def _folded_ids(ids: list[str]) -> str:
+    """Message-IDs for `References`, one per folded line (each short enough)."""
+    return "\r\n ".join(ids)
 
 
 def _attachment(attachment: Attachment) -> str:

@@ -138,9 +138,18 @@ class IntakeQueries:
         await self.conn.execute(case_messages.insert().values(**values))
 
     async def case_messages(self, case_number: str) -> list[CaseMessage]:
+        """What customers wrote to the case: to its number, or to the number of a report
+        that joined it (a reply to that report's receipt), oldest first."""
+        joined = select(customer_requests.c.case_number).where(
+            customer_requests.c.joined_case == case_number,
+            customer_requests.c.case_number.is_not(None),
+        )
         query = (
             select(case_messages)
-            .where(case_messages.c.case_number == case_number)
+            .where(
+                (case_messages.c.case_number == case_number)
+                | case_messages.c.case_number.in_(joined)
+            )
             .order_by(case_messages.c.at, case_messages.c.id)
         )
         return [

@@ -58,6 +58,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         if incident is None:
             raise web.HTTPNotFound(text="No such incident")
         events = await tx.incidents.events(incident.id)
+        messages = await tx.intake.case_messages(incident.case_number)
         evidence = await _evidence(tx, incident, config)
         approval = (await tx.web.approvals([incident.id])).get(incident.id)
         cancelled = await tx.outbox.find(
@@ -70,7 +71,7 @@ async def show(request: web.Request) -> web.StreamResponse:
         "incident": incident,
         "site": site,
         "customer": customer,
-        "timeline": timeline(events, cancelled, config.people),
+        "timeline": timeline(events, cancelled, config.people, messages),
         "evidence": evidence,
         "checks": {c.id: c for c in site.checks} if site else {},
         "people": config.people,

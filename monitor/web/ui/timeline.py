@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.config.records import Person
-from monitor.store import EventKind, IncidentEvent, OutboxItem, OutboxStatus
+from monitor.store import CaseMessage, EventKind, IncidentEvent, OutboxItem, OutboxStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,8 @@ class Entry:
     detail: str = ""  # the event's own text (a note, a reason), when it adds something
     public: bool = False
     cancelled: bool = False
+    subject: str = ""  # a customer's email: its subject (`detail` is its text)
+    customer: bool = False  # what the customer wrote (for the team only)
 
 
 Names = Mapping[str, Person]
@@ -96,13 +98,32 @@ def cancelled_entry(item: OutboxItem, people: Names) -> Entry:
                  cancelled=True)  # fmt: skip
 
 
+def message_entry(message: CaseMessage) -> Entry:
+    """What a customer wrote to the case by email: sender, subject and text (shown to the
+    team only, escaped by the template like every other value)."""
+    return Entry(
+        message.at,
+        f"Customer wrote: {message.sender or 'unknown sender'}",
+        message.text,
+        subject=message.subject,
+        customer=True,
+    )
+
+
 def timeline(
-    events: Sequence[IncidentEvent], cancelled: Sequence[OutboxItem], people: Names
+    events: Sequence[IncidentEvent],
+    cancelled: Sequence[OutboxItem],
+    people: Names,
+    messages: Sequence[CaseMessage] = (),
 ) -> list[Entry]:
-    """The case's events, and the notifications cancelled before they went, in time
-    order. Who was paged or emailed comes from the PAGED/CUSTOMER_EMAILED events only
-    (written when the send was settled, `monitor.notify.told`), never from outbox rows."""
-    entries = [event_entry(ev, people) for ev in events]
+    """The case's events, the notifications cancelled before they went and what the
+    customer wrote (`messages`), in time order. Who was paged or emailed comes from the
+    PAGED/CUSTOMER_EMAILED events only (written when the send was settled,
+    `monitor.notify.told`), never from outbox rows. A CUSTOMER_MESSAGE event is said by
+    its message's entry (with the text) when the messages are given."""
+    said = EventKind.CUSTOMER_MESSAGE if messages else None
+    entries = [event_entry(ev, people) for ev in events if ev.kind is not said]
+    entries += [message_entry(m) for m in messages]
     entries += [
         cancelled_entry(item, people) for item in cancelled if item.status is OutboxStatus.CANCELLED
     ]
