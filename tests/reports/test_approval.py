@@ -1,0 +1,109 @@
+"""The monthly report's approval (issue 21, part 4, `reports: {approve: true}`): the team
+gets a preview with signed approve and hold links; nothing reaches the customer until the
+report is approved; approving sends it once (the same path as the unapproved send), holding
+records who held it and sends nothing."""
+
+from __future__ import annotations
+
+import re
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from monitor.demo.targets import HostileFleet
+from monitor.reports.figures import Month
+from monitor.store import Store
+from tests.e2e.support import Daemon, SmtpInbox, free_port, until
+from tests.reports.test_monthly import CONFIG, pdf_of
+from tests.reports.test_snapshots import outage, seed
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+APPROVED = CONFIG.replace("to: [primary]}", "to: [primary], approve: true}").replace(
+    "  location: e2e\n", "  location: e2e\n  public_url: http://127.0.0.1:{public}\n"
+)
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/report-approval/[A-Za-z0-9_.-]+")
+
+
+def links(text: str) -> list[str]:
+    return LINK.findall(text)
+
+
+async def click(url: str) -> int:
+    """GET the link's page (changes nothing), then POST its form with the CSRF token."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as page:
+            assert page.status == 200
+            html = await page.text()
+        found = re.search(r'name="([^"]+)" value="([^"]+)"', html)
+        assert found is not None
+        async with session.post(url, data={found[1]: found[2]}) as done:
+            return done.status
+
+
+async def _setup(tmp_path: Path) -> tuple[str, Month, str]:
+    month = Month.of(datetime.now(UTC), OSLO).previous()
+    url = f"sqlite:///{tmp_path / 'vakt.db'}"
+    async with Store(url) as store:
+        await store.upgrade()
+    start, _ = month.bounds(OSLO)
+    case = outage(7, start + timedelta(days=2, hours=9), 45)
+    await seed(url, case, probes=False)
+    return url, month, case[0].case_number
+
+
+@pytest.mark.xfail(strict=True, reason="issue 21 item 4: reports.approve is not built yet")
+@pytest.mark.parametrize("decision", ["approve", "hold"])
+async def test_a_report_waits_for_approval_and_approving_sends_it_once(
+    tmp_path: Path, decision: str
+) -> None:
+    url, month, _ = await _setup(tmp_path)
+    async with SmtpInbox() as inbox, HostileFleet(tmp_path) as fleet:
+        config = tmp_path / "checks.yaml"
+        public = free_port()
+        config.write_text(
+            APPROVED.format(
+                store=url,
+                private=free_port(),
+                public=public,
+                smtp=inbox.port,
+                shop=fleet.url("/sites/shop/"),
+            )
+        )
+        log = tmp_path / "daemon.log"
+        async with Daemon(config, log) as daemon:
+            await until("the preview", lambda: bool(inbox.to("ops@agency.example")), log)
+            [preview] = inbox.to("ops@agency.example")
+            assert "ACME AS" in preview.text
+            assert len(pdf_of(preview.message)) > 0  # the report itself, to read first
+            approve, hold = links(preview.text)
+            assert "approve" in preview.text.lower()
+            assert "hold" in preview.text.lower()
+            assert inbox.to("kari@acme.example") == []  # nothing before the approval
+            if decision == "approve":
+                assert await click(approve) == 200
+                await until("the report", lambda: bool(inbox.to("kari@acme.example")), log)
+                assert await click(approve) == 410  # spent: approving twice sends once
+            else:
+                assert await click(hold) == 200
+            assert await daemon.stop(signal.SIGTERM) == 0
+            await daemon.start()  # the monthly job runs again soon after a start
+            await until("the daemon's second run", lambda: "report" in log.read_text(), log)
+            assert await daemon.stop(signal.SIGTERM) == 0
+
+    async with Store(url) as store, store.transaction(read_only=True) as tx:
+        frozen = await tx.reports.latest("acme", str(month))
+    previews = [m for m in inbox.to("ops@agency.example") if links(m.text)]
+    assert len(previews) == 1  # the preview, once across the restart
+    if decision == "approve":
+        [mail] = inbox.to("kari@acme.example")
+        assert len(pdf_of(mail.message)) > 0
+        assert frozen is not None
+        assert frozen.sent_at is not None
+    else:
+        assert inbox.to("kari@acme.example") == []
+        assert frozen is None or frozen.sent_at is None
