@@ -149,7 +149,6 @@ def vakt_report(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 item 4: `vakt report approve|hold` not built")
 async def test_vakt_report_approve_sends_once_and_hold_sends_nothing(tmp_path: Path) -> None:
     url, month, _ = await _setup(tmp_path)
     config = tmp_path / "checks.yaml"
