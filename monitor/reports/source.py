@@ -62,8 +62,20 @@ class StoreReports:
             wanted = [last]
             while len(wanted) < months:
                 wanted.insert(0, wanted[0].previous())
-            found[customer.id] = [await self.figures(customer.id, str(m)) for m in wanted]
+            found[customer.id] = [
+                {**await self.figures(customer.id, str(m)), **await self._standing(customer.id, m)}
+                for m in wanted
+            ]
         return found
+
+    async def _standing(self, customer_id: str, month: Month) -> Mapping[str, Any]:
+        """`state` (sent, held, awaiting_approval, unsent) and `held_by`."""
+        from monitor.reports.monthly import ReportState, standing
+
+        async with self._store.transaction(read_only=True) as tx:
+            found = await standing(tx, customer_id, month)
+        held_by = found.by if found.state is ReportState.HELD else None
+        return {"state": found.state.value, "held_by": held_by}
 
     async def decide(self, customer_id: str, month: str, decision: str, by: str) -> bool:
         """Approve or hold a customer's month (`monitor.reports.monthly`)."""

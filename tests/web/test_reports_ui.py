@@ -47,7 +47,6 @@ async def test_a_months_report_is_the_customers_page(env: Env, ui: Client) -> No
     assert (await ui.get("/reports/acme/2026-13")).status == 404
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 item 4: the UI's approve and hold buttons")
 async def test_a_month_is_held_then_approved_from_the_team_ui(
     env: Env, make_client: MakeClient
 ) -> None:
