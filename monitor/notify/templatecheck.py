@@ -88,8 +88,9 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         },
         MessageKind.MONTHLY_REPORT: _CUSTOMER | {"month", "reports", "attachment"},
         MessageKind.REPORT_SUMMARY: frozenset({"month", "reports"}),
-        MessageKind.REPORT_PREVIEW: _CUSTOMER
-        | {"month", "reports", "attachment", "approve_url", "hold_url"},
+        MessageKind.REPORT_PREVIEW: frozenset(
+            {"customer", "month", "reports", "attachment", "approve_url", "hold_url"}
+        ),
         **{
             kind: _CUSTOMER | {"maintenance", "sites", "timezone"}
             for kind in MessageKind

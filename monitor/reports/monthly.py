@@ -243,8 +243,7 @@ async def _preview(store: Store, config: Config, item: Due, now: datetime) -> No
             "application/pdf",
             base64.b64encode(report.pdf or b"").decode(),
         ),
-        to=team,
-        language=customer.language,
+        to=team,  # in the team's language (English), like the summary
         timezone=customer.timezone_name,
         approve_url=approve_url,
         hold_url=hold_url,
