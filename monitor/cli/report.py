@@ -162,7 +162,10 @@ def decide(args: argparse.Namespace) -> int:
             return fail("report", str(exc), 2)
         by = actor(args, config, os.environ)
         if args.decision == "approve":
-            changed = await approve(store, config, args.customer, month, by, now)
+            try:
+                changed = await approve(store, config, args.customer, month, by, now)
+            except ValueError as exc:  # the month is not over
+                return fail("report", str(exc), 2)
             print(
                 f"{args.customer} {month}: " + ("approved and sent" if changed else "sent before")
             )

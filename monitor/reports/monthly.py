@@ -183,8 +183,10 @@ async def approve(
 ) -> bool:
     """Approve and send `customer_id`'s `month` as `by`: frozen and sent exactly as the
     monthly job sends an unapproved report (`deliver`). False when it was sent before.
-    KeyError: no such customer."""
+    KeyError: no such customer; ValueError: the month is not over in the customer's zone."""
     customer = config.customers[customer_id]
+    if now < month.bounds(customer.timezone)[1]:
+        raise ValueError(f"{month} is not over yet: only a whole month is sent")
     sent = await deliver(store, config, [Due(customer, month)], now, by)
     return bool(sent)
 

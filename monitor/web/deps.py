@@ -44,7 +44,8 @@ class ReportSource(Protocol):
     async def decide(self, customer_id: str, month: str, decision: str, by: str) -> bool:
         """`approve` (freeze and send, as the monthly job does) or `hold` (record `by`,
         send nothing) a customer's month (`reports: {approve: true}`); False when nothing
-        changed (decided before). Raises StoreError."""
+        changed (decided before). Raises StoreError; ValueError when approving a month
+        that is not over."""
         ...
 
 

@@ -73,3 +73,5 @@ async def test_a_month_is_held_then_approved_from_the_team_ui(
     to = [json.loads(r.payload)["to"]["address"] for r in rows]
     assert to.count("kari@acme.example") == 1
     assert (await client.post(f"/reports/acme/{month}/hold", data={})).status == 403  # CSRF
+    running = await client.post(f"/reports/acme/{MONTH}/approve", data={"csrf": csrf})
+    assert "is not over yet" in await running.text()  # only a whole month is sent

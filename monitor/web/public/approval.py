@@ -87,6 +87,8 @@ async def confirm(request: web.Request) -> web.StreamResponse:
             nonce = decision_id(link.decision, link.customer, link.month)
             async with web_state.deps.store.transaction() as tx:
                 await tx.web.use_ack_token(nonce, BY, web_state.deps.clock.now())
+    except ValueError as exc:  # the month is not over (a link is issued only after it)
+        return _refuse(web_state, "Monthly report", str(exc), 400)
     except StoreError:
         response = web_state.renderer.page("ack_retry.html", {"title": "Try again"}, status=503)
         response.headers["Retry-After"] = str(RETRY_AFTER)

@@ -59,8 +59,11 @@ async def decide(request: web.Request) -> web.StreamResponse:
     source = web_state.deps.reports
     if source is None or customer not in web_state.config().customers or not _MONTH.match(month):
         raise web.HTTPNotFound(text="no such report")
-    done = await source.decide(customer, month, decision, request[SESSION].person)
     name = web_state.config().customers[customer].name
+    try:
+        done = await source.decide(customer, month, decision, request[SESSION].person)
+    except ValueError as exc:  # the month is not over
+        raise back("/reports", f"{name}: {exc}") from exc
     if decision == "approve":
         said = "approved and sent" if done else "sent before: nothing sent"
     else:
