@@ -65,6 +65,9 @@ async def test_a_month_is_held_then_approved_from_the_team_ui(
     assert "held" in await held.text()
     overview = await (await client.get("/reports")).text()
     assert "held by alice" in overview
+    async with env.store.transaction(read_only=True) as tx:
+        assert await tx.outbox.find() == []  # held: nothing sent
+        assert await tx.reports.latest("acme", month) is None
     for said in ("approved and sent", "sent before"):  # approving twice sends once
         done = await client.post(f"/reports/acme/{month}/approve", data={"csrf": csrf})
         assert said in await done.text()
