@@ -1,6 +1,7 @@
 """`vakt report`: a customer's month against its agreement, as HTML, PDF, CSV and JSON.
 
     vakt report --month 2026-11 [--customer acme] [--format html,pdf,csv,json] [--out DIR]
+    vakt report approve|hold --customer acme [--month 2026-11] [--by PERSON]
 
 The month defaults to the last whole month in `settings.timezone`; each customer's month
 runs in the customer's own zone. A month already frozen (sent to the customer) is shown as
@@ -9,6 +10,10 @@ changed. Files are named `<customer>-<month>.<ext>` (CSV: a
 `-days.csv` and a `-cases.csv`). A progress bar on stderr (only on a terminal) counts
 the customers. Exit codes: 0 written, 1 the store cannot be read, 2 bad arguments or
 config.
+
+`approve` freezes a month and sends it to its recipients exactly as the monthly email does
+(`reports: {approve: true}` waits for it); approving a month sent before sends nothing.
+`hold` records who held it and sends nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
     from monitor.reports.snapshot import Report
 
 FORMATS = ("html", "pdf", "csv", "json")
+DECISIONS = ("approve", "hold")
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +53,13 @@ def register(subparsers: Any) -> None:
         description="Each customer's month against its agreement: availability outside "
         "maintenance, time at Level A and B, every case against its response target (wall "
         "clock and business clock), MTTA, MTTR and latency, with charts.",
+    )
+    parser.add_argument(
+        "decision",
+        nargs="?",
+        choices=DECISIONS,
+        help="with `reports: {approve: true}`: approve (freeze and send it to the customer, "
+        "as the monthly email does) or hold (record it, send nothing) one customer's month",
     )
     add_store_options(parser)
     parser.add_argument("--month", metavar="YYYY-MM", help="the month (default: the last one)")
@@ -93,6 +106,8 @@ def parse(args: argparse.Namespace) -> Request | str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "decision", None):
+        return decide(args)
     request = parse(args)
     if isinstance(request, str):
         return fail("report", request, 2)
@@ -123,6 +138,43 @@ def run(args: argparse.Namespace) -> int:
         for path in write_files(report, request.formats, request.out):
             print(path)
     return 0
+
+
+def decide(args: argparse.Namespace) -> int:
+    """`vakt report approve|hold --customer X [--month M] [--by P]`: exit 0 done (or
+    decided before: said so), 1 the store, 2 bad arguments or config."""
+    from monitor.reports.monthly import approve, hold
+
+    if args.customer is None:
+        return fail("report", f"{args.decision} needs --customer", 2)
+
+    async def work(config: Config, store: Store) -> int:
+        if args.customer not in config.customers:
+            return fail("report", f"no customer {args.customer!r} in the config", 2)
+        now = SystemClock().now()
+        try:
+            month = (
+                Month.parse(args.month)
+                if args.month
+                else Month.of(now, config.settings.timezone).previous()
+            )
+        except ValueError as exc:
+            return fail("report", str(exc), 2)
+        by = actor(args, config, os.environ)
+        if args.decision == "approve":
+            try:
+                changed = await approve(store, config, args.customer, month, by, now)
+            except ValueError as exc:  # the month is not over
+                return fail("report", str(exc), 2)
+            print(
+                f"{args.customer} {month}: " + ("approved and sent" if changed else "sent before")
+            )
+        else:
+            changed = await hold(store, args.customer, month, by, now)
+            print(f"{args.customer} {month}: " + ("held" if changed else "held or sent before"))
+        return 0
+
+    return run_with_store("report", args, work)
 
 
 async def one(

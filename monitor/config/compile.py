@@ -458,7 +458,7 @@ class _Compiler:
             MappingProxyType(priorities),
             technical_details=m.technical_details,
             maintenance_notice=m.maintenance_notice,
-            reports=ReportsPolicy(m.reports.monthly, tuple(m.reports.to)),
+            reports=ReportsPolicy(m.reports.monthly, tuple(m.reports.to), m.reports.approve),
         )
 
     def compile_level(

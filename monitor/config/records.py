@@ -371,10 +371,12 @@ class LevelPolicy:
 class ReportsPolicy:
     """Monthly agreement reports: sent on the first business day of the month when
     `monthly`, to `to`: `primary` (the customer's primary contact), `all` (every contact)
-    or email addresses."""
+    or email addresses. `approve`: the team first gets a preview with approve and hold
+    links, and nothing goes to `to` until someone approves it."""
 
     monthly: bool = False
     to: tuple[str, ...] = ("primary",)
+    approve: bool = False
 
 
 @dataclass(frozen=True, slots=True)

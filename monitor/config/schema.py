@@ -393,6 +393,7 @@ PriorityKey = Annotated[Priority, PlainValidator(_enum(Priority))]
 class ReportsModel(Strict):
     monthly: Bool = False
     to: tuple[Text, ...] = ("primary",)
+    approve: Bool = False
 
 
 class PolicyModel(Strict):

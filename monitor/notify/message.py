@@ -52,6 +52,7 @@ class MessageKind(StrEnum):
     MAINTENANCE_FINISHED = "maintenance_finished"
     MONTHLY_REPORT = "monthly_report"  # a customer's agreement report, its PDF attached
     REPORT_SUMMARY = "report_summary"  # the team's summary of the month's reports
+    REPORT_PREVIEW = "report_preview"  # a report for the team to approve or hold
     TEST = "test"  # `vakt notify test`
 
     @property
@@ -168,6 +169,8 @@ class Payload:
     month: str = ""  # monthly reports: YYYY-MM
     reports: tuple[ReportLine, ...] = ()  # monthly reports: the customer's, or every one
     attachment: Attachment | None = None  # monthly reports: the PDF
+    approve_url: str | None = None  # a report's preview: its signed approve link
+    hold_url: str | None = None  # a report's preview: its signed hold link
 
     def to_json(self) -> str:
         """Compact JSON for `Notification.payload` (defaults left out)."""

@@ -88,6 +88,9 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
         },
         MessageKind.MONTHLY_REPORT: _CUSTOMER | {"month", "reports", "attachment"},
         MessageKind.REPORT_SUMMARY: frozenset({"month", "reports"}),
+        MessageKind.REPORT_PREVIEW: frozenset(
+            {"customer", "month", "reports", "attachment", "approve_url", "hold_url"}
+        ),
         **{
             kind: _CUSTOMER | {"maintenance", "sites", "timezone"}
             for kind in MessageKind
@@ -100,6 +103,8 @@ ALWAYS_SET: Mapping[MessageKind, frozenset[str]] = MappingProxyType(
 _TEXTS = {
     "timezone": "Europe/Oslo",
     "ack_url": "https://status.example.com/ack/sample",
+    "approve_url": "https://status.example.com/report-approval/sample",
+    "hold_url": "https://status.example.com/report-approval/sample2",
     "address": "kari@acme.example",  # the `to` mailbox
     "status": "open",
     "month": "2026-11",

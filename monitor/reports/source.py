@@ -9,6 +9,7 @@ from typing import Any
 
 from monitor.clock import Clock
 from monitor.config.records import Config
+from monitor.notify.reportlinks import Decision
 from monitor.reports.export import as_json
 from monitor.reports.figures import Month
 from monitor.reports.gather import read_month
@@ -61,5 +62,27 @@ class StoreReports:
             wanted = [last]
             while len(wanted) < months:
                 wanted.insert(0, wanted[0].previous())
-            found[customer.id] = [await self.figures(customer.id, str(m)) for m in wanted]
+            found[customer.id] = [
+                {**await self.figures(customer.id, str(m)), **await self._standing(customer.id, m)}
+                for m in wanted
+            ]
         return found
+
+    async def _standing(self, customer_id: str, month: Month) -> Mapping[str, Any]:
+        """`state` (sent, held, awaiting_approval, unsent) and `held_by`."""
+        from monitor.reports.monthly import ReportState, standing
+
+        async with self._store.transaction(read_only=True) as tx:
+            found = await standing(tx, customer_id, month)
+        held_by = found.by if found.state is ReportState.HELD else None
+        return {"state": found.state.value, "held_by": held_by}
+
+    async def decide(self, customer_id: str, month: str, decision: str, by: str) -> bool:
+        """Approve or hold a customer's month (`monitor.reports.monthly`)."""
+        from monitor.reports.monthly import approve, hold
+
+        config = self._config()
+        wanted, now = Month.parse(month), self._clock.now()
+        if Decision(decision) is Decision.APPROVE:
+            return await approve(self._store, config, customer_id, wanted, by, now)
+        return await hold(self._store, customer_id, wanted, by, now)

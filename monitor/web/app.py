@@ -17,7 +17,7 @@ from monitor.web.auth import Sessions
 from monitor.web.deps import HeartbeatRecorder, Readiness, WebDeps
 from monitor.web.ops import healthz, ops_routes
 from monitor.web.pagerduty import pagerduty_routes
-from monitor.web.public import ack, heartbeat, status
+from monitor.web.public import ack, approval, heartbeat, status
 from monitor.web.public.heartbeat import StoreHeartbeats
 from monitor.web.render import Renderer
 from monitor.web.security import RateLimiter, security_headers
@@ -89,7 +89,7 @@ def create_public_app(deps: WebDeps) -> web.Application:
     app = _app(deps)
     app[heartbeat.TOKENS] = heartbeat.TokenIndex()
     app[status.CACHE] = status.StatusCache()
-    for routes in (status.routes(), ack.routes(), heartbeat.routes()):
+    for routes in (status.routes(), ack.routes(), approval.routes(), heartbeat.routes()):
         app.router.add_routes(routes)
     # Liveness only: load balancers in front of the public listener need it; readiness
     # and /metrics stay on the private listener.

@@ -41,6 +41,13 @@ class ReportSource(Protocol):
         """Each customer's last `months` months (the running one last), as figures."""
         ...
 
+    async def decide(self, customer_id: str, month: str, decision: str, by: str) -> bool:
+        """`approve` (freeze and send, as the monthly job does) or `hold` (record `by`,
+        send nothing) a customer's month (`reports: {approve: true}`); False when nothing
+        changed (decided before). Raises StoreError; ValueError when approving a month
+        that is not over."""
+        ...
+
 
 class ClusterMemberView(Protocol):
     """One member as `/cluster` shows it (`monitor.cluster.MemberView`)."""

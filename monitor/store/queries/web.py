@@ -119,6 +119,12 @@ class WebQueries:
         )
         return (await self.conn.execute(stmt)).rowcount == 1
 
+    async def ack_token_user(self, nonce: str) -> str | None:
+        """Who spent the token id `nonce`; None while it is unused."""
+        query = select(used_ack_tokens.c.person).where(used_ack_tokens.c.nonce == nonce)
+        person: str | None = await self.conn.scalar(query)
+        return person
+
     async def ack_token_used(self, nonce: str) -> bool:
         query = select(used_ack_tokens.c.nonce).where(used_ack_tokens.c.nonce == nonce)
         return (await self.conn.scalar(query)) is not None

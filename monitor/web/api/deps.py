@@ -45,6 +45,12 @@ class ReportSource(Protocol):
         """Each customer's last `months` months (the running one last), as figures."""
         ...
 
+    async def decide(self, customer_id: str, month: str, decision: str, by: str) -> bool:
+        """`approve` (freeze and send, as the monthly job does) or `hold` (record `by`,
+        send nothing) a customer's month; False when nothing changed (decided before).
+        Raises StoreError."""
+        ...
+
 
 class ApiDeps(Protocol):
     """The REST API's needs: the store, the current config and the clock; `reports`:

@@ -1,5 +1,7 @@
 """`/reports`: a 12-month SLA overview of every customer, and `/reports/{customer}/{month}`:
-the report as the customer reads it (the version sent when the month is frozen)."""
+the report as the customer reads it (the version sent when the month is frozen).
+`POST /reports/{customer}/{month}/approve|hold`: the team's decision on a month waiting for
+approval (`reports: {approve: true}`), shown in the overview ("held by ...")."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Final
 from aiohttp import web
 
 from monitor.web.state import state
-from monitor.web.ui.common import login_required, render
+from monitor.web.ui.common import SESSION, back, login_required, render
 
 MONTHS = 12
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -48,8 +50,30 @@ async def report(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@login_required
+async def decide(request: web.Request) -> web.StreamResponse:
+    """Approve (freeze and send, as the monthly email does) or hold a customer's month."""
+    web_state = state(request)
+    customer, month = request.match_info["customer"], request.match_info["month"]
+    decision = request.match_info["decision"]
+    source = web_state.deps.reports
+    if source is None or customer not in web_state.config().customers or not _MONTH.match(month):
+        raise web.HTTPNotFound(text="no such report")
+    name = web_state.config().customers[customer].name
+    try:
+        done = await source.decide(customer, month, decision, request[SESSION].person)
+    except ValueError as exc:  # the month is not over
+        raise back("/reports", f"{name}: {exc}") from exc
+    if decision == "approve":
+        said = "approved and sent" if done else "sent before: nothing sent"
+    else:
+        said = "held" if done else "held or sent before: nothing changed"
+    raise back("/reports", f"{name} {month}: {said}")
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/reports", overview),
         web.get("/reports/{customer}/{month}", report),
+        web.post("/reports/{customer}/{month}/{decision:approve|hold}", decide),
     ]
