@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from monitor.config.records import Config, Customer, Site, covers
-from monitor.evaluate.maintenance import occurrences_between
-from monitor.model import Impact
+from monitor.config.records import Config, Customer, Site
+from monitor.engine.history import counted_checks, covered, level_history, maintenance_of
 from monitor.policy.contracts import Contracts
-from monitor.policy.uptime import Interval, LevelChange
+from monitor.policy.uptime import Interval
 from monitor.reports.figures import (
     CaseFacts,
     Contract,
@@ -26,17 +25,12 @@ from monitor.reports.figures import (
     month_figures,
 )
 from monitor.store import EventKind, Incident, MaintenanceWindow, Transaction
-from monitor.store.aggregates import BUCKET, Aggregate
+from monitor.store.aggregates import Aggregate
 
 # Cases opened this long before the month still count for its availability (through the
 # site's level changes) but are not listed; level history is read from this far back.
 _LOOKBACK = timedelta(days=1)
 _MAX_CASES_PER_SITE = 10_000
-
-
-def counted(site: Site) -> list[str]:
-    """The checks whose results count for availability and latency (never warnings)."""
-    return [c.id for c in site.checks if c.impact is not Impact.WARNING]
 
 
 def contract_of(config: Config, customer: Customer) -> Contract:
@@ -74,52 +68,25 @@ async def site_facts(
     site: Site,
     period: Interval,
 ) -> SiteFacts:
+    """A site's facts over `period`, read as the status pages read them
+    (`monitor.engine.history`), plus its latency aggregates."""
     start, end = period
-    checks = counted(site)
-    buckets = await tx.web.series(checks, start, end)
+    checks = counted_checks(site)
     latency: list[Aggregate] = []
     for check in checks:
         latency.extend(await tx.results.aggregates(check, start, end))
-    found = await tx.sites.changes(site.id, since=start - _LOOKBACK, limit=100_000)
-    before = found[-1].old if found else None  # newest first: the last is the oldest
-    found_levels: tuple[LevelChange, ...] = tuple(LevelChange(c.at, c.new) for c in found)
-    if not found:  # no change since: the current level holds since the site's row says
-        status = {s.site_id: s for s in await tx.sites.load()}.get(site.id)
-        if status is not None and status.since < end:
-            found_levels = (LevelChange(status.since, status.level),)
+    status = {s.site_id: s for s in await tx.sites.load()}.get(site.id)
+    levels = await level_history(tx, site.id, start - _LOOKBACK, end, status)
+    held = maintenance_of(config, stored, site.id, start, end)
     return SiteFacts(
         site_id=site.id,
         label=site.label,
-        covered=tuple((p.start, p.start + BUCKET) for p in buckets if p.total),
-        windows=tuple(windows_of(config, stored, site.id, start, end)),
-        levels=found_levels,
-        level_before=before,
+        covered=tuple(await covered(tx, checks, start, end)),
+        windows=tuple(Window(w.start, w.end, w.reason, w.announced) for w in held),
+        levels=levels.changes,
+        level_before=levels.before,
         latency=tuple(latency),
     )
-
-
-def windows_of(
-    config: Config,
-    stored: Sequence[MaintenanceWindow],
-    site_id: str,
-    start: datetime,
-    end: datetime,
-) -> list[Window]:
-    """A site's maintenance overlapping [start, end): config windows announced `announce`
-    before they begin (never, without it); run-time windows announced when added."""
-    found: list[Window] = []
-    for window in config.maintenance:
-        if not window.covers(site_id):
-            continue
-        for occurrence in occurrences_between(window, start, end):
-            if occurrence.start < end and occurrence.end > start:
-                ahead = None if window.announce is None else occurrence.start - window.announce
-                found.append(Window(occurrence.start, occurrence.end, window.reason, ahead))
-    for row in stored:
-        finish = row.end if row.ended_at is None else min(row.end, row.ended_at)
-        if covers(row.sites, site_id) and row.start < end and finish > start:
-            found.append(Window(row.start, finish, row.reason, row.created_at))
-    return sorted(found, key=lambda w: w.start)
 
 
 async def case_facts(tx: Transaction, row: Incident) -> CaseFacts:

@@ -7,11 +7,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
+from monitor.engine.history import probed_buckets
 from monitor.model import IncidentStatus, Level
 from monitor.policy.uptime import LevelChange
 from monitor.store import EventKind, IncidentEvent, MaintenanceWindow, SiteStatus
 from monitor.store.queries.web import SeriesPoint
-from monitor.web.public.statusdata import SiteHistory, covered
+from monitor.web.public.statusdata import SiteHistory
 from tests.web.conftest import Client
 from tests.web.support import (
     STATUS_TOKEN,
@@ -161,10 +162,12 @@ def test_uptime_leaves_out_maintenance() -> None:
     down = [LevelChange(at + timedelta(minutes=5), Level.A)]
     windows = [(at + timedelta(minutes=5), at + timedelta(minutes=10))]
     end = at + timedelta(minutes=10)
-    (bar,), overall, _ = SiteHistory(covered(points), windows, down, None).days([DAY], UTC, end)
+    (bar,), overall, _ = SiteHistory(probed_buckets(points), windows, down, None).days(
+        [DAY], UTC, end
+    )
     assert bar.uptime == 1.0
     assert overall == 1.0
-    (bar,), overall, _ = SiteHistory(covered(points), [], down, None).days([DAY], UTC, end)
+    (bar,), overall, _ = SiteHistory(probed_buckets(points), [], down, None).days([DAY], UTC, end)
     assert bar.uptime == 0.5
     assert overall == 0.5
 

@@ -3,14 +3,17 @@ customer-email approvals, and the aggregate series its charts and uptime bars re
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.model import Verdict
+from monitor.store.aggregates import bucket_start
 from monitor.store.queries._sql import dialect_insert, upsert_replacing
+from monitor.store.records import RecentResult
 from monitor.store.tables import (
     aggregates,
     email_approvals,
@@ -227,3 +230,27 @@ class WebQueries:
             SeriesPoint(row[0], int(row[1]), int(row[2]), int(row[3]), float(row[4]))
             for row in await self.conn.execute(query)
         ]
+
+
+def with_ring(points: Sequence[SeriesPoint], ring: Sequence[RecentResult]) -> list[SeriesPoint]:
+    """`points` (the stored 5-minute aggregates) plus, for each bucket they lack, the
+    recent-results ring folded the same way. The engine writes a bucket's aggregate only
+    when the bucket closes, so without this the newest five minutes (all of a new
+    install's first minutes) would be empty; a stored bucket is never counted twice."""
+    stored = {p.start for p in points}
+    extra: dict[datetime, list[int | float]] = {}
+    for result in ring:
+        start = bucket_start(result.started_at)
+        if start in stored:
+            continue
+        row = extra.setdefault(start, [0, 0, 0, 0.0])
+        if result.verdict is Verdict.FAILED:
+            row[2] += 1
+            continue
+        row[0 if result.verdict is Verdict.OK else 1] += 1
+        row[3] += result.total
+    folded = [
+        SeriesPoint(start, int(r[0]), int(r[1]), int(r[2]), float(r[3]))
+        for start, r in extra.items()
+    ]
+    return sorted([*points, *folded], key=lambda p: p.start)

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from monitor.config.records import Config, Customer, Maintenance, Site, covers
+from monitor.config.records import Config, Customer, Maintenance, Site
+from monitor.engine.history import counted_checks, covered, level_history, maintenance_of
 from monitor.evaluate.maintenance import occurrences_between
 from monitor.model import CheckState, Impact, IncidentStatus, Level
 from monitor.notify.stored import UnreadableCase, from_record
 from monitor.policy.uptime import Availability, Interval, LevelChange, availability
 from monitor.store import Incident, IncidentEvent, MaintenanceWindow, SiteStatus, Transaction
-from monitor.store.aggregates import BUCKET
-from monitor.store.queries.web import SeriesPoint
-from monitor.web.ui.charts import with_ring
 
 UPTIME_DAYS = 90
 RECENT_RESOLVED = timedelta(days=7)
@@ -125,19 +123,9 @@ def site_windows(
     end: datetime,
 ) -> list[Span]:
     """Maintenance of one site overlapping [start, end): config and run-time windows."""
-    found = [
-        span for window, span in spans(config.maintenance, start, end) if window.covers(site_id)
+    return [
+        Span(w.start, w.end, w.reason) for w in maintenance_of(config, stored, site_id, start, end)
     ]
-    for window in stored:
-        finish = window.end if window.ended_at is None else min(window.end, window.ended_at)
-        if covers(window.sites, site_id) and window.start < end and finish > start:
-            found.append(Span(window.start, finish, window.reason))
-    return sorted(found, key=lambda s: s.start)
-
-
-def covered(points: Sequence[SeriesPoint]) -> list[Interval]:
-    """The 5-minute buckets that hold at least one probe."""
-    return [(p.start, p.start + BUCKET) for p in points if p.total]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +171,6 @@ def worst(states: Iterable[SiteState]) -> SiteState:
     return max(states, key=_SEVERITY.__getitem__, default=SiteState.OPERATIONAL)
 
 
-def counted_checks(site: Site) -> list[str]:
-    """The checks whose results count for uptime (warnings never do)."""
-    return [c.id for c in site.checks if c.impact is not Impact.WARNING]
-
-
 async def build(tx: Transaction, config: Config, customer: Customer, now: datetime) -> StatusView:
     tz = customer.timezone
     today = now.astimezone(tz).date()
@@ -227,16 +210,12 @@ async def _history(
     start: datetime,
     now: datetime,
 ) -> SiteHistory:
-    """The site's data, maintenance and level history since `start`. Without a recorded
-    change in the period, the current level holds since the site's row says it began."""
-    checks = counted_checks(site)
-    points = with_ring(await tx.web.series(checks, start, now), await tx.results.recent_of(checks))
-    found = await tx.sites.changes(site.id, since=start, limit=100_000)
-    changes = [LevelChange(c.at, c.new) for c in found]
-    before = found[-1].old if found else None  # newest first: the last is the oldest
-    if not found and status is not None:
-        changes = [LevelChange(status.since, status.level)]
-    return SiteHistory(covered(points), [(w.start, w.end) for w in windows], changes, before)
+    """The site's data, maintenance and level history since `start` (`monitor.engine.
+    history`, the monthly reports' reader too)."""
+    data = await covered(tx, counted_checks(site), start, now)
+    levels = await level_history(tx, site.id, start, now, status)
+    maintenance = [(w.start, w.end) for w in windows]
+    return SiteHistory(data, maintenance, levels.changes, levels.before)
 
 
 def _broken_function(site: Site, failing: set[str]) -> bool:

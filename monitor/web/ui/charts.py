@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.model import Verdict
-from monitor.store import RecentResult, bucket_start
 from monitor.store.queries.web import SeriesPoint
 
 
@@ -27,30 +25,6 @@ class Chart:
     @property
     def empty(self) -> bool:
         return not self.points
-
-
-def with_ring(points: Sequence[SeriesPoint], ring: Sequence[RecentResult]) -> list[SeriesPoint]:
-    """`points` (the stored 5-minute aggregates) plus, for each bucket they lack, the
-    recent-results ring folded the same way. The engine writes a bucket's aggregate only
-    when the bucket closes, so without this the newest five minutes (all of a new
-    install's first minutes) would be empty; a stored bucket is never counted twice."""
-    stored = {p.start for p in points}
-    extra: dict[datetime, list[int | float]] = {}
-    for result in ring:
-        start = bucket_start(result.started_at)
-        if start in stored:
-            continue
-        row = extra.setdefault(start, [0, 0, 0, 0.0])
-        if result.verdict is Verdict.FAILED:
-            row[2] += 1
-            continue
-        row[0 if result.verdict is Verdict.OK else 1] += 1
-        row[3] += result.total
-    folded = [
-        SeriesPoint(start, int(r[0]), int(r[1]), int(r[2]), float(r[3]))
-        for start, r in extra.items()
-    ]
-    return sorted([*points, *folded], key=lambda p: p.start)
 
 
 def bucketed(

@@ -13,9 +13,10 @@ from monitor.config.records import Config, Site
 from monitor.config.tokens import WeakToken, weak_tokens
 from monitor.model import CheckState, Level, Verdict
 from monitor.store import CheckStatus, Incident, RecentResult, Transaction
+from monitor.store.queries.web import with_ring
 from monitor.web.public.statusdata import spans
 from monitor.web.state import state
-from monitor.web.ui.charts import Chart, bucketed, chart, with_ring
+from monitor.web.ui.charts import Chart, bucketed, chart
 from monitor.web.ui.common import login_required, render
 
 DAY = timedelta(hours=24)

@@ -8,8 +8,9 @@ from datetime import timedelta
 from aiohttp import web
 
 from monitor.store.aggregates import BUCKET
+from monitor.store.queries.web import with_ring
 from monitor.web.state import state
-from monitor.web.ui.charts import bucketed, chart, with_ring
+from monitor.web.ui.charts import bucketed, chart
 from monitor.web.ui.common import login_required, render
 
 NAME = "[A-Za-z0-9_-]{1,64}"
