@@ -633,7 +633,7 @@ class _Daemon:
             self._interval(jobs, follow, every.planner_every, "intake.follow_up")
         imap = self.config.settings.email.imap
         if imap is not None:  # the poll interval of the config at start
-            poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
+            poller = MailboxPoller(self.store, lambda: self.config, self.clock, desk)
             mailbox = job("intake.mailbox", self._leader_only(poller.poll_once))
             self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
         self._deadman_job(jobs, session)

@@ -24,7 +24,7 @@ from monitor.reports.figures import (
     Window,
     month_figures,
 )
-from monitor.store import EventKind, Incident, MaintenanceWindow, Transaction
+from monitor.store import EventKind, Incident, MaintenanceWindow, SiteStatus, Transaction
 from monitor.store.aggregates import Aggregate
 
 # Cases opened this long before the month still count for its availability (through the
@@ -44,7 +44,11 @@ async def read_month(
     """The customer's figures for `month` at `now`, read in one transaction."""
     start, end = month.bounds(customer.timezone)
     stored = await tx.maintenance.upcoming(start)
-    sites = [await site_facts(tx, config, stored, site, (start, end)) for site in customer.sites]
+    statuses = {s.site_id: s for s in await tx.sites.load()}
+    sites = [
+        await site_facts(tx, config, stored, site, statuses.get(site.id), (start, end))
+        for site in customer.sites
+    ]
     cases: list[CaseFacts] = []
     for site in customer.sites:
         for row in await tx.incidents.find(site_id=site.id, limit=_MAX_CASES_PER_SITE):
@@ -66,6 +70,7 @@ async def site_facts(
     config: Config,
     stored: Sequence[MaintenanceWindow],
     site: Site,
+    status: SiteStatus | None,
     period: Interval,
 ) -> SiteFacts:
     """A site's facts over `period`, read as the status pages read them
@@ -75,7 +80,6 @@ async def site_facts(
     latency: list[Aggregate] = []
     for check in checks:
         latency.extend(await tx.results.aggregates(check, start, end))
-    status = {s.site_id: s for s in await tx.sites.load()}.get(site.id)
     levels = await level_history(tx, site.id, start - _LOOKBACK, end, status)
     held = maintenance_of(config, stored, site.id, start, end)
     return SiteFacts(
