@@ -260,5 +260,6 @@ async def test_a_restart_changes_nothing_a_customer_sees(store_url: str, tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(480)  # ten kills, each with two quiet intervals either side
 async def test_ten_restarts_change_nothing_a_customer_sees(store_url: str, tmp_path: Path) -> None:
     await restart_changes_nothing(store_url, tmp_path, kills=10)
