@@ -616,17 +616,23 @@ def _vakt_run(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
         _vakt_run_yaml(args, _url(args, ports), f"sqlite:///{directory / 'vakt.db'}", ports, web)
     )
     command = [sys.executable, "-m", "monitor", "run", "-c", str(config), "--drain", "10"]
+    if args.heap:  # the same daemon, launched through the census hook
+        command[1:3] = [str(Path(__file__).with_name("heap_census.py")), args.heap]
     if args.profile:
         command[1:1] = ["-m", "cProfile", "-o", args.profile]
     if os.cpu_count() and (os.cpu_count() or 1) > 1:
         command = ["taskset", "-c", str(VAKT_CPU), *command]
     metrics = f"http://127.0.0.1:{web}/metrics"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if args.heap and args.traced:
+        env["PYTHONTRACEMALLOC"] = str(args.traced)
     with log.open("wb") as out:
         launched, wall = time.monotonic(), time.time()
         proc = subprocess.Popen(command, stdout=out, stderr=out, env=env)
     try:
         figures = _vakt_run_window(args, proc, metrics, launched)
+        if args.heap:
+            _heap_census(proc, Path(args.heap), args.checks)
         figures["stop"], figures["code"] = _stop(proc)
     finally:
         if proc.poll() is None:
@@ -665,6 +671,30 @@ def _vakt_run_window(
         "p99": _lateness_quantile(before, after, 0.99),
         "rss": _rss_of(proc.pid),
     }
+
+
+def _heap_census(proc: subprocess.Popen[bytes], out: Path, checks: int) -> None:
+    """`--heap`: ask the daemon for its census (SIGUSR2, after the window's RSS was read)
+    and print the types that take the most bytes per check."""
+    import json
+
+    out.unlink(missing_ok=True)
+    proc.send_signal(signal.SIGUSR2)
+    for _ in range(600):
+        if out.exists() and out.stat().st_size:
+            break
+        time.sleep(0.5)
+    time.sleep(1.0)
+    census = json.loads(out.read_text())
+    traced = census.pop("traced", None)
+    types = {k: v for k, v in census.items() if " < " not in k}
+    held = {k: v for k, v in census.items() if " < " in k}
+    total = traced[1] if traced else sum(size for _, size in types.values())
+    what = "traced by tracemalloc" if traced else "in objects"
+    print(f"heap census     {total / 2**20:.0f} MiB {what} = {total / checks:.0f} B per check")
+    for table in (types, held):
+        for name, (count, size) in sorted(table.items(), key=lambda kv: -kv[1][1])[:30]:
+            print(f"  {name:<40} {count / checks:8.2f} a check {size / checks:8.0f} B a check")
 
 
 def _logged_at(text: str, event: str) -> float:
@@ -863,6 +893,15 @@ def main() -> None:
         help="launch the real `vakt run` on a generated checks.yaml and measure it from outside",
     )
     parser.add_argument("--profile", help="--vakt-run: run the daemon under cProfile, to FILE")
+    parser.add_argument(
+        "--heap", help="--vakt-run: a census of the daemon's objects by type, to FILE (JSON)"
+    )
+    parser.add_argument(
+        "--traced",
+        type=int,
+        default=0,
+        help="--heap: trace allocations with N frames instead (by source line; slow)",
+    )
     parser.add_argument("--keep-log", help="--vakt-run: copy the daemon's log to FILE")
     args = parser.parse_args()
     if args.fleet is None:  # the product against a C server when there is one

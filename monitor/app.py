@@ -63,9 +63,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
 from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError
 from monitor.config.isolated import load_config_isolated
-from monitor.config.loader import located
 from monitor.config.records import Check
 from monitor.config.reloading import keep_start_only, load_in_child, restart_keys
 from monitor.config.tokens import weak_tokens
@@ -211,7 +210,10 @@ async def serve(
         path = config
         try:
             # `vakt run` loads in a child process: only the records reach this heap
-            load = load_config_isolated if own_process else load_config
+            if own_process:
+                load = load_config_isolated
+            else:
+                from monitor.config.loader import load_config as load
             config = load(os.fspath(config))
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
@@ -279,6 +281,8 @@ def refuse_dead_channels(config: Config, path: str | None) -> None:
     adopt a reload, that would page into nothing."""
     problems = channel_problems(config)
     if problems:
+        from monitor.config.loader import located  # reads the file again, for the lines
+
         raise located(path, [(p.where, p.text) for p in problems])
 
 

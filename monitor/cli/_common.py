@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, ConfigError
 
 DEFAULT_CONFIG = "checks.yaml"
 
@@ -28,9 +28,14 @@ def config_path(args: argparse.Namespace) -> str:
 
 
 def load_or_report(
-    args: argparse.Namespace, load: Callable[[str], Config] = load_config
+    args: argparse.Namespace, load: Callable[[str], Config] | None = None
 ) -> Config | None:
-    """Load the config with `load`; on failure print every error to stderr and return None."""
+    """Load the config with `load` (default: `load_config`, in this process); on failure
+    print every error to stderr and return None."""
+    if load is None:
+        from monitor.config.loader import load_config
+
+        load = load_config
     try:
         return load(config_path(args))
     except ConfigError as exc:

@@ -24,8 +24,8 @@ from io import BytesIO
 from types import MappingProxyType
 from typing import Any
 
+from monitor.config.collector import collector_paused
 from monitor.config.errors import ConfigError
-from monitor.config.loader import collector_paused, load_config
 from monitor.config.records import Config
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ def load_config_isolated(path: str, env: Mapping[str, str] | None = None) -> Con
     """`load_config(path, env)`, run in a forked child: the same Config, or the same
     `ConfigError` (file, line, key of every issue). When the child cannot answer (no
     `fork`, a crash, something that does not pickle), it loads in this process."""
+    from monitor.config.loader import load_config  # in this process: only as a fallback
+
     if not hasattr(os, "fork"):
         return load_config(path, env)
     read_end, write_end = os.pipe()
@@ -67,6 +69,8 @@ def load_config_isolated(path: str, env: Mapping[str, str] | None = None) -> Con
 
 def _answer(fd: int, path: str, env: Mapping[str, str] | None) -> int:
     """In the child: write the pickled outcome to `fd`; the exit code."""
+    from monitor.config.loader import load_config  # the schema is imported by the child
+
     try:
         kind: bytes = _LOADED
         outcome: object = load_config(path, env)

@@ -192,10 +192,11 @@ class Store:
         database is shared and migrated deliberately: if it is behind, `SchemaOutdated`
         asks for `vakt db upgrade`.
         """
-        if self.is_sqlite:
-            await self.upgrade()
-            return
         current, head = await self.revision(), migrate.head_revision()
+        if self.is_sqlite:
+            if current != head:  # Alembic is loaded only when there is something to do
+                await self.upgrade()
+            return
         if current != head:
             raise SchemaOutdated(
                 f"{self.display_url} is at schema {current or 'none'}, this Vakt needs {head}: "

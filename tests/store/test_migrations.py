@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -149,3 +152,41 @@ async def test_0045_downgrades_to_the_older_kinds(backend: Backend) -> None:
         async with store._require_engine().connect() as conn:
             found = (await conn.execute(select(_OLD_EVENTS.c.kind))).scalars().all()
     assert sorted(found) == ["level_changed", "linked", "maintenance"]
+
+
+def test_head_read_from_the_scripts_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_current_revision_read_with_sql_is_alembics(backend: Backend) -> None:
+    async with backend.store() as store:
+        await store.upgrade()
+        engine = store._require_engine()
+        async with engine.connect() as conn:
+            alembics = await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+        assert alembics == head_revision() == await store.revision()
+
+
+def test_a_start_on_a_current_schema_does_not_load_alembic(tmp_path: Path) -> None:
+    """`ensure_schema` on a migrated SQLite file, in a fresh interpreter: Alembic (and the
+    Mako and Pygments it pulls in) stays out of the daemon's memory."""
+    url = f"sqlite:///{tmp_path / 'vakt.db'}"
+    script = (
+        "import asyncio, sys\n"
+        "from monitor.store import Store\n"
+        "async def main():\n"
+        f"    async with Store({url!r}) as store:\n"
+        "        await store.ensure_schema()\n"
+        "asyncio.run(main())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}))\n"
+    )
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "alembic" in first.stdout  # an empty file: it migrated
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "[]"
