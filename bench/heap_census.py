@@ -66,7 +66,8 @@ def traced() -> dict[str, tuple[int, int]]:
     for trace in snapshot.traces:
         frames = trace.traceback
         ours = next((f for f in frames if "/monitor/" in f.filename), frames[0])
-        where = f"{ours.filename.rsplit('/', 2)[-2]}/{ours.filename.rsplit('/', 1)[-1]}:{ours.lineno}"
+        folder, name = ours.filename.rsplit("/", 2)[-2:]
+        where = f"{folder}/{name}:{ours.lineno}"
         counts[where] += 1
         sizes[where] += trace.size
         counts["traced"] += 1
