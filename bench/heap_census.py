@@ -13,10 +13,13 @@ themselves, not what they hold. Not part of Vakt: nothing in `monitor/` knows of
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
+import os
 import signal
 import sys
+import tempfile
 import tracemalloc
 from collections import Counter
 from types import FrameType
@@ -24,7 +27,10 @@ from types import FrameType
 
 def census() -> dict[str, tuple[int, int]]:
     """Type name -> (instances, bytes) of what is alive now; and "type < holder" -> the
-    same, where the holder is the type of the first container found referring to it."""
+    same, where the holder is the type of the first container found referring to it.
+    The daemon froze what it built at start (`gc.freeze()`: the config, the engine's
+    maps); unfrozen here, else the collector would not list it."""
+    gc.unfreeze()
     gc.collect()
     counts: Counter[str] = Counter()
     sizes: Counter[str] = Counter()
@@ -75,13 +81,56 @@ def traced() -> dict[str, tuple[int, int]]:
     return {name: (counts[name], sizes[name]) for name in counts}
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd",
+            "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def allocators() -> dict[str, tuple[int, int]]:
+    """What the two allocators hold: glibc malloc (`mallinfo2`: bytes in use, free in its
+    arenas, in large mmapped blocks) and CPython's object allocator (`_debugmallocstats`:
+    arenas, bytes in allocated and in free blocks). As "allocator:what" -> (0, bytes)."""
+    found: dict[str, tuple[int, int]] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        found["malloc:in use"] = (0, info.uordblks)
+        found["malloc:free in arenas"] = (0, info.fordblks)
+        found["malloc:mmapped blocks"] = (0, info.hblkhd)
+    except (OSError, AttributeError):
+        pass
+    with tempfile.TemporaryFile("w+") as text:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(text.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        text.seek(0)
+        for line in text:
+            if line.startswith("#") and "=" in line:
+                what, _, value = line[1:].partition("=")
+                found[f"pymalloc:{what.strip()}"] = (0, int(value.strip().replace(",", "")))
+    return found
+
+
 def main() -> None:
     out = sys.argv[1]
 
     def dump(signum: int, frame: FrameType | None) -> None:
         found = traced() if tracemalloc.is_tracing() else census()
-        with open(out, "w") as fh:
+        found.update(allocators())
+        with open(f"{out}.part", "w") as fh:
             json.dump(found, fh)
+        os.replace(f"{out}.part", out)  # whole or not at all, for the reader
 
     signal.signal(signal.SIGUSR2, dump)
     sys.argv = ["vakt", *sys.argv[2:]]

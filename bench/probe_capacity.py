@@ -680,12 +680,15 @@ def _heap_census(proc: subprocess.Popen[bytes], out: Path, checks: int) -> None:
 
     out.unlink(missing_ok=True)
     proc.send_signal(signal.SIGUSR2)
-    for _ in range(600):
-        if out.exists() and out.stat().st_size:
+    for _ in range(3600):  # a traced census of a large daemon takes minutes
+        if out.exists():
             break
         time.sleep(0.5)
-    time.sleep(1.0)
     census = json.loads(out.read_text())
+    for name in [k for k in census if k.startswith(("malloc:", "pymalloc:"))]:
+        size = census.pop(name)[1]
+        if name.startswith("malloc:") or "bytes" in name:
+            print(f"allocator       {name:<40} {size / 2**20:7.1f} MiB")
     traced = census.pop("traced", None)
     types = {k: v for k, v in census.items() if " < " not in k}
     held = {k: v for k, v in census.items() if " < " in k}
