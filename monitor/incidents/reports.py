@@ -15,6 +15,7 @@ from typing import Protocol
 
 from monitor.config.records import Customer
 from monitor.config.values import addr_spec, display_name
+from monitor.model import Level
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -145,6 +146,12 @@ def _site_id(customer: Customer, site: str | None) -> str | None:
         if site in (s.id, s.name):
             return s.id
     raise InvalidReport(ReportProblem.SITE)
+
+
+def report_level(urgent: bool) -> Level:
+    """The level whose paging rules a customer-reported case follows: an urgent report
+    (always from a contact or an allowed domain) pages like Level A, any other like B."""
+    return Level.A if urgent else Level.B
 
 
 def route(report: Report, customer: Customer, allowed_domains: Iterable[str] = ()) -> Route:

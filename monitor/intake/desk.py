@@ -22,7 +22,6 @@ from monitor.clock import Clock
 from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
 from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
-from monitor.intake.paging import plan_report_pages
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
 from monitor.policy.contracts import Contracts
@@ -104,7 +103,7 @@ class Desk:
         """The reports whose site's checks are watched: ask `probe` (the scheduler's
         run-now) once for each report's checks; a report whose site now has an open
         monitoring case joins it; a report whose window is over is no longer watched.
-        Then the pages due for open customer-reported cases (`plan_report_pages`), and
+        (Their pages are the planner tick's: `monitor.notify.tick.read_reported`.) Then
         rate-limit counters of windows long past are dropped.
         Returns how many reports joined a monitoring case."""
         config = self._config()
@@ -120,7 +119,6 @@ class Desk:
             probe(asked)
         async with self._store.transaction() as tx:
             joined = await self._settle(tx, config, now)
-            await plan_report_pages(tx, config, now)
             await tx.intake.forget_counters(now - 2 * self._limits.window)
         return joined
 

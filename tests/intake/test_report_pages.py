@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +20,13 @@ from monitor.notify.recheck import Action, Recheck
 from monitor.notify.tick import planner_tick
 from monitor.store import OutboxItem, OutboxStatus, RequestStatus
 from tests.web.conftest import Client
-from tests.web.support import Env, csrf_of
+from tests.web.support import CONFIG, Env, csrf_of, write_config
 
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="customer-reported cases are not paged by the planner's tick yet"
-)
+ONCALL = CONFIG.replace(
+    "policies:\n",
+    "oncall:\n  escalation:\n    first:\n      steps: [{notify: [person:alice], via: [email]}]\n"
+    "policies:\n",
+).replace("    policy: approving\n", "    policy: approving\n    escalation: first\n", 1)
 
 
 def _probes(check_ids: object) -> int:
@@ -54,8 +57,9 @@ async def _outbox(env: Env, kind: MessageKind) -> list[OutboxItem]:
 
 
 async def test_a_report_page_carries_an_ack_link_that_acknowledges_the_case(
-    env: Env, public: Client
+    env: Env, public: Client, tmp_path: Path
 ) -> None:
+    env.config = write_config(tmp_path, ONCALL)  # alice is paged (the team cannot ack)
     _, receipt = await _file(env)
     await _tick(env)
     await _tick(env)  # planned again: the same page
@@ -116,9 +120,7 @@ async def test_an_open_report_cases_page_is_sent(env: Env) -> None:
     await _tick(env)
     (page,) = await _outbox(env, MessageKind.PAGE)
     async with env.store.transaction() as tx:
-        decision = await Recheck(tx, env.clock.now(), env.config, timedelta(minutes=1)).decide(
-            page
-        )
+        decision = await Recheck(tx, env.clock.now(), env.config, timedelta(minutes=1)).decide(page)
     assert decision.action is Action.SEND
 
 
