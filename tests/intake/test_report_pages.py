@@ -18,9 +18,9 @@ from monitor.notify.message import MessageKind, Payload
 from monitor.notify.planner import Planner
 from monitor.notify.recheck import Action, Recheck
 from monitor.notify.tick import planner_tick
-from monitor.store import OutboxItem, OutboxStatus, RequestStatus
+from monitor.store import EventKind, OutboxItem, OutboxStatus, RequestStatus
 from tests.web.conftest import Client
-from tests.web.support import CONFIG, Env, csrf_of, write_config
+from tests.web.support import CONFIG, Env, add_incident, csrf_of, write_config
 
 ONCALL = CONFIG.replace(
     "policies:\n",
@@ -132,3 +132,25 @@ async def test_answering_from_the_queue_cancels_the_planned_pages(env: Env) -> N
     await answer_report(env.store, receipt.case, "alice", env.clock.now(), resolve=False)
     (page,) = await _outbox(env, MessageKind.PAGE)
     assert page.status is OutboxStatus.CANCELLED
+
+
+@pytest.mark.xfail(strict=True, reason="joining leaves the report case's pages queued")
+async def test_a_report_joining_a_monitoring_case_cancels_its_own_pages_on_the_record(
+    env: Env, tmp_path: Path
+) -> None:
+    env.config = write_config(tmp_path, ONCALL)
+    desk, receipt = await _file(env)
+    await _tick(env)
+    (page,) = await _outbox(env, MessageKind.PAGE)
+    assert page.status is OutboxStatus.PENDING
+    env.clock.advance(60)
+    case = await add_incident(env.store, case="VAKT-2026-000900", opened_at=env.clock.now())
+    assert await desk.follow_up(_probes) == 1
+    (page,) = [p for p in await _outbox(env, MessageKind.PAGE) if p.key.subject == receipt.case]
+    assert page.status is OutboxStatus.CANCELLED
+    assert "joined VAKT-2026-000900" in page.cancel_reason
+    async with env.store.transaction(read_only=True) as tx:
+        timelines, _ = await tx.incidents.events_of([case.id])
+    (entry,) = [e for e in timelines[case.id] if e.kind is EventKind.CUSTOMER_REPORT]
+    assert receipt.case in entry.text
+    assert "1 pending page" in entry.text
