@@ -24,6 +24,7 @@ from monitor.incidents import case_year
 from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
+from monitor.notify.recheck import PAGE_KINDS, report_answered
 from monitor.policy.contracts import Contracts
 from monitor.policy.sla import report_sla
 from monitor.store import (
@@ -128,15 +129,25 @@ class Desk:
             customer = config.customers.get(request.customer_id)
             case = await _open_case(tx, request.site_id)
             if customer is not None and case is not None and request.probe_until is not None:
-                await _into_case(tx, request, customer, config, case, now)
-                await tx.intake.update(
-                    replace(
-                        request,
-                        status=RequestStatus.JOINED,
-                        joined_case=case.case_number,
-                        probe_until=None,
-                    )
+                joined_row = replace(
+                    request,
+                    status=RequestStatus.JOINED,
+                    joined_case=case.case_number,
+                    probe_until=None,
                 )
+                await tx.intake.update(joined_row)
+                # the monitoring case pages instead: the report case's pending pages go,
+                # on the record (those being sent now meet the send-time re-check)
+                reason = report_answered(joined_row) or ""
+                cancelled = await tx.outbox.cancel_subject(
+                    request.case_number or "", reason, PAGE_KINDS, now
+                )
+                note = (
+                    f" (customer-reported case {request.case_number} joined this case: "
+                    f"{cancelled} pending page{'' if cancelled == 1 else 's'} of it cancelled, "
+                    "this case pages instead)"
+                )
+                await _into_case(tx, request, customer, config, case, now, note=note)
                 joined += 1
                 log.info(
                     "intake.joined", extra={"case": request.case_number, "into": case.case_number}
@@ -240,9 +251,12 @@ async def _into_case(
     config: Config,
     case: Incident,
     now: datetime,
+    *,
+    note: str = "",
 ) -> Incident:
-    """The report in the monitoring case's timeline; the case's response clock starts at
-    the report's submission when that gives an earlier respond-by."""
+    """The report in the monitoring case's timeline (`note` added to its text); the
+    case's response clock starts at the report's submission when that gives an earlier
+    respond-by."""
     contracts = Contracts.from_config(config)
     earlier = contracts.respond_by(customer.policy, case.level, request.submitted_at)
     if earlier is not None and (case.respond_by is None or earlier < case.respond_by):
@@ -252,7 +266,7 @@ async def _into_case(
             if fresh is not None and (fresh.respond_by is None or earlier < fresh.respond_by):
                 await tx.incidents.update(replace(fresh, respond_by=earlier, updated_at=now))
         case = replace(case, respond_by=earlier)
-    text = f"{request.name} <{request.email}> reported: {request.description}"
+    text = f"{request.name} <{request.email}> reported: {request.description}{note}"
     event = IncidentEvent(
         case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(request.id)
     )

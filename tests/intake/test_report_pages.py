@@ -134,7 +134,6 @@ async def test_answering_from_the_queue_cancels_the_planned_pages(env: Env) -> N
     assert page.status is OutboxStatus.CANCELLED
 
 
-@pytest.mark.xfail(strict=True, reason="joining leaves the report case's pages queued")
 async def test_a_report_joining_a_monitoring_case_cancels_its_own_pages_on_the_record(
     env: Env, tmp_path: Path
 ) -> None:
