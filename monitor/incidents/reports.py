@@ -84,9 +84,26 @@ class ReportDesk(Protocol):
 
     async def file(self, report: Report) -> Receipt: ...
 
-    async def accept(self, request_id: int, person: str) -> Receipt | None: ...
+    async def accept(
+        self, request_id: int, person: str, assign: Assignment | None = None
+    ) -> Receipt | None: ...
 
     async def dismiss(self, request_id: int, person: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Whose report a triage report is, as a person decides it: the customer's id and
+    one of its sites (its key `shop` or its id `acme/shop`; None: not sure which)."""
+
+    customer_id: str
+    site: str | None = None
+
+    @classmethod
+    def parse(cls, target: str) -> Assignment:
+        """`acme` or `acme/shop` (the queue page's choice)."""
+        customer, _, site = target.strip().partition("/")
+        return cls(customer, site or None)
 
 
 class InvalidReport(ValueError):
@@ -137,6 +154,12 @@ def make_report(
         client=client,
         message_id=message_id,
     )
+
+
+def site_of(customer: Customer, site: str | None) -> str | None:
+    """The id of the customer's site named `site` (its key or id); None for none; raises
+    `InvalidReport` (SITE) for a site that is not the customer's."""
+    return _site_id(customer, site)
 
 
 def _site_id(customer: Customer, site: str | None) -> str | None:

@@ -21,7 +21,16 @@ from datetime import datetime, timedelta
 from monitor.clock import Clock
 from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
-from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
+from monitor.incidents.reports import (
+    Assignment,
+    Filed,
+    Receipt,
+    Report,
+    ReportSource,
+    Route,
+    route,
+    site_of,
+)
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.recheck import PAGE_KINDS, report_answered
@@ -156,27 +165,39 @@ class Desk:
                 await tx.intake.update(replace(request, probe_until=None))
         return joined
 
-    async def accept(self, request_id: int, person: str) -> Receipt | None:
+    async def accept(
+        self, request_id: int, person: str, assign: Assignment | None = None
+    ) -> Receipt | None:
         """The team takes a triage report as if a contact had sent it: it joins the site's
         open monitoring case or becomes a customer-reported case (its clock from the
-        submission), with a receipt. None when it is not in triage or names no customer
-        the config knows (a stranger's email: dismiss it, or ask who they are)."""
+        submission), with a receipt to the reporter in the customer's language. `assign`:
+        whose report it is (a stranger's mail names no customer); without it, the
+        customer and site the report named. None when it is not in triage or no customer
+        the config knows is named; raises `InvalidReport` (SITE) for a site that is not
+        the customer's."""
         config = self._config()
         now = self._clock.now()
         async with self._store.transaction() as tx:
             row = await tx.intake.get(request_id)
             if row is None or row.status is not RequestStatus.TRIAGE:
                 return None
-            customer = config.customers.get(row.customer_id)
+            customer_id = row.customer_id if assign is None else assign.customer_id
+            customer = config.customers.get(customer_id)
             if customer is None:
                 return None
             report = _report_of(row)
+            if assign is not None:
+                site_id = site_of(customer, assign.site)
+                report = replace(report, customer_id=customer.id, site_id=site_id)
             monitoring = await _open_case(tx, report.site_id)
             if monitoring is not None:
                 receipt = await _join(tx, report, customer, config, monitoring, now, row)
             else:
                 receipt = await _open(tx, report, customer, config, now, row)
-        log.info("intake.accepted", extra={"case": receipt.case, "by": person})
+        log.info(
+            "intake.accepted",
+            extra={"case": receipt.case, "by": person, "customer": customer.id},
+        )
         return receipt
 
     async def dismiss(self, request_id: int, person: str) -> bool:

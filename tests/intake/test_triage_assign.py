@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from monitor.cli import main
 from monitor.intake import Desk
 from monitor.notify.message import Payload
@@ -19,9 +17,6 @@ from tests.web.conftest import Client, MakeClient, deps_of
 from tests.web.support import Env, add_incident, add_password, login
 
 STRANGER = "ola@gmail.example"
-XFAIL = pytest.mark.xfail(
-    strict=True, reason="triage accepts only a report naming a customer the config knows"
-)
 
 
 async def _stranger_mail(env: Env) -> int:
@@ -63,7 +58,6 @@ async def _client(env: Env, make_client: MakeClient) -> tuple[Client, str]:
     return client, await login(client)
 
 
-@XFAIL
 async def test_the_team_assigns_a_strangers_mail_to_a_customers_site(
     env: Env, make_client: MakeClient
 ) -> None:
@@ -94,7 +88,6 @@ async def test_the_team_assigns_a_strangers_mail_to_a_customers_site(
     assert f'data-case="{row.case_number}"' in await (await client.get("/queue")).text()
 
 
-@XFAIL
 async def test_assigned_to_a_site_that_is_down_it_joins_the_monitoring_case(
     env: Env, make_client: MakeClient
 ) -> None:
@@ -130,7 +123,6 @@ def _vakt(tmp_path: Path, *args: str) -> int:
     return main(["incidents", "triage", *args, "-c", config, "--store", store])
 
 
-@XFAIL
 async def test_the_cli_lists_assigns_and_dismisses_triage(env: Env, tmp_path: Path) -> None:
     first = await _stranger_mail(env)
     second = await _stranger_mail(env)
