@@ -62,7 +62,6 @@ def acknowledge_from_case_page(browser: webdriver.Chrome, base: str, case: str) 
 
 
 @pytest.mark.usefixtures("needs_chromium")
-@pytest.mark.xfail(strict=True, reason="the customer-reported case's page has no buttons")
 async def test_the_queue_in_respond_by_order_and_a_case_acknowledged_from_its_page(
     env: Env, make_client: MakeClient, tmp_path: Path
 ) -> None:
