@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.engine.notify import NotifyPlanner
+from monitor.engine.planner import Change
 from monitor.engine.queue import answer_report
+from monitor.incidents import Decision
 from monitor.incidents.reports import Receipt, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.notify.message import MessageKind, Payload
@@ -153,3 +156,23 @@ async def test_a_report_joining_a_monitoring_case_cancels_its_own_pages_on_the_r
     (entry,) = [e for e in timelines[case.id] if e.kind is EventKind.CUSTOMER_REPORT]
     assert receipt.case in entry.text
     assert "1 pending page" in entry.text
+
+
+@pytest.mark.xfail(strict=True, reason="the engine's flush plans without customer-reported cases")
+async def test_the_engines_flush_groups_report_pages_as_the_tick_does(
+    env: Env, tmp_path: Path
+) -> None:
+    env.config = write_config(tmp_path, ONCALL)
+    _, receipt = await _file(env)  # pages alice at once
+    await _tick(env)
+    env.clock.advance(10)  # a monitoring case pages alice within the 30 s group window
+    row = await add_incident(env.store, case="VAKT-2026-000900", opened_at=env.clock.now())
+    planner = Planner(env.config)
+    async with env.store.transaction() as tx:
+        change = Change(row, Decision(incident=None))
+        flushed = await NotifyPlanner(planner).plan(tx, [change], env.clock.now(), env.config)
+        await tx.outbox.add(list(flushed))
+    await _tick(env)
+    pages = [str(p.key) for p in await _outbox(env, MessageKind.PAGE)]
+    # the monitoring case's page waits for the digest of alice's window, as the tick says
+    assert pages == [f"{receipt.case}/page/0:0:0/person:alice/email"]
