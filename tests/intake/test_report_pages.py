@@ -158,7 +158,6 @@ async def test_a_report_joining_a_monitoring_case_cancels_its_own_pages_on_the_r
     assert "1 pending page" in entry.text
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's flush plans without customer-reported cases")
 async def test_the_engines_flush_groups_report_pages_as_the_tick_does(
     env: Env, tmp_path: Path
 ) -> None:
