@@ -3,11 +3,12 @@ engine's planner seam.
 
 Inside the flush transaction it reads EVERY open case (and those resolved within
 `lookback`), customer-reported ones included, the same way the planner tick does
-(`monitor.notify.tick`), not only the changed ones: grouping (digests, the first page at once) needs to see every case that
-pages. The changed incidents were written earlier in the same transaction, so they are
-among the cases read. The pure planner stays pure: this adapter does the reading. It
-plans with the planner tick's gaps (`read_ticks`), so after downtime a flush that comes
-before the first tick collapses the missed slots just as that tick will.
+(`monitor.notify.tick`), not only the changed ones: grouping (digests, the first page
+at once) needs to see every case that pages. The changed incidents were written earlier
+in the same transaction, so they are among the cases read. The pure planner stays pure:
+this adapter does the reading. It plans with the planner tick's gaps (`read_ticks`), so
+after downtime a flush that comes before the first tick collapses the missed slots just
+as that tick will.
 
 `reload(planner)` swaps in the planner built for a reloaded config.
 """
