@@ -125,6 +125,8 @@ from monitor.web.limits import (
 
 log = logging.getLogger("monitor.app")
 
+MAILBOX = "intake.mailbox"  # the support mailbox's poll job (replaced when a reload changes it)
+
 CLUSTER = "cluster.node"  # the supervised task of the cluster node's rounds
 
 EXIT_OK = 0
@@ -635,11 +637,7 @@ class _Daemon:
                 self._leader_only(lambda: desk.follow_up(scheduler.run_now)),
             )
             self._interval(jobs, follow, every.planner_every, "intake.follow_up")
-        imap = self.config.settings.email.imap
-        if imap is not None:  # the poll interval of the config at start
-            poller = MailboxPoller(self.store, lambda: self.config, self.clock, desk)
-            mailbox = job("intake.mailbox", self._leader_only(poller.poll_once))
-            self._interval(jobs, mailbox, imap.poll.total_seconds(), "intake.mailbox", soon=5.0)
+        self._mailbox_job(jobs, soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
 
@@ -653,6 +651,19 @@ class _Daemon:
                 await func()
 
         return run
+
+    def _mailbox_job(self, jobs: AsyncIOScheduler, *, soon: float = 1.0) -> None:
+        """(Re)place the support mailbox's poll job for the current `settings.email.imap`
+        (none without one). The poller reads host, port, user and folder from the current
+        config on each poll; the job carries the interval."""
+        if jobs.get_job(MAILBOX) is not None:
+            jobs.remove_job(MAILBOX)
+        imap = self.config.settings.email.imap
+        if imap is None:
+            return
+        poller = MailboxPoller(self.store, lambda: self.config, self.clock, self._desk())
+        mailbox = self.supervisor.job(MAILBOX, self._leader_only(poller.poll_once))
+        self._interval(jobs, mailbox, imap.poll.total_seconds(), MAILBOX, soon=soon)
 
     def _deadman_job(self, jobs: AsyncIOScheduler, session: aiohttp.ClientSession) -> None:
         """(Re)place the dead-man's ping job for the current `settings.deadman`."""
@@ -910,6 +921,8 @@ class _Daemon:
         self.planner.reload(self.case_planner)
         if self.jobs is not None and old.deadman != config.settings.deadman:
             self._deadman_job(self.jobs, session)
+        if self.jobs is not None and old.email.imap != config.settings.email.imap:
+            self._mailbox_job(self.jobs)
         replaced = self.channels.swap(self._build_channels(session))
         closing = asyncio.get_running_loop().create_task(_close_later(replaced, 60.0))
         self._closing.add(closing)

@@ -1,5 +1,5 @@
-"""`vakt incidents list|show|ack|resolve|note|ack-link`: read and act on incidents beside
-the daemon.
+"""`vakt incidents list|show|ack|resolve|note|ack-link|triage`: read and act on incidents
+beside the daemon (`triage`: `monitor.cli.triage`).
 
 The store is the truth. `list` and `show` read it; `ack`, `resolve` and `note` go through
 `monitor.engine.commands`: one short transaction each, compare-and-set on the incident's
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from monitor.cli import triage
 from monitor.cli._output import Cell, Painter, iso, local, print_json, span, table
 from monitor.cli._session import (
     add_by_option,
@@ -76,6 +77,7 @@ def register(subparsers: Any) -> None:
         action.set_defaults(handler=handler)
     _register_note(actions)
     _register_ack_link(actions)
+    triage.register(actions)
 
 
 def _case_argument(parser: argparse.ArgumentParser) -> None:

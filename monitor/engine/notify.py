@@ -2,12 +2,13 @@
 engine's planner seam.
 
 Inside the flush transaction it reads EVERY open case (and those resolved within
-`lookback`) the same way the planner tick does (`monitor.notify.tick`), not only the
-changed ones: grouping (digests, the first page at once) needs to see every case that
-pages. The changed incidents were written earlier in the same transaction, so they are
-among the cases read. The pure planner stays pure: this adapter does the reading. It
-plans with the planner tick's gaps (`read_ticks`), so after downtime a flush that comes
-before the first tick collapses the missed slots just as that tick will.
+`lookback`), customer-reported ones included, the same way the planner tick does
+(`monitor.notify.tick`), not only the changed ones: grouping (digests, the first page
+at once) needs to see every case that pages. The changed incidents were written earlier
+in the same transaction, so they are among the cases read. The pure planner stays pure:
+this adapter does the reading. It plans with the planner tick's gaps (`read_ticks`), so
+after downtime a flush that comes before the first tick collapses the missed slots just
+as that tick will.
 
 `reload(planner)` swaps in the planner built for a reloaded config.
 """
@@ -25,6 +26,7 @@ from monitor.notify.tick import (
     DEFAULT_PERIOD,
     case_lookback,
     read_cases,
+    read_reported,
     read_ticks,
     to_notification,
     with_facts,
@@ -62,6 +64,7 @@ class NotifyPlanner:
             return ()
         lookback = case_lookback(config, self._lookback)
         cases = await with_facts(tx, config, await read_cases(tx, now, lookback))
+        cases += await read_reported(tx, config)  # they page the same people: one grouping
         downtimes = (await read_ticks(tx)).at(now, self._period)
         return [to_notification(p, now) for p in self._planner.plan(cases, now, downtimes)]
 

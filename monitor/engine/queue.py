@@ -6,13 +6,14 @@ ack|resolve`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.config.records import ClockKind, Config, Policy
 from monitor.incidents.queue import QueueEntry, QueueKind, in_queue_order
 from monitor.model import Priority
-from monitor.notify.message import MessageKind
+from monitor.notify.recheck import PAGE_KINDS, report_answered
 from monitor.policy.sla import Terms, level_terms, report_terms
 from monitor.store import CustomerRequest, Incident, RequestStatus, Store, Transaction
 
@@ -82,11 +83,19 @@ def _customer(row: CustomerRequest, config: Config) -> QueueEntry:
 
 
 async def answer_report(
-    store: Store, case: str, person: str, now: datetime, *, resolve: bool
+    store: Store,
+    case: str,
+    person: str,
+    now: datetime,
+    *,
+    resolve: bool,
+    within: Callable[[Transaction], Awaitable[None]] | None = None,
 ) -> CustomerRequest | None:
     """Acknowledge (the first acknowledgement is the response) or resolve the
-    customer-reported case `case` as `person`; None when there is no such open case.
-    Acknowledging again, or resolving a resolved case, changes nothing."""
+    customer-reported case `case` as `person`, cancelling its pending pages; None when
+    there is no such open case. Acknowledging again, or resolving a resolved case,
+    changes nothing. `within` runs in the same transaction when the case is open (the
+    ack page spends its link there)."""
     async with store.transaction() as tx:
         found = [
             r
@@ -109,9 +118,9 @@ async def answer_report(
         elif row.acknowledged_at is None:
             row = replace(row, acknowledged_at=now, acknowledged_by=person)
         await tx.intake.update(row)
-        verb = "resolved" if resolve else "acknowledged"
-        reason = f"case {row.case_number} was {verb} by {person}"
-        await tx.outbox.cancel_subject(
-            row.case_number or "", reason, (MessageKind.PAGE.value,), now
-        )
+        reason = report_answered(row)
+        if reason is not None:
+            await tx.outbox.cancel_subject(row.case_number or "", reason, PAGE_KINDS, now)
+        if within is not None:
+            await within(tx)
         return row

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from monitor.config.records import Customer
 from monitor.config.values import addr_spec, display_name
+from monitor.model import Level
 
 MAX_NAME = 200
 MAX_EMAIL = 254
@@ -83,9 +84,26 @@ class ReportDesk(Protocol):
 
     async def file(self, report: Report) -> Receipt: ...
 
-    async def accept(self, request_id: int, person: str) -> Receipt | None: ...
+    async def accept(
+        self, request_id: int, person: str, assign: Assignment | None = None
+    ) -> Receipt | None: ...
 
     async def dismiss(self, request_id: int, person: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Whose report a triage report is, as a person decides it: the customer's id and
+    one of its sites (its key `shop` or its id `acme/shop`; None: not sure which)."""
+
+    customer_id: str
+    site: str | None = None
+
+    @classmethod
+    def parse(cls, target: str) -> Assignment:
+        """`acme` or `acme/shop` (the queue page's choice)."""
+        customer, _, site = target.strip().partition("/")
+        return cls(customer, site or None)
 
 
 class InvalidReport(ValueError):
@@ -138,6 +156,12 @@ def make_report(
     )
 
 
+def site_of(customer: Customer, site: str | None) -> str | None:
+    """The id of the customer's site named `site` (its key or id); None for none; raises
+    `InvalidReport` (SITE) for a site that is not the customer's."""
+    return _site_id(customer, site)
+
+
 def _site_id(customer: Customer, site: str | None) -> str | None:
     if not site:
         return None
@@ -145,6 +169,12 @@ def _site_id(customer: Customer, site: str | None) -> str | None:
         if site in (s.id, s.name):
             return s.id
     raise InvalidReport(ReportProblem.SITE)
+
+
+def report_level(urgent: bool) -> Level:
+    """The level whose paging rules a customer-reported case follows: an urgent report
+    (always from a contact or an allowed domain) pages like Level A, any other like B."""
+    return Level.A if urgent else Level.B
 
 
 def route(report: Report, customer: Customer, allowed_domains: Iterable[str] = ()) -> Route:

@@ -21,10 +21,19 @@ from datetime import datetime, timedelta
 from monitor.clock import Clock
 from monitor.config.records import Config, Customer, Mailbox, Site
 from monitor.incidents import case_year
-from monitor.incidents.reports import Filed, Receipt, Report, ReportSource, Route, route
-from monitor.intake.paging import plan_report_pages
+from monitor.incidents.reports import (
+    Assignment,
+    Filed,
+    Receipt,
+    Report,
+    ReportSource,
+    Route,
+    route,
+    site_of,
+)
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
+from monitor.notify.recheck import PAGE_KINDS, report_answered
 from monitor.policy.contracts import Contracts
 from monitor.policy.sla import report_sla
 from monitor.store import (
@@ -104,7 +113,7 @@ class Desk:
         """The reports whose site's checks are watched: ask `probe` (the scheduler's
         run-now) once for each report's checks; a report whose site now has an open
         monitoring case joins it; a report whose window is over is no longer watched.
-        Then the pages due for open customer-reported cases (`plan_report_pages`), and
+        (Their pages are the planner tick's: `monitor.notify.tick.read_reported`.) Then
         rate-limit counters of windows long past are dropped.
         Returns how many reports joined a monitoring case."""
         config = self._config()
@@ -120,7 +129,6 @@ class Desk:
             probe(asked)
         async with self._store.transaction() as tx:
             joined = await self._settle(tx, config, now)
-            await plan_report_pages(tx, config, now)
             await tx.intake.forget_counters(now - 2 * self._limits.window)
         return joined
 
@@ -130,15 +138,25 @@ class Desk:
             customer = config.customers.get(request.customer_id)
             case = await _open_case(tx, request.site_id)
             if customer is not None and case is not None and request.probe_until is not None:
-                await _into_case(tx, request, customer, config, case, now)
-                await tx.intake.update(
-                    replace(
-                        request,
-                        status=RequestStatus.JOINED,
-                        joined_case=case.case_number,
-                        probe_until=None,
-                    )
+                joined_row = replace(
+                    request,
+                    status=RequestStatus.JOINED,
+                    joined_case=case.case_number,
+                    probe_until=None,
                 )
+                await tx.intake.update(joined_row)
+                # the monitoring case pages instead: the report case's pending pages go,
+                # on the record (those being sent now meet the send-time re-check)
+                reason = report_answered(joined_row) or ""
+                cancelled = await tx.outbox.cancel_subject(
+                    request.case_number or "", reason, PAGE_KINDS, now
+                )
+                note = (
+                    f" (customer-reported case {request.case_number} joined this case: "
+                    f"{cancelled} pending page{'' if cancelled == 1 else 's'} of it cancelled, "
+                    "this case pages instead)"
+                )
+                await _into_case(tx, request, customer, config, case, now, note=note)
                 joined += 1
                 log.info(
                     "intake.joined", extra={"case": request.case_number, "into": case.case_number}
@@ -147,27 +165,39 @@ class Desk:
                 await tx.intake.update(replace(request, probe_until=None))
         return joined
 
-    async def accept(self, request_id: int, person: str) -> Receipt | None:
+    async def accept(
+        self, request_id: int, person: str, assign: Assignment | None = None
+    ) -> Receipt | None:
         """The team takes a triage report as if a contact had sent it: it joins the site's
         open monitoring case or becomes a customer-reported case (its clock from the
-        submission), with a receipt. None when it is not in triage or names no customer
-        the config knows (a stranger's email: dismiss it, or ask who they are)."""
+        submission), with a receipt to the reporter in the customer's language. `assign`:
+        whose report it is (a stranger's mail names no customer); without it, the
+        customer and site the report named. None when it is not in triage or no customer
+        the config knows is named; raises `InvalidReport` (SITE) for a site that is not
+        the customer's."""
         config = self._config()
         now = self._clock.now()
         async with self._store.transaction() as tx:
             row = await tx.intake.get(request_id)
             if row is None or row.status is not RequestStatus.TRIAGE:
                 return None
-            customer = config.customers.get(row.customer_id)
+            customer_id = row.customer_id if assign is None else assign.customer_id
+            customer = config.customers.get(customer_id)
             if customer is None:
                 return None
             report = _report_of(row)
+            if assign is not None:
+                site_id = site_of(customer, assign.site)
+                report = replace(report, customer_id=customer.id, site_id=site_id)
             monitoring = await _open_case(tx, report.site_id)
             if monitoring is not None:
                 receipt = await _join(tx, report, customer, config, monitoring, now, row)
             else:
                 receipt = await _open(tx, report, customer, config, now, row)
-        log.info("intake.accepted", extra={"case": receipt.case, "by": person})
+        log.info(
+            "intake.accepted",
+            extra={"case": receipt.case, "by": person, "customer": customer.id},
+        )
         return receipt
 
     async def dismiss(self, request_id: int, person: str) -> bool:
@@ -242,9 +272,12 @@ async def _into_case(
     config: Config,
     case: Incident,
     now: datetime,
+    *,
+    note: str = "",
 ) -> Incident:
-    """The report in the monitoring case's timeline; the case's response clock starts at
-    the report's submission when that gives an earlier respond-by."""
+    """The report in the monitoring case's timeline (`note` added to its text); the
+    case's response clock starts at the report's submission when that gives an earlier
+    respond-by."""
     contracts = Contracts.from_config(config)
     earlier = contracts.respond_by(customer.policy, case.level, request.submitted_at)
     if earlier is not None and (case.respond_by is None or earlier < case.respond_by):
@@ -254,7 +287,7 @@ async def _into_case(
             if fresh is not None and (fresh.respond_by is None or earlier < fresh.respond_by):
                 await tx.incidents.update(replace(fresh, respond_by=earlier, updated_at=now))
         case = replace(case, respond_by=earlier)
-    text = f"{request.name} <{request.email}> reported: {request.description}"
+    text = f"{request.name} <{request.email}> reported: {request.description}{note}"
     event = IncidentEvent(
         case.id, now, "customer", EventKind.CUSTOMER_REPORT, text, False, ref=str(request.id)
     )

@@ -88,7 +88,8 @@ class Planner:
             pages, exhausted = slots(ctx, view, downtimes)
             items.extend(pages)
             out.extend(team_warnings(ctx, view, exhausted))
-            out.extend(customer_emails(ctx, view))
+            if not view.reported:
+                out.extend(customer_emails(ctx, view))
         out.extend(plan_pages(ctx, items))
         return _unique(out)
 

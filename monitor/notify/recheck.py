@@ -14,6 +14,10 @@ moved on. Immediately before sending, in the claim's transaction, the dispatcher
 - a digest drops the cases that no longer want it and goes out with the others; when
   none is left it is cancelled (all answered) or deferred (some held).
 
+A customer-reported case (no incident row: the case number is a report's) is re-checked
+the same way against its report: acknowledged, resolved, or joined to a monitoring case
+(which pages instead) cancels the row (`report_answered`).
+
 Customer emails, team warnings and the PagerDuty acknowledge/resolve messages are never
 re-checked: a resolved email must still go. Whatever cannot be read (a case not found, a
 payload that does not parse) is sent as planned: better a page too many than none.
@@ -37,8 +41,16 @@ from monitor.evaluate.maintenance import active_windows
 from monitor.model import IncidentStatus
 from monitor.notify.message import DigestEntry, MessageKind, Payload, PayloadError
 from monitor.notify.stored import from_record
+from monitor.store import (
+    CustomerRequest,
+    MaintenanceWindow,
+    OutboxItem,
+    RequestStatus,
+    Silence,
+    SilenceScope,
+    Transaction,
+)
 from monitor.store import Incident as StoredIncident
-from monitor.store import MaintenanceWindow, OutboxItem, Silence, SilenceScope, Transaction
 
 PAGE_KINDS: Final = (MessageKind.PAGE.value,)
 """The outbox kinds of one case's pages (`outbox.incident_id` names the case)."""
@@ -74,6 +86,20 @@ def answered(row: StoredIncident) -> str | None:
         by = f" by {row.resolved_by}" if row.resolved_by else ""
         return f"case {row.case_number} was resolved{by}"
     if row.status is IncidentStatus.ACKNOWLEDGED:
+        by = f" by {row.acknowledged_by}" if row.acknowledged_by else ""
+        return f"case {row.case_number} was acknowledged{by}"
+    return None
+
+
+def report_answered(row: CustomerRequest) -> str | None:
+    """Why a customer-reported case no longer wants pages (resolved, acknowledged, or
+    joined to a monitoring case), or None."""
+    if row.status is RequestStatus.RESOLVED:
+        by = f" by {row.resolved_by}" if row.resolved_by else ""
+        return f"case {row.case_number} was resolved{by}"
+    if row.status is RequestStatus.JOINED:
+        return f"case {row.case_number} joined {row.joined_case}, which pages instead"
+    if row.acknowledged_at is not None:
         by = f" by {row.acknowledged_by}" if row.acknowledged_by else ""
         return f"case {row.case_number} was acknowledged{by}"
     return None
@@ -127,9 +153,11 @@ class Recheck:
             return SEND  # the send fails it for good, with the reason
         if payload.kind is MessageKind.DIGEST:
             return await self._digest(payload)
-        row = await self._case(item.incident_id, payload.case or item.key.subject)
+        case = payload.case or item.key.subject
+        row = await self._case(item.incident_id, case)
         if row is None:
-            return SEND
+            reason = await self._report_answered(case)
+            return SEND if reason is None else Decision(Action.CANCEL, reason)
         reason = answered(row)
         if reason is not None:
             return Decision(Action.CANCEL, reason)
@@ -142,7 +170,10 @@ class Recheck:
         held: list[datetime] = []
         for entry in payload.incidents:
             row = await self._case(None, entry.case)
-            reason = None if row is None else answered(row)
+            if row is None:
+                reason = await self._report_answered(entry.case)
+            else:
+                reason = answered(row)
             until = None if row is None or reason else await self._held_until(row)
             if reason is not None:
                 reasons.append(reason)
@@ -163,6 +194,15 @@ class Recheck:
         if incident_id is not None:
             return await self._tx.incidents.get(incident_id)
         return await self._tx.incidents.by_case(case) if case else None
+
+    async def _report_answered(self, case: str) -> str | None:
+        """Why the customer-reported case `case` no longer wants pages; None: it does,
+        or there is no such case (sent as planned)."""
+        if not case:
+            return None
+        rows = [r for r in await self._tx.intake.by_case(case) if r.case_number == case]
+        reasons = [report_answered(r) for r in rows]
+        return reasons[0] if rows and all(reasons) else None
 
     async def _held_until(self, row: StoredIncident) -> datetime | None:
         """When the silences and windows holding the case's site end; None: not held."""

@@ -24,9 +24,11 @@ from typing import Any, Final
 
 from monitor.incidents import Event, Incident, IncidentKind
 from monitor.incidents import EventKind as MachineEvent
+from monitor.incidents.reports import report_level
+from monitor.model import IncidentStatus
+from monitor.store import CustomerRequest, IncidentEvent, RequestStatus
 from monitor.store import EventKind as StoredEvent
 from monitor.store import Incident as StoredIncident
-from monitor.store import IncidentEvent
 
 FORMAT = 1
 
@@ -138,6 +140,48 @@ def from_record(row: StoredIncident, events: Sequence[IncidentEvent] | None = No
         paused=bool(data.get("paused", False)),
         silenced=bool(data.get("silenced", False)),
         timeline=(Event(start, failed_at),) if events is None else timeline_of(events),
+    )
+
+
+def from_report(request: CustomerRequest, policy: str | None) -> Incident:
+    """The machine's value of a customer-reported case (an OPEN or RESOLVED report with
+    its own case number), so the planner pages, warns and marks its SLA by the rules of
+    a monitoring case of the report's level (`report_level`): opened at the submission,
+    its answers on the timeline. `policy`: the customer's policy name."""
+    level = report_level(request.urgent)
+    timeline = [Event(MachineEvent.OPENED, request.submitted_at, level=level)]
+    if request.acknowledged_at is not None:
+        by = request.acknowledged_by or ""
+        timeline.append(Event(MachineEvent.ACKNOWLEDGED, request.acknowledged_at, by))
+    if request.resolved_at is not None and request.status is RequestStatus.RESOLVED:
+        by = request.resolved_by or ""
+        timeline.append(Event(MachineEvent.RESOLVED, request.resolved_at, by))
+    if request.status is RequestStatus.RESOLVED:
+        status = IncidentStatus.RESOLVED
+    elif request.acknowledged_at is not None:
+        status = IncidentStatus.ACKNOWLEDGED
+    else:
+        status = IncidentStatus.OPEN
+    return Incident(
+        site_id=request.site_id or "",
+        customer_id=request.customer_id,
+        kind=IncidentKind.SITE,
+        case=request.case_number,
+        level=level,
+        status=status,
+        opened_at=request.submitted_at,
+        contact=f"{request.name} <{request.email}>",
+        description=(
+            f"Customer-reported by {request.name} <{request.email}>: {request.description}"
+        ),
+        policy=policy,
+        respond_by=request.respond_by,
+        acknowledged_at=request.acknowledged_at,
+        acknowledged_by=request.acknowledged_by,
+        resolved_at=request.resolved_at if status is IncidentStatus.RESOLVED else None,
+        resolved_by=request.resolved_by if status is IncidentStatus.RESOLVED else None,
+        reopenable=False,
+        timeline=tuple(timeline),
     )
 
 

@@ -52,7 +52,7 @@ from monitor.notify.planner import (
     WindowView,
 )
 from monitor.notify.planning.maintenance import covered_sites
-from monitor.notify.stored import approved_at, from_record
+from monitor.notify.stored import approved_at, from_record, from_report
 from monitor.policy import Downtime
 from monitor.store import EventKind as StoredKind
 from monitor.store import (
@@ -61,6 +61,7 @@ from monitor.store import (
     MaintenanceWindow,
     Notification,
     OutboxKey,
+    RequestStatus,
     Store,
     Transaction,
 )
@@ -177,12 +178,13 @@ async def planner_tick(
         cases_within = case_lookback(config, lookback)
         readable, unreadable, versions = await _read_cases(tx, now, cases_within)
         cases = await with_facts(tx, config, readable)
+        cases += await read_reported(tx, config)
         windows = [
             *planner.config_windows(now, lookback),
             *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
         ]
     planned = [
-        *planner.plan(cases, now, record.at(now, period)),
+        *planner.plan(cases, now, record.at(now, period)),  # customer-reported cases too
         *planner.plan_maintenance(windows, now),
         *unreadable_warnings(planner, unreadable),
     ]
@@ -196,6 +198,19 @@ async def planner_tick(
             await write_ticks(tx, record.after(now, period, keep), now)
     sla = tuple(planner.sla_marks([c for c in cases if c.incident.is_open], now))
     return TickResult(planned=len(planned), inserted=inserted, sla=sla)
+
+
+async def read_reported(tx: Transaction, config: Config) -> list[CaseView]:
+    """The open customer-reported cases, as the planner sees them
+    (`monitor.notify.stored.from_report`): paged, warned about (escalation exhausted,
+    SLA) and SLA-marked by the planner's rules for a monitoring case of their level."""
+    views = []
+    for request in await tx.intake.with_status(RequestStatus.OPEN):
+        customer = config.customers.get(request.customer_id)
+        if customer is None or request.case_number is None:
+            continue
+        views.append(CaseView(from_report(request, customer.policy), reported=True))
+    return views
 
 
 def case_lookback(config: Config, lookback: timedelta) -> timedelta:

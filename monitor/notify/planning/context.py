@@ -55,6 +55,9 @@ class Context:
         site = self.site(incident)
         if site is not None:
             return site.label
+        customer = self.customer(incident)
+        if not incident.site_id and customer is not None:  # a report naming no site
+            return customer.name
         return "all sites" if incident.kind is IncidentKind.MASS_OUTAGE else incident.site_id
 
     def check_labels(self, incident: Incident) -> tuple[str, ...]:
@@ -131,9 +134,11 @@ class Context:
     def has_team(self) -> bool:
         return self.config.settings.email.team is not None
 
-    def case_link(self, case: str) -> str:
-        """The case's page in the team UI (`settings.web_url`)."""
-        return f"{self.config.settings.web_url.rstrip('/')}/incidents/{case}"
+    def case_link(self, case: str, reported: bool = False) -> str:
+        """The case's page in the team UI (`settings.web_url`): `/incidents/CASE`, or
+        `/queue/CASE` for a customer-reported case."""
+        page = "queue" if reported else "incidents"
+        return f"{self.config.settings.web_url.rstrip('/')}/{page}/{case}"
 
     def ack_link(self, key: Key, cases: tuple[str, ...], person: str, due: datetime) -> str | None:
         """A signed acknowledge URL for `person`; None without `settings.secret`. The token

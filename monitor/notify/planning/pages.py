@@ -191,7 +191,7 @@ def _page(ctx: Context, item: PageItem, thread: str | None) -> Planned:
         since=_since(incident),
         respond_by=incident.respond_by,
         ack_url=ctx.ack_link(key, (item.case,), _person(item.recipient), item.due),
-        incident_url=ctx.case_link(item.case),
+        incident_url=ctx.case_link(item.case, item.view.reported),
         evidence=item.view.evidence,
         summary="" if item.view.evidence else incident.description,
         title=f"Level {item.era.level.value}: {ctx.site_label(incident)}",

@@ -66,6 +66,9 @@ class CaseView:
       (`customer_emails: approve`); None: not approved.
     - `public_note`: the latest public note, quoted in customer updates.
     - `evidence`: what the failing checks saw, for pages.
+    - `reported`: a customer-reported case (`monitor.notify.stored.from_report`): paged,
+      warned about and SLA-marked like a monitoring case of its level, but no customer
+      emails (the reporter got a receipt) and its page links to the queue's case page.
     """
 
     incident: Incident
@@ -73,6 +76,7 @@ class CaseView:
     approved_at: datetime | None = None
     public_note: str = ""
     evidence: tuple[EvidenceLine, ...] = ()
+    reported: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ used up only once each of its incidents is acknowledged (now or before) or canno
 attempt, answers 503 "try again" and leaves the link usable: what was acknowledged stays
 so and is not acknowledged twice. A malformed, forged, expired or already used token, or
 one whose person is no longer in the config, gets a page saying so and changes nothing.
+
+A case number that is a customer-reported case (no incident row) is acknowledged through
+`monitor.engine.queue.answer_report`, which cancels its pending pages, in the same way.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from datetime import datetime
 from aiohttp import web
 
 from monitor.engine import commands
+from monitor.engine.queue import answer_report
 from monitor.notify.tokens import TokenClaims, TokenError, TokenProblem, verify_token
-from monitor.store import Incident, StoreError, Transaction
+from monitor.store import CustomerRequest, Incident, RequestStatus, StoreError, Transaction
 from monitor.web.security import (
     CSRF_FIELD,
     anonymous_csrf,
@@ -98,10 +102,21 @@ async def _claims(web_state: WebState, token: str) -> TokenClaims | web.Response
     return claims
 
 
-async def _incidents(web_state: WebState, cases: tuple[str, ...]) -> list[Incident]:
+async def _cases(
+    web_state: WebState, cases: tuple[str, ...]
+) -> tuple[list[Incident], list[CustomerRequest]]:
+    """The link's monitoring cases, and its customer-reported cases."""
+    incidents: list[Incident] = []
+    reports: list[CustomerRequest] = []
     async with web_state.deps.store.transaction(read_only=True) as tx:
-        found = [await tx.incidents.by_case(case) for case in cases]
-    return [incident for incident in found if incident is not None]
+        for case in cases:
+            incident = await tx.incidents.by_case(case)
+            if incident is not None:
+                incidents.append(incident)
+                continue
+            own = [r for r in await tx.intake.by_case(case) if r.status is RequestStatus.OPEN]
+            reports += own[:1]
+    return incidents, reports
 
 
 async def show(request: web.Request) -> web.StreamResponse:
@@ -112,9 +127,11 @@ async def show(request: web.Request) -> web.StreamResponse:
     config = web_state.config()
     person = config.people.get(claims.person)
     csrf = anonymous_csrf(request)
+    incidents, reports = await _cases(web_state, claims.incidents)
     context = {
         "title": "Acknowledge",
-        "incidents": await _incidents(web_state, claims.incidents),
+        "incidents": incidents,
+        "reports": reports,
         "sites": {s.id: s for s in config.sites()},
         "person": person.name if person else claims.person,
         "csrf": csrf,
@@ -176,7 +193,15 @@ async def _acknowledge(web_state: WebState, case: str, person: str, link: Link |
         result = await commands.acknowledge(web_state.deps.store, case, person, now, within=within)
     except commands.Conflict:
         raise  # retryable: the whole request answers "try again"
-    except commands.CommandError as exc:  # resolved, unknown: nothing to acknowledge
+    except commands.UnknownCase as exc:  # a customer-reported case, or none at all
+        row = await answer_report(
+            web_state.deps.store, case, person, now, resolve=False, within=within
+        )
+        if row is None or row.status is not RequestStatus.OPEN:
+            return Outcome(case, str(exc) if row is None else "is already resolved", ok=False)
+        changed = row.acknowledged_at == now and row.acknowledged_by == person
+        return Outcome(case, "acknowledged" if changed else "was already acknowledged", ok=True)
+    except commands.CommandError as exc:  # resolved: nothing to acknowledge
         return Outcome(case, str(exc), ok=False)
     message = "acknowledged" if result.changed else "was already acknowledged"
     return Outcome(case, message, ok=True)

@@ -2,7 +2,9 @@
 the order to answer them (respond-by, then submission), with each contract's clock; and
 the triage list of reports from people who are not a customer's contacts. A person
 acknowledges or resolves a customer-reported case from here, and accepts (as a case) or
-dismisses a report in triage (POST, the session's CSRF token).
+dismisses a report in triage (POST, the session's CSRF token); accepting assigns it to
+the customer and site chosen (`target`: `acme` or `acme/shop`), which a stranger's mail
+needs.
 
 `/queue/{case}`: a customer-reported case's page: the report (contact person, time of
 submission, description, deadlines) and its timeline, with what the customer wrote to it
@@ -13,6 +15,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from monitor.engine.queue import answer_report, read_queue
+from monitor.incidents.reports import Assignment, InvalidReport
 from monitor.store import CustomerRequest, RequestStatus
 from monitor.web.state import state
 from monitor.web.ui.common import SESSION, back, login_required, render
@@ -97,7 +100,15 @@ def _triage(accept: bool) -> web.RouteDef:
         request_id = int(request.match_info["id"])
         person = request[SESSION].person
         if accept:
-            receipt = await desk.accept(request_id, person)
+            form = await request.post()
+            target = form.get("target")
+            assign = Assignment.parse(target) if isinstance(target, str) else None
+            if assign is not None and not assign.customer_id:
+                raise web.HTTPBadRequest(text="Choose the customer whose report this is")
+            try:
+                receipt = await desk.accept(request_id, person, assign)
+            except InvalidReport:
+                raise web.HTTPBadRequest(text="That site is not the customer's") from None
             if receipt is None:
                 raise web.HTTPNotFound(text="No such report in triage, or no known customer")
             raise back("/queue", f"Accepted: {receipt.case}")
