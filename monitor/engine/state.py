@@ -209,3 +209,8 @@ def _iso(at: datetime | None) -> str | None:
 
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def read_votes(tx: Transaction) -> dict[str, datetime | None]:
+    """Each judged location -> since when it has no vote (None: it votes)."""
+    raise NotImplementedError
