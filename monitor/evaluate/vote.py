@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from monitor.config.records import Quorum
 from monitor.evaluate.canary import MAX_SUPPRESSION
-from monitor.evaluate.checkstate import CheckVerdict, LocationState
+from monitor.evaluate.checkstate import CheckVerdict, LocationState, check_verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,12 @@ def ballot(
 ) -> Ballot:
     """The ballot of a check over `locations`; `lost` is location -> when it lost its
     vote (the locations that vote are not in it)."""
-    raise NotImplementedError
+    names = tuple(locations)
+    voting = tuple(n for n in names if n not in lost)
+    if voting or not names:
+        return Ballot(voting)
+    last = max(lost[n] for n in names)
+    return Ballot(names, held=now - last < max_suppression)
 
 
 def voting_verdict(
@@ -56,7 +61,7 @@ def voting_verdict(
     now: datetime,
 ) -> CheckVerdict:
     """The check's state across its voting locations (`check_verdict` over the ballot)."""
-    raise NotImplementedError
+    return check_verdict(check_id, states, ballot(locations, lost, now).voting, quorum)
 
 
 __all__ = ["Ballot", "ballot", "voting_verdict"]

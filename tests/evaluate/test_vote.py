@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +15,6 @@ from monitor.evaluate.canary import MAX_SUPPRESSION
 from monitor.evaluate.vote import Ballot, ballot, voting_verdict
 from monitor.model import CheckState
 from tests.evaluate.builders import MAJORITY, T0
-
-pytestmark = pytest.mark.xfail(strict=True, reason="vote: the rule is not built yet")
 
 F, K = CheckState.FAILING, CheckState.OK
 BOTH = ("frankfurt", "oslo")
