@@ -199,6 +199,12 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _gauge("vakt_cluster_term", "The leader lease's fencing term as this instance last saw it."),
     _gauge(
+        "vakt_location_voting",
+        "1 while the location votes in the quorum of its checks, 0 while it lost its vote "
+        "(its canaries and customer checks fail together); set by the leader's engine.",
+        "location",
+    ),
+    _gauge(
         "vakt_cluster_members",
         "Cluster members as this instance last read them, by state (alive or dead).",
         "state",
@@ -485,6 +491,10 @@ class MetricsHub:
     def set_check_level(self, check_id: str, level: Level | None) -> None:
         """The level this check's state puts its site at (None: contributes nothing)."""
         self._table.set(CHECK_LEVEL, check_id, LEVEL_VALUE[level])
+
+    def set_location_voting(self, location: str, voting: bool) -> None:
+        """Whether `location` votes (the engine's judgement of its connectivity)."""
+        self._c.gauge("vakt_location_voting", location).set(1 if voting else 0)
 
     def heartbeat_seen(self, check_id: str, at: datetime) -> None:
         self._table.set(CHECK_HEARTBEAT_SEEN, check_id, at.timestamp())

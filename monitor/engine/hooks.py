@@ -27,6 +27,8 @@ class EngineObserver(Protocol):
 
     def incident_resolved(self, level: Level) -> None: ...
 
+    def set_location_voting(self, location: str, voting: bool) -> None: ...
+
 
 class NullObserver:
     """Observes nothing."""
@@ -46,6 +48,9 @@ class NullObserver:
         return None
 
     def incident_resolved(self, level: Level) -> None:
+        return None
+
+    def set_location_voting(self, location: str, voting: bool) -> None:
         return None
 
 

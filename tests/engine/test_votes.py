@@ -22,8 +22,6 @@ from monitor.probes.canary import canary_checks
 from monitor.store import Incident, OutboxItem, Store
 from tests.engine.support import T0, config, no_deadlines, result, site
 
-NOT_YET = pytest.mark.xfail(strict=True, reason="vote: per-location votes not built yet")
-
 OSLO, FRANKFURT = "oslo", "frankfurt"
 FAILED, OK = Verdict.FAILED, Verdict.OK
 SHOP, BLOG = "acme/shop", "acme/blog"
@@ -105,7 +103,6 @@ async def test_a_check_failing_in_both_locations_opens_one_incident(
     assert incident.site_id == SHOP
 
 
-@NOT_YET
 async def test_frankfurts_canaries_and_checks_failing_take_its_vote_and_page_nobody(
     engine: Engine, clock: FixedClock, store: Store
 ) -> None:
@@ -129,7 +126,6 @@ async def test_frankfurts_canaries_and_checks_failing_take_its_vote_and_page_nob
     }
 
 
-@NOT_YET
 async def test_a_real_outage_seen_in_oslo_opens_while_frankfurt_has_no_vote(
     engine: Engine, clock: FixedClock, store: Store
 ) -> None:
@@ -141,7 +137,6 @@ async def test_a_real_outage_seen_in_oslo_opens_while_frankfurt_has_no_vote(
     assert incident.site_id == BLOG
 
 
-@NOT_YET
 async def test_the_lost_vote_survives_a_restart_without_a_second_warning(
     engine: Engine, clock: FixedClock, store: Store
 ) -> None:
@@ -158,7 +153,6 @@ async def test_the_lost_vote_survives_a_restart_without_a_second_warning(
     assert await incidents(store) == []
 
 
-@NOT_YET
 async def test_the_vote_comes_back_when_frankfurt_recovers(
     engine: Engine, clock: FixedClock, store: Store
 ) -> None:

@@ -10,7 +10,9 @@ Keys: `(case, team_warning, "<what>:<n>", team, email)`; a warning check's is
 - `check_warning`: an `impact: warning` check started failing (the engine asks), key
   `(check:<check id>, team_warning, <since>, team, email)`;
 - `connectivity`: the canaries and many customer checks fail together: Vakt itself lost
-  its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`.
+  its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`;
+  with several locations, one location lost it (and its vote): subject
+  `connectivity:<location>`.
 Warnings that fall inside a pause or silence are not sent.
 """
 
@@ -176,9 +178,15 @@ CONNECTIVITY = "connectivity"
 """The subject of "Vakt lost connectivity" warnings."""
 
 
-def connectivity_warning(ctx: Context, since: datetime, detail: str) -> Planned | None:
-    """The one team warning of a connectivity loss that began at `since`."""
-    return _episode_warning(ctx, CONNECTIVITY, since, "Vakt lost connectivity", detail)
+def connectivity_warning(
+    ctx: Context, since: datetime, detail: str, location: str | None = None
+) -> Planned | None:
+    """The one team warning of a connectivity loss that began at `since` (`location`: of
+    that location only, which has no vote while it lasts)."""
+    if location is None:
+        return _episode_warning(ctx, CONNECTIVITY, since, "Vakt lost connectivity", detail)
+    title = f"Vakt lost connectivity in {location}: {location} has no vote"
+    return _episode_warning(ctx, f"{CONNECTIVITY}:{location}", since, title, detail)
 
 
 def _episode_warning(
