@@ -373,7 +373,6 @@ def test_no_customer_incident_while_connectivity_is_lost() -> None:
     assert after.incident is not None
 
 
-@pytest.mark.xfail(strict=True, reason="vote: a held site still resolves")
 def test_an_open_incident_does_not_resolve_while_no_location_votes() -> None:
     h = play([(0, "FOOOO")])
     assert h.open is not None
