@@ -50,10 +50,10 @@ def assess_connectivity(
     canary with a known state yet (after a start, before their probes confirm) is no
     evidence: a loss judged before goes on, from its start (a restart changes nothing).
     """
-    if previous.lost_since is not None and canaries:
-        if all(s is CheckState.UNKNOWN for s in canaries):
-            since = previous.lost_since
-            return Connectivity(lost_since=since, suppressing=now - since < max_suppression)
+    unknown = all(s is CheckState.UNKNOWN for s in canaries)
+    if previous.lost_since is not None and canaries and unknown:
+        since = previous.lost_since
+        return Connectivity(lost_since=since, suppressing=now - since < max_suppression)
     if not _lost(canaries, customer_checks, share):
         return Connectivity(restored=previous.lost_since is not None)
     since = previous.lost_since or now
