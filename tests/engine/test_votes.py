@@ -16,6 +16,7 @@ from monitor.config.records import Config, EmailSettings, Mailbox
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.engine.state import read_votes
+from monitor.metrics import MetricsHub
 from monitor.model import Verdict
 from monitor.notify.planner import Planner
 from monitor.probes.canary import canary_checks
@@ -161,3 +162,39 @@ async def test_the_vote_comes_back_when_frankfurt_recovers(
     assert engine.votes[FRANKFURT].lost_since is None
     async with store.transaction(read_only=True) as tx:
         assert all(since is None for since in (await read_votes(tx)).values())
+
+
+async def test_with_no_location_voting_incidents_are_held_at_most_30_minutes(
+    engine: Engine, clock: FixedClock, store: Store
+) -> None:
+    broken = {"canary": FAILED, SHOP: FAILED, BLOG: FAILED}
+    await feed(engine, clock, broken, broken, rounds=3)
+    assert await incidents(store) == []
+    assert {w.key.subject for w in await outbox(store)} == {
+        "connectivity:oslo",
+        "connectivity:frankfurt",
+    }
+    clock.advance(timedelta(minutes=29).total_seconds())
+    await feed(engine, clock, broken, broken)
+    assert await incidents(store) == []
+    clock.advance(timedelta(minutes=1).total_seconds())
+    await feed(engine, clock, broken, broken)
+    assert sorted(i.site_id for i in await incidents(store)) == [BLOG, SHOP]
+
+
+async def test_the_voting_gauge_says_which_location_votes(store: Store, clock: FixedClock) -> None:
+    cfg = two_locations()
+    hub = MetricsHub(version="test", location=OSLO)
+    engine = Engine(
+        store,
+        cfg,
+        clock,
+        planner=NotifyPlanner(Planner(cfg)),
+        deadlines=no_deadlines,
+        observer=hub,
+    )
+    await engine.start()
+    await feed(engine, clock, {}, {"canary": FAILED, SHOP: FAILED, BLOG: FAILED}, rounds=3)
+    text = hub.render().decode()
+    assert 'vakt_location_voting{location="oslo"} 1.0' in text
+    assert 'vakt_location_voting{location="frankfurt"} 0.0' in text
