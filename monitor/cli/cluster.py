@@ -64,4 +64,11 @@ def _as_text(status: ClusterStatus, config: Config, painter: Painter) -> list[st
         for v in status.members
     ]
     header = ("member", "version", "role", "started", "heartbeat")
-    return [f"leader: {leader}", f"term: {status.term}", *table(header, rows, painter)]
+    votes = [
+        (v.location, "votes" if v.voting else f"no vote since {local(v.lost_since, zone)}")
+        for v in status.votes
+    ]
+    shown = [f"leader: {leader}", f"term: {status.term}", *table(header, rows, painter)]
+    if votes:
+        shown += ["", *table(("location", "vote"), votes, painter)]
+    return shown

@@ -10,13 +10,20 @@ process, always the leader, the same code paths without a fence.
 
 from monitor.cluster.lease import alive, decide
 from monitor.cluster.node import ClusterNode, ClusterObserver, Identity
-from monitor.cluster.status import ClusterStatus, MemberView, live_members, read_status
+from monitor.cluster.status import (
+    ClusterStatus,
+    LocationVote,
+    MemberView,
+    live_members,
+    read_status,
+)
 
 __all__ = [
     "ClusterNode",
     "ClusterObserver",
     "ClusterStatus",
     "Identity",
+    "LocationVote",
     "MemberView",
     "alive",
     "decide",

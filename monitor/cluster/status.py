@@ -1,5 +1,6 @@
 """What `vakt cluster status` and the team UI's `/cluster` page show: the members (alive
-or dead by `alive`), the leader and its term, read in one transaction."""
+or dead by `alive`), the leader and its term, and which location votes (as the leader's
+engine last stored it, `monitor.engine.state.read_votes`), read in one transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.cluster.lease import alive
+from monitor.engine.state import read_votes
 from monitor.store import LeaseRow, Member, Store
 
 
@@ -19,12 +21,25 @@ class MemberView:
 
 
 @dataclass(frozen=True, slots=True)
+class LocationVote:
+    """A location's vote (issue 20): it has none since `lost_since` (None: it votes)."""
+
+    location: str
+    lost_since: datetime | None
+
+    @property
+    def voting(self) -> bool:
+        return self.lost_since is None
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterStatus:
     """`leader` is the lease's holder while the lease runs (None: nobody leads now)."""
 
     now: datetime
     lease: LeaseRow | None
     members: tuple[MemberView, ...]
+    votes: tuple[LocationVote, ...] = ()
 
     @property
     def leader(self) -> str | None:
@@ -54,6 +69,14 @@ class ClusterStatus:
                 }
                 for v in self.members
             ],
+            "votes": [
+                {
+                    "location": v.location,
+                    "voting": v.voting,
+                    "lost_since": None if v.lost_since is None else v.lost_since.isoformat(),
+                }
+                for v in self.votes
+            ],
         }
 
 
@@ -63,9 +86,11 @@ async def read_status(store: Store, lease: timedelta) -> ClusterStatus:
         now = await tx.cluster.now()
         row = await tx.cluster.lease()
         members = await tx.cluster.members()
+        votes = await read_votes(tx)
     leader = row.holder if row is not None and row.expires > now else None
     views = tuple(MemberView(m, alive(m, now, lease), m.id == leader) for m in members)
-    return ClusterStatus(now, row, views)
+    ballot = tuple(LocationVote(name, since) for name, since in sorted(votes.items()))
+    return ClusterStatus(now, row, views, ballot)
 
 
 async def live_members(store: Store, lease: timedelta) -> frozenset[str]:
@@ -74,4 +99,4 @@ async def live_members(store: Store, lease: timedelta) -> frozenset[str]:
     return frozenset(v.member.id for v in status.members if v.alive)
 
 
-__all__ = ["ClusterStatus", "MemberView", "live_members", "read_status"]
+__all__ = ["ClusterStatus", "LocationVote", "MemberView", "live_members", "read_status"]

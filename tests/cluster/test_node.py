@@ -132,7 +132,6 @@ async def store_votes(store: Store) -> None:
         await tx.memory.save(VOTE, votes, LOST)
 
 
-@pytest.mark.xfail(strict=True, reason="vote: cluster status does not show votes yet")
 async def test_cluster_status_shows_which_location_votes(
     pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -63,7 +63,6 @@ async def test_the_cluster_page_lists_members_the_leader_and_its_term(
     assert text.count('<tr class="member">') == 2
 
 
-@pytest.mark.xfail(strict=True, reason="vote: /cluster does not show votes yet")
 @pytest.mark.pg
 async def test_the_cluster_page_shows_which_location_votes(
     env: Env, make_client: MakeClient, pg_url: str
