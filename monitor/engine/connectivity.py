@@ -90,17 +90,16 @@ class ConnectivityWatch:
         }
 
     def assess(self, states: States, now: datetime) -> Judged:
-        """The judgement of every location a site lists or a canary was probed from, at
-        `now` (not kept: see `adopt`). Without canaries every location votes."""
+        """The judgement of every location a site lists, at `now` (not kept: see
+        `adopt`). Without canaries every location votes."""
         listed = self._listed
-        probed = {name for cid in self._canaries for name in states.get(cid, {})}
         judged: Judged = {}
-        for name in sorted(listed.keys() | probed):
+        for name in sorted(listed):
             if not self._canaries:
                 judged[name] = Connectivity()
                 continue
             canaries = [states.get(cid, {}).get(name, _UNKNOWN).state for cid in self._canaries]
-            customers = list(_customer_states(states, listed.get(name, ()), name))
+            customers = list(_customer_states(states, listed[name], name))
             previous = self._current.get(name, Connectivity())
             judged[name] = assess_connectivity(previous, canaries, customers, now)
         return judged

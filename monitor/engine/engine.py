@@ -564,6 +564,8 @@ class Engine:
             await self._save_sites(tx, outcomes)
             await self._save_memory(tx, outcomes, now)
             await tx.memory.save(VOTE, {n: vote_to_json(v) for n, v in votes.items()}, now)
+            gone = self._votes_saved.keys() - judged.keys()  # no site lists them any more
+            await tx.memory.delete(VOTE, gone)
             if sites and self._config.settings.paging.mass_outage is not None:
                 changes += await mass_outage_step(
                     tx,
@@ -609,7 +611,7 @@ class Engine:
         self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry} | held)
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
-        self._votes_saved.update(votes)
+        self._votes_saved = {n: self._votes_saved.get(n) for n in judged} | votes
         for name, judgement in judged.items():
             self._observer.set_location_voting(name, judgement.lost_since is None)
         return report

@@ -198,3 +198,15 @@ async def test_the_voting_gauge_says_which_location_votes(store: Store, clock: F
     text = hub.render().decode()
     assert 'vakt_location_voting{location="oslo"} 1.0' in text
     assert 'vakt_location_voting{location="frankfurt"} 0.0' in text
+
+
+async def test_a_location_no_site_lists_any_more_is_forgotten(
+    engine: Engine, clock: FixedClock, store: Store
+) -> None:
+    await feed(engine, clock, {}, {"canary": FAILED, SHOP: FAILED, BLOG: FAILED}, rounds=3)
+    cfg = two_locations()
+    only_oslo = [replace(s, locations=(OSLO,)) for c in cfg.customers.values() for s in c.sites]
+    engine.reload(replace(config(*only_oslo), settings=cfg.settings))
+    await feed(engine, clock, {}, {}, rounds=1)
+    async with store.transaction(read_only=True) as tx:
+        assert await read_votes(tx) == {OSLO: None}
