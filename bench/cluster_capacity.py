@@ -35,7 +35,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-
 from probe_capacity import _free_port, _process_cpu_seconds, target_fleet
 
 CONFIG = """\
@@ -48,7 +47,8 @@ settings:
   secret: bench-secret-0123456789abcdef
   location: bench
   email: {{from: "Bench <bench@bench.example>", team: team@bench.example}}
-  defaults: {{interval: {interval}, retry_interval: {interval}, timeout: 10s, confirm: 3, recover: 2}}
+  defaults:
+    {{interval: {interval}, retry_interval: {interval}, timeout: 10s, confirm: 3, recover: 2}}
   cluster: {{heartbeat: 1s, lease: 5s}}
 people:
   ops: {{name: Ops, email: ops@bench.example}}
@@ -83,6 +83,72 @@ async def sequence(conn: asyncpg.Connection) -> int:
     return int(value or 0)
 
 
+async def start(
+    args: argparse.Namespace, n: int, dsn: str, url: str, tmp: Path
+) -> list[asyncio.subprocess.Process]:
+    """Migrate the database and start `n` `vakt run` processes on it (logs in `tmp`)."""
+    text = config_text(dsn, url, args.checks, args.interval)
+    paths = []
+    for i in range(n):
+        path = tmp / f"n{n}-vakt{i}.yaml"
+        path.write_text(text.format(private=_free_port(), public=_free_port()))
+        paths.append(path)
+    upgrade = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", "db", "upgrade", "-c", str(paths[0])
+    )
+    assert await upgrade.wait() == 0
+    procs = []
+    for i, path in enumerate(paths):
+        log = (tmp / f"n{n}-vakt{i}.log").open("ab")
+        command = (sys.executable, "-m", "monitor", "run", "-c", str(path))
+        procs.append(await asyncio.create_subprocess_exec(*command, stdout=log, stderr=log))
+    return procs
+
+
+async def window(
+    args: argparse.Namespace, conn: asyncpg.Connection, procs: list[asyncio.subprocess.Process]
+) -> None:
+    """Wait until every instance joined and probes flow; measure `--duration` s; print."""
+    n = len(procs)
+    async with asyncio.timeout(WAIT):
+        while True:
+            joined = await conn.fetchval("SELECT count(*) FROM cluster_members")
+            if joined == n and await sequence(conn) > args.checks:
+                break
+            if any(proc.returncode is not None for proc in procs):
+                raise SystemExit("a vakt run exited (see its log)")
+            await asyncio.sleep(0.5)
+    await asyncio.sleep(2 * args.interval + 2)  # shards settled, start-up spent
+    rows0, t0 = await sequence(conn), time.monotonic()
+    cpu0 = [_process_cpu_seconds(p.pid) for p in procs]
+    await asyncio.sleep(args.duration)
+    rows1, t1 = await sequence(conn), time.monotonic()
+    cpu1 = [_process_cpu_seconds(p.pid) for p in procs]
+    backlog = await conn.fetchval("SELECT count(*) FROM probe_inbox")
+    probes, elapsed = rows1 - rows0, t1 - t0
+    cpu = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+    shares = ", ".join(f"{c / elapsed:.0%}" for c in cpu)
+    print(
+        f"{n} instance(s): {probes / elapsed:7.0f} probes/s "
+        f"(offered {args.checks / args.interval:.0f}/s), "
+        f"{sum(cpu) * 1000 / max(probes, 1):.3f} CPU-ms per probe, "
+        f"CPU busy per instance [{shares}], inbox backlog at the end {backlog}"
+    )
+
+
+async def stop(procs: list[asyncio.subprocess.Process]) -> None:
+    for proc in procs:
+        if proc.returncode is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            async with asyncio.timeout(30):
+                await proc.wait()
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 async def measure(args: argparse.Namespace, n: int, url: str, tmp: Path) -> None:
     name = f"vakt_capacity_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(args.pg_dsn)
@@ -90,70 +156,14 @@ async def measure(args: argparse.Namespace, n: int, url: str, tmp: Path) -> None
     dsn = args.pg_dsn.rsplit("/", 1)[0] + f"/{name}"
     procs: list[asyncio.subprocess.Process] = []
     try:
-        text = config_text(dsn, url, args.checks, args.interval)
-        paths = []
-        for i in range(n):
-            path = tmp / f"n{n}-vakt{i}.yaml"
-            path.write_text(text.format(private=_free_port(), public=_free_port()))
-            paths.append(path)
-        upgrade = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "monitor", "db", "upgrade", "-c", str(paths[0])
-        )
-        assert await upgrade.wait() == 0
-        for i, path in enumerate(paths):
-            log = (tmp / f"n{n}-vakt{i}.log").open("ab")
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "monitor",
-                    "run",
-                    "-c",
-                    str(path),
-                    stdout=log,
-                    stderr=log,
-                )  # fmt: skip
-            )
+        procs = await start(args, n, dsn, url, tmp)
         conn = await asyncpg.connect(dsn)
         try:
-            async with asyncio.timeout(WAIT):
-                while True:
-                    joined = await conn.fetchval("SELECT count(*) FROM cluster_members")
-                    if joined == n and await sequence(conn) > args.checks:
-                        break
-                    for proc in procs:
-                        if proc.returncode is not None:
-                            raise SystemExit(f"a vakt run exited; logs in {tmp}")
-                    await asyncio.sleep(0.5)
-            await asyncio.sleep(2 * args.interval + 2)  # shards settled, start-up spent
-            rows0, t0 = await sequence(conn), time.monotonic()
-            cpu0 = [_process_cpu_seconds(p.pid) for p in procs]
-            await asyncio.sleep(args.duration)
-            rows1, t1 = await sequence(conn), time.monotonic()
-            cpu1 = [_process_cpu_seconds(p.pid) for p in procs]
-            backlog = await conn.fetchval("SELECT count(*) FROM probe_inbox")
+            await window(args, conn, procs)
         finally:
             await conn.close()
-        probes, elapsed = rows1 - rows0, t1 - t0
-        cpu = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
-        shares = ", ".join(f"{c / elapsed:.0%}" for c in cpu)
-        print(
-            f"{n} instance(s): {probes / elapsed:7.0f} probes/s "
-            f"(offered {args.checks / args.interval:.0f}/s), "
-            f"{sum(cpu) * 1000 / max(probes, 1):.3f} CPU-ms per probe, "
-            f"CPU busy per instance [{shares}], inbox backlog at the end {backlog}"
-        )
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                async with asyncio.timeout(30):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop(procs)
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
 
