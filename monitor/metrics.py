@@ -210,6 +210,17 @@ METRICS: tuple[MetricSpec, ...] = (
         "state",
     ),
     _gauge(
+        "vakt_location_members",
+        "Live cluster members per probe location, for every location a site lists (0: "
+        "its checks are not probed there).",
+        "location",
+    ),
+    _counter(
+        "vakt_probe_inbox_dropped_total",
+        "Probe results dropped on their way to the leader (the store's inbox was full, "
+        "with no leader consuming it, or the store was unreachable too long).",
+    ),
+    _gauge(
         "vakt_cluster_heartbeat_timestamp_seconds",
         "When this instance last wrote its membership heartbeat (Unix time).",
     ),
@@ -432,6 +443,7 @@ class MetricsHub:
         for what in SHED_KINDS:
             self._c.counter("vakt_engine_shed_total", what)
         self._c.counter("vakt_notifications_cancelled_total")
+        self._c.counter("vakt_probe_inbox_dropped_total")
         for code in sorted(NO_EVIDENCE_CODES):
             self._c.counter("vakt_probe_local_errors_total", code.value)
         self.set_checks(checks)
@@ -478,6 +490,18 @@ class MetricsHub:
         if not result.is_evidence:  # Vakt's own trouble: the check's gauges stay as they were
             self._c.counter("vakt_probe_local_errors_total", code).inc()
             return
+        self._check_values(slot, result)
+
+    def observe_check(self, result: ProbeResult) -> None:
+        """A result another instance probed, as the cluster leader's engine evaluates it:
+        the check's own gauges (up, duration, certificate expiry); the probe counters
+        are the prober's."""
+        slot = self._table.index.get(result.check_id)
+        if slot is not None and result.is_evidence:
+            self._check_values(slot, result)
+
+    def _check_values(self, slot: int, result: ProbeResult) -> None:
+        table, timings = self._table, result.timings
         values = table.values
         values[CHECK_UP.name][slot] = 0.0 if result.verdict is Verdict.FAILED else 1.0
         values[CHECK_DURATION.name][slot] = timings.total
@@ -575,6 +599,15 @@ class MetricsHub:
         self._c.gauge("vakt_cluster_members", "alive").set(alive)
         self._c.gauge("vakt_cluster_members", "dead").set(dead)
         self._c.gauge("vakt_cluster_heartbeat_timestamp_seconds").set(at)
+
+    def locations_seen(self, members: Mapping[str, int]) -> None:
+        """The live members of each probe location (every location a site lists)."""
+        for location, live in members.items():
+            self._c.gauge("vakt_location_members", location).set(live)
+
+    def inbox_dropped(self, rows: int) -> None:
+        """`rows` probe results were dropped on their way to the leader's engine."""
+        self._c.counter("vakt_probe_inbox_dropped_total").inc(rows)
 
     def cluster_stepped(self, leading: bool) -> None:
         """This instance became leader (True) or stepped down (False)."""

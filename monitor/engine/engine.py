@@ -119,6 +119,7 @@ class _Pending:
     aggregates: list[Aggregate] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     sites: set[str] = field(default_factory=set)
+    inbox: set[int] = field(default_factory=set)  # probe inbox rows to delete in the commit
 
     @property
     def rows(self) -> int:
@@ -171,6 +172,7 @@ class Engine:
         on_shed: Callable[[str, int], None] | None = None,
         on_flushed: Callable[[], None] | None = None,
         fence: Fence | None = None,
+        inbox: bool = False,
     ) -> None:
         """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
         `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
@@ -184,7 +186,11 @@ class Engine:
         after each committed flush (the supervisor's progress); `fence`: high
         availability (`monitor.cluster`): every flush and checkpoint is a leader
         transaction fenced by it, and while it does not lead the engine is a standby
-        (results are dropped, nothing is written; see `standby` and `resume`)."""
+        (results are dropped, nothing is written; see `standby` and `resume`); `inbox`:
+        PostgreSQL cluster mode: every instance's results arrive through the store's probe
+        inbox (`monitor.cluster.inbox`), which the leading engine reads at each flush and
+        whose rows it deletes in the flush's transaction (so a crash neither loses nor
+        doubles a result)."""
         self._store = store
         self._clock = clock
         self._planner = planner
@@ -200,6 +206,7 @@ class Engine:
         self._on_shed = on_shed
         self._on_flushed = on_flushed
         self._fence = fence
+        self._from_inbox = inbox
         self._shed_since_commit = 0
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
@@ -381,6 +388,8 @@ class Engine:
                 if self._on_flushed is not None:
                     self._on_flushed()
                 return FlushReport(results=len(batch))
+            if self._from_inbox:
+                batch += await self._take_inbox()
             now = self._clock.now()
             self._mono = self._clock.monotonic()
             await self._absorb(batch, now)
@@ -394,6 +403,25 @@ class Engine:
                 return FlushReport(results=len(batch), failed=True)
             self._committed()
             return replace(report, results=len(batch))
+
+    async def _take_inbox(self) -> list[ProbeResult]:
+        """The probe inbox's next rows (cluster mode), left out those read already whose
+        deletion is not committed yet; their ids are deleted by the next commit. A full
+        read wakes the writer loop again at once."""
+        limit = self._batch_size * INBOX_BATCHES
+        try:
+            async with self._store.transaction(read_only=True) as tx:
+                rows = await tx.inbox.take(limit, skip=self._pending.inbox)
+        except StoreError as exc:
+            log.warning("engine.inbox_failed", extra={"error": str(exc)})
+            return []
+        self._pending.inbox.update(row.id for row in rows)
+        if len(rows) >= limit:
+            self._wake.set()
+        results = [row.result for row in rows]
+        for result in results:
+            self._observer.observe_check(result)
+        return results
 
     @property
     def pending_rows(self) -> int:
@@ -552,6 +580,7 @@ class Engine:
         votes = self._changed_votes(judged)
         sites = sorted(s for s in pending.sites if s in self._sites)
         async with self._store.transaction(fence=self._fence) as tx:
+            await tx.inbox.consume(pending.inbox)
             await tx.checks.save(list(pending.statuses.values()))
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
@@ -878,6 +907,7 @@ class Engine:
 # microseconds each), before their transaction opens: the engine yields to the loop
 # after each slice of this many, so the scheduler's timers are not held up behind them.
 _YIELD_EVERY = 200
+INBOX_BATCHES = 5  # a flush reads at most this many batches of the probe inbox
 T = TypeVar("T")
 
 

@@ -19,6 +19,8 @@ from monitor.model import CheckState, Impact, Level, ProbeResult
 class EngineObserver(Protocol):
     def observe_probe(self, result: ProbeResult, lateness: float) -> None: ...
 
+    def observe_check(self, result: ProbeResult) -> None: ...
+
     def set_check_level(self, check_id: str, level: Level | None) -> None: ...
 
     def incident_opened(self, level: Level) -> None: ...
@@ -36,6 +38,9 @@ class NullObserver:
     __slots__ = ()
 
     def observe_probe(self, result: ProbeResult, lateness: float) -> None:
+        return None
+
+    def observe_check(self, result: ProbeResult) -> None:
         return None
 
     def set_check_level(self, check_id: str, level: Level | None) -> None:

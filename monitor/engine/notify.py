@@ -83,6 +83,14 @@ class NotifyPlanner:
         planned = self._planner.connectivity_warning(since, detail, location=location)
         return () if planned is None else [to_notification(planned, now)]
 
+    def location_empty(
+        self, location: str, since: datetime, now: datetime, checks: int
+    ) -> Sequence[Notification]:
+        """The one team warning of probe location `location` without a live instance
+        since `since` (planned by the cluster leader, `monitor.app`)."""
+        planned = self._planner.location_warning(location, since, now, checks)
+        return () if planned is None else [to_notification(planned, now)]
+
     def shed(
         self, since: datetime, dropped: int, now: datetime, config: Config
     ) -> Sequence[Notification]:

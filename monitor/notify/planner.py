@@ -32,6 +32,7 @@ from monitor.notify.planning.warnings import (
     SlaMark,
     check_warning,
     connectivity_warning,
+    location_warning,
     shed_warning,
     sla_marks,
     team_warnings,
@@ -127,6 +128,13 @@ class Planner:
         """The team warning "Vakt lost connectivity" for a loss that began at `since`
         (`location`: the location that lost it, and its vote; None: the one instance)."""
         return connectivity_warning(self._context(since), since, detail, location)
+
+    def location_warning(
+        self, location: str, since: datetime, now: datetime, checks: int
+    ) -> Planned | None:
+        """The team warning that probe location `location` has no live instance since
+        `since` (one per episode)."""
+        return location_warning(self._context(now), location, since, now, checks)
 
     def shed_warning(self, since: datetime, dropped: int) -> Planned | None:
         """The team warning that `dropped` pending rows were shed while the store was

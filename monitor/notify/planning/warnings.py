@@ -9,6 +9,8 @@ Keys: `(case, team_warning, "<what>:<n>", team, email)`; a warning check's is
 - `flapping`: once per FLAPPING event; `mass_outage`: when a mass-outage case opens;
 - `check_warning`: an `impact: warning` check started failing (the engine asks), key
   `(check:<check id>, team_warning, <since>, team, email)`;
+- `location:<name>`: a probe location some check lists has no live instance (the
+  cluster leader asks), key `(location:<name>, team_warning, <since>, team, email)`;
 - `connectivity`: the canaries and many customer checks fail together: Vakt itself lost
   its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`;
   with several locations, one location lost it (and its vote): subject
@@ -19,7 +21,7 @@ Warnings that fall inside a pause or silence are not sent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.config.records import Check
@@ -209,6 +211,26 @@ def _episode_warning(
         timezone=ctx.config.settings.timezone_name,
     )
     return Planned(key, since, payload)
+
+
+LOCATION = "location"
+"""The subject prefix of "a probe location has no live instance" warnings."""
+
+
+def location_warning(
+    ctx: Context, location: str, since: datetime, now: datetime, checks: int
+) -> Planned | None:
+    """The one team warning that probe location `location`, which `checks` checks need,
+    has had no live instance since `since` (its last member's last heartbeat): keyed by
+    the location and `since`, so one episode is one warning whoever leads; due `now`."""
+    note = (
+        f"No running Vakt instance is in location '{location}', which {checks} check(s) "
+        "list: they are not probed from there until an instance with "
+        f"`vakt run --location {location}` joins. Their quorum counts the other locations."
+    )
+    title = f"Probe location {location} has no running instance"
+    planned = _episode_warning(ctx, f"{LOCATION}:{location}", since, title, note)
+    return None if planned is None else replace(planned, due_at=now)
 
 
 SHED = "engine_shed"
