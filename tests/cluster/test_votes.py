@@ -2,7 +2,10 @@
 processes on one PostgreSQL: two in `oslo` (probing from 127.0.0.2), one in `frankfurt`
 (127.0.0.3). The target on 127.0.0.1 answers 500 to the source addresses it is told to
 fail, per path (the canary has its own path), and counts its hits. The site lists both
-locations with `quorum: majority`. Assertions are counts (incidents, outbox rows)."""
+locations with `quorum: majority`. Assertions are counts (incidents, outbox rows): a
+failure seen only from frankfurt opens nothing, seen from both opens one incident;
+frankfurt's canary and half its checks failing take its vote (status, gauge, one team
+warning, nobody paged), and then an outage seen from oslo alone opens."""
 
 from __future__ import annotations
 
@@ -123,7 +126,7 @@ async def test_failing_only_for_frankfurt_opens_nothing_and_in_both_opens_one_in
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-async def test_frankfurts_canaries_failing_take_its_vote_and_nobody_is_paged(
+async def test_frankfurts_canaries_failing_take_its_vote_page_nobody_and_hide_no_outage(
     tmp_path: Path, pg_url: str
 ) -> None:
     async with (
@@ -133,7 +136,8 @@ async def test_frankfurts_canaries_failing_take_its_vote_and_nobody_is_paged(
         _members(tmp_path, pg_url, target, smtp.port, hooks.url) as members,
     ):
         await _all_probing(members)
-        target.fail(FRANKFURT, (CANARY, *SITE_PATHS))  # frankfurt's own network "breaks"
+        # frankfurt's own network "breaks": its canary and half the site's checks fail
+        target.fail(FRANKFURT, (CANARY, *SITE_PATHS[:2]))
         status: dict[str, object] = {}
 
         async def lost_vote() -> bool:
@@ -163,3 +167,13 @@ async def test_frankfurts_canaries_failing_take_its_vote_and_nobody_is_paged(
         assert [(r["kind"], r["subject"]) for r in rows] == [
             ("team_warning", "connectivity:frankfurt")
         ]
+
+        # a real outage seen from oslo only (frankfurt sees c2 fine, but has no vote): the
+        # quorum is over the voting location, so it opens (with frankfurt voting, a
+        # majority of two would need frankfurt too)
+        target.fail(OSLO, (SITE_PATHS[2],))
+
+        async def opened() -> bool:
+            return await _count(members, INCIDENTS) == 1
+
+        await members.until("the outage seen from oslo opens", opened)
