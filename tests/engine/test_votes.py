@@ -210,3 +210,17 @@ async def test_a_location_no_site_lists_any_more_is_forgotten(
     await feed(engine, clock, {}, {}, rounds=1)
     async with store.transaction(read_only=True) as tx:
         assert await read_votes(tx) == {OSLO: None}
+
+
+async def test_a_takeover_rebuilds_the_lost_vote_from_the_store(
+    engine: Engine, clock: FixedClock, store: Store
+) -> None:
+    broken = {"canary": FAILED, SHOP: FAILED, BLOG: FAILED}
+    await feed(engine, clock, {}, broken, rounds=3)
+    since = engine.votes[FRANKFURT].lost_since
+    await engine.standby()  # stepped down: its memory is forgotten
+    assert engine.votes == {}
+    await engine.resume()  # leads again: rebuilt from the store as a start does
+    assert engine.votes[FRANKFURT].lost_since == since
+    await feed(engine, clock, {}, broken, rounds=2)
+    assert len(await outbox(store)) == 1
