@@ -51,8 +51,8 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -62,7 +62,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import __version__
 from monitor.clock import Clock, SystemClock
-from monitor.cluster import ClusterNode, ClusterStatus, Identity, live_members, read_status
+from monitor.cluster import (
+    ClusterNode,
+    ClusterStatus,
+    Identity,
+    alive,
+    live_members,
+    locations_report,
+    needed_locations,
+    read_status,
+    shard,
+)
+from monitor.cluster.inbox import InboxWriter
+from monitor.cluster.shard import by_location
 from monitor.config import Config, ConfigError
 from monitor.config.isolated import load_config_isolated
 from monitor.config.records import Check
@@ -98,6 +110,7 @@ from monitor.probes.targets import target_policy
 from monitor.reports.source import StoreReports
 from monitor.scheduler import Scheduler
 from monitor.store import (
+    Member,
     Retained,
     SchemaOutdated,
     Store,
@@ -128,6 +141,7 @@ log = logging.getLogger("monitor.app")
 MAILBOX = "intake.mailbox"  # the support mailbox's poll job (replaced when a reload changes it)
 
 CLUSTER = "cluster.node"  # the supervised task of the cluster node's rounds
+INBOX = "cluster.inbox"  # the supervised task writing probe results to the store
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -159,7 +173,9 @@ class Options:
     `signals`: install SIGTERM/SIGINT/SIGHUP handlers (off when the caller owns them);
     `ca_file`: an extra trusted CA for probes (the demo's targets); `dispatch_poll`:
     the dispatcher's idle wait when set, instead of `settings.delivery.poll` (the demo's
-    quicker rounds).
+    quicker rounds); `location`: where this instance probes from (`vakt run --location`,
+    None: `settings.location`; with SQLite it must be that one); `source_address`: the
+    local address of every probe connection (`--probe-source-address`).
     """
 
     tick_every: float = 2.0
@@ -172,6 +188,8 @@ class Options:
     dispatch_poll: float | None = None
     signals: bool = True
     ca_file: str | None = None
+    location: str | None = None
+    source_address: str | None = None
     retention: Retention = field(default_factory=Retention)
 
 
@@ -220,6 +238,16 @@ async def serve(
         except ConfigError as exc:
             print(exc.render(), file=sys.stderr)
             return EXIT_CONFIG
+    options = options or Options()
+    here = config.settings.location
+    if options.location not in (None, here) and config.settings.store.startswith("sqlite"):
+        print(
+            f"vakt run: --location {options.location}: with SQLite the one instance probes "
+            f"from settings.location ('{here}'); other locations need the PostgreSQL cluster",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    config = at_location(config, options.location)
     try:
         refuse_dead_channels(config, None if path is None else os.fspath(path))
         renderer = checked_renderer(config)
@@ -263,7 +291,7 @@ async def serve(
         )
     parts = _Parts(
         clock=clock,
-        options=options or Options(),
+        options=options,
         routes=tuple(extra_private_routes),
         ready=ready or asyncio.Event(),
         stop=stop or asyncio.Event(),
@@ -275,6 +303,15 @@ async def serve(
     finally:
         await store.close()
         lock.release()
+
+
+def at_location(config: Config, location: str | None) -> Config:
+    """`config` as this instance runs it: `settings.location` is the instance's own
+    location (`vakt run --location`) when one is given. Sites that list no locations keep
+    the file's `settings.location`, compiled into them: the cluster's default location."""
+    if location is None or location == config.settings.location:
+        return config
+    return replace(config, settings=replace(config.settings, location=location))
 
 
 def refuse_dead_channels(config: Config, path: str | None) -> None:
@@ -383,7 +420,15 @@ class _Daemon:
             flush_every=FLUSH_EVERY,
             on_flushed=self.progress.reporter(ENGINE),
             fence=self.node,
+            inbox=self.node is not None,
         )
+        # cluster mode: every instance's results reach the leader through the store
+        self.inbox = (
+            None if self.node is None else InboxWriter(store, owner_id(), observer=self.hub)
+        )
+        self._mine: list[Check] = []  # cluster mode: this instance's shard of the checks
+        self._live: dict[str, tuple[str, ...]] = {}  # live member ids by location
+        self._warned: set[tuple[str, datetime]] = set()  # location episodes warned about
         self.scheduler: Scheduler | None = None
         self.jobs: AsyncIOScheduler | None = None
         self._closing: set[asyncio.Task[None]] = set()  # replaced channels closing later
@@ -410,8 +455,9 @@ class _Daemon:
         return [*self.config.checks(), *canary_checks(self.config.settings)]
 
     def _probed(self) -> list[Check]:
-        """What this instance probes: every check while it leads, nothing otherwise."""
-        return self._checks() if self.leading else []
+        """What this instance probes: every check (SQLite), or its shard of the checks
+        in its location (a cluster member, leader or standby: `_members`)."""
+        return self._checks() if self.node is None else self._mine
 
     @property
     def leading(self) -> bool:
@@ -419,7 +465,13 @@ class _Daemon:
         return self.node is None or self.node.leading
 
     def _node(self, config: Config) -> ClusterNode:
-        identity = Identity(owner_id(), socket.gethostname(), os.getpid(), __version__)
+        identity = Identity(
+            owner_id(),
+            socket.gethostname(),
+            os.getpid(),
+            __version__,
+            location=config.settings.location,
+        )
         return ClusterNode(
             self.store,
             config.settings.cluster,
@@ -427,23 +479,89 @@ class _Daemon:
             self.clock,
             on_change=self._lead_or_follow,
             observer=self.hub,
+            on_members=self._members,
         )
 
     async def _lead_or_follow(self, leading: bool) -> None:
         """The cluster node took the lease (rebuild evaluation state from the store as a
-        restart does, then probe) or lost it (stop probing, forget what was not
-        committed). The web apps and the dispatcher run either way."""
+        restart does) or lost it (forget what was not committed). Probing goes on either
+        way (each member probes its shard, `_members`); so do the web apps and the
+        dispatcher."""
         if leading:
             await self.engine.resume()
             self.hub.set_checks(self._checks())
-            if self.scheduler is not None:
-                self.scheduler.reload(self._checks())
             return
-        if self.scheduler is not None:
-            self.scheduler.reload([])
         # a former leader's per-check values would go stale: only the leader has them
         self.hub.set_checks([])
+        self._warned.clear()
         await self.engine.standby()
+
+    async def _members(self, now: datetime, members: list[Member]) -> None:
+        """After each cluster round: recompute this instance's shard (rendezvous hashing
+        over its location's live members, `monitor.cluster.shard`) and reload the
+        scheduler when it changed; report each location's live members (the metric),
+        and, as the leader, warn the team once per episode of a location some check
+        needs that has no live member."""
+        lease = self.config.settings.cluster.lease
+        live = [m for m in members if alive(m, now, lease)]
+        self._live = by_location(live)
+        mine = self._shard()
+        if mine != self._mine:
+            self._mine = mine
+            log.info("cluster.shard", extra={"checks": len(mine), "live": len(live)})
+            if self.scheduler is not None:
+                self.scheduler.reload(mine)
+        needed = needed_locations(self.config)
+        report = locations_report(needed, live, members)
+        self.hub.locations_seen({c.location: c.live for c in report if c.location in needed})
+        if self.leading:
+            await self._warn_empty(
+                [(c.location, c.since) for c in report if c.since is not None], now
+            )
+
+    def _shard(self) -> list[Check]:
+        """This instance's checks over the live members last seen (`_live`)."""
+        location = self.config.settings.location
+        return shard(self._wanted(), owner_id(), location, self._live)
+
+    def _wanted(self) -> list[tuple[Check, str, tuple[str, ...] | None]]:
+        """Every check with the locations its site lists; canaries in every location."""
+        sites = {s.id: s for s in self.config.sites()}
+        return [
+            *((c, c.id, sites[c.site_id].locations) for c in self.config.checks()),
+            *((c, c.id, None) for c in canary_checks(self.config.settings)),
+        ]
+
+    async def _warn_empty(self, empty: list[tuple[str, datetime]], now: datetime) -> None:
+        """One team warning per episode of a location without live members (keyed by the
+        location and its last member's last heartbeat, so a new leader does not repeat
+        it); written in a leader transaction."""
+        new = [(loc, since) for loc, since in empty if (loc, since) not in self._warned]
+        if not new:
+            return
+        counts: dict[str, int] = {}
+        for site in self.config.sites():
+            for location in site.locations:
+                counts[location] = counts.get(location, 0) + len(site.checks)
+        planned = [
+            n
+            for loc, since in new
+            for n in self.planner.location_empty(loc, since, now, counts.get(loc, 0))
+        ]
+        for loc, since in new:
+            log.warning(
+                "cluster.location_without_members",
+                extra={"location": loc, "since": since.isoformat()},
+            )
+        try:
+            async with self.store.transaction(fence=self.node) as tx:
+                inserted = await tx.outbox.add(planned)
+        except StoreError as exc:
+            log.warning("cluster.location_warning_failed", extra={"error": str(exc)})
+            return
+        self._warned.update(new)
+        if inserted:
+            self._wake_dispatcher()
 
     def _wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
@@ -487,6 +605,7 @@ class _Daemon:
             open_probe_context(
                 self.clock,
                 location=settings.location,
+                source_address=self.options.source_address,
                 resolver=settings.resolver,
                 heartbeats=heartbeats,
                 ca_file=self.options.ca_file,
@@ -549,14 +668,17 @@ class _Daemon:
         async def prober(check: Check) -> ProbeResult:
             return await run_probe(check, ctx)
 
+        sink = self.inbox if self.inbox is not None else self.engine
         scheduler = self.scheduler = Scheduler(
-            prober, self.engine, self.clock, concurrency=self.options.concurrency
+            prober, sink, self.clock, concurrency=self.options.concurrency
         )
         self.hub.track_in_flight(lambda: scheduler.in_flight)
         # Listeners first: when a port is taken nothing else has started yet.
         runners = await self._start_web(heartbeats)
         engine = self.engine
         writer = self.supervisor.start("engine.writer", engine.run, done=lambda: engine.stopping)
+        inbox_stop = asyncio.Event()
+        shipping = self._shipping(inbox_stop)
         dispatcher = self.dispatcher = self._dispatcher(session)
         dispatch_stop = asyncio.Event()
         dispatching = self.supervisor.start(
@@ -583,6 +705,11 @@ class _Daemon:
             for runner in runners:
                 await runner.cleanup()
             await self._stop_jobs(jobs)
+            await scheduler.stop(self.options.drain)
+            if shipping is not None:  # the last results go to the store before leaving
+                inbox_stop.set()
+                self.supervisor.wake(INBOX)
+                await shipping
             await self._drain(scheduler, writer, dispatcher, dispatch_stop, dispatching)
             node_stop.set()  # after the last leader writes: then release the lease
             if membership is not None:
@@ -600,6 +727,13 @@ class _Daemon:
 
     def _desk(self) -> Desk:
         return Desk(self.store, lambda: self.config, self.clock)
+
+    def _shipping(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
+        """Cluster mode: the inbox writer's batches (supervised) until `stop`."""
+        inbox = self.inbox
+        if inbox is None:
+            return None
+        return self.supervisor.start(INBOX, lambda: inbox.run(stop), done=stop.is_set)
 
     def _membership(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
         """The cluster node's rounds (supervised), until `stop`; None without a cluster."""
@@ -881,7 +1015,7 @@ class _Daemon:
             return False
         async with self._reloading:
             try:
-                config = await load_in_child(path, RELOAD_CHECK)
+                config = at_location(await load_in_child(path, RELOAD_CHECK), self.options.location)
                 await asyncio.to_thread(refuse_dead_channels, config, path)
                 renderer = await asyncio.to_thread(checked_renderer, config)
             except ConfigError as exc:
@@ -914,9 +1048,11 @@ class _Daemon:
         self.config = config  # the web apps read it through `deps.config`
         self.config_ok = True
         self.engine.reload(config)
+        if self.node is not None:  # the shard of the new checks, over the members last seen
+            self._mine = self._shard()
         if self.scheduler is not None:
             self.scheduler.reload(self._probed())
-        self.hub.set_checks(self._probed())
+        self.hub.set_checks(self._checks() if self.leading else [])
         self.case_planner = CasePlanner(config)
         self.planner.reload(self.case_planner)
         if self.jobs is not None and old.deadman != config.settings.deadman:

@@ -199,9 +199,26 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     _gauge("vakt_cluster_term", "The leader lease's fencing term as this instance last saw it."),
     _gauge(
+        "vakt_location_voting",
+        "1 while the location votes in the quorum of its checks, 0 while it lost its vote "
+        "(its canaries and customer checks fail together); set by the leader's engine.",
+        "location",
+    ),
+    _gauge(
         "vakt_cluster_members",
         "Cluster members as this instance last read them, by state (alive or dead).",
         "state",
+    ),
+    _gauge(
+        "vakt_location_members",
+        "Live cluster members per probe location, for every location a site lists (0: "
+        "its checks are not probed there).",
+        "location",
+    ),
+    _counter(
+        "vakt_probe_inbox_dropped_total",
+        "Probe results dropped on their way to the leader (the store's inbox was full, "
+        "with no leader consuming it, or the store was unreachable too long).",
     ),
     _gauge(
         "vakt_cluster_heartbeat_timestamp_seconds",
@@ -426,6 +443,7 @@ class MetricsHub:
         for what in SHED_KINDS:
             self._c.counter("vakt_engine_shed_total", what)
         self._c.counter("vakt_notifications_cancelled_total")
+        self._c.counter("vakt_probe_inbox_dropped_total")
         for code in sorted(NO_EVIDENCE_CODES):
             self._c.counter("vakt_probe_local_errors_total", code.value)
         self.set_checks(checks)
@@ -472,6 +490,18 @@ class MetricsHub:
         if not result.is_evidence:  # Vakt's own trouble: the check's gauges stay as they were
             self._c.counter("vakt_probe_local_errors_total", code).inc()
             return
+        self._check_values(slot, result)
+
+    def observe_check(self, result: ProbeResult) -> None:
+        """A result another instance probed, as the cluster leader's engine evaluates it:
+        the check's own gauges (up, duration, certificate expiry); the probe counters
+        are the prober's."""
+        slot = self._table.index.get(result.check_id)
+        if slot is not None and result.is_evidence:
+            self._check_values(slot, result)
+
+    def _check_values(self, slot: int, result: ProbeResult) -> None:
+        table, timings = self._table, result.timings
         values = table.values
         values[CHECK_UP.name][slot] = 0.0 if result.verdict is Verdict.FAILED else 1.0
         values[CHECK_DURATION.name][slot] = timings.total
@@ -485,6 +515,10 @@ class MetricsHub:
     def set_check_level(self, check_id: str, level: Level | None) -> None:
         """The level this check's state puts its site at (None: contributes nothing)."""
         self._table.set(CHECK_LEVEL, check_id, LEVEL_VALUE[level])
+
+    def set_location_voting(self, location: str, voting: bool) -> None:
+        """Whether `location` votes (the engine's judgement of its connectivity)."""
+        self._c.gauge("vakt_location_voting", location).set(1 if voting else 0)
 
     def heartbeat_seen(self, check_id: str, at: datetime) -> None:
         self._table.set(CHECK_HEARTBEAT_SEEN, check_id, at.timestamp())
@@ -565,6 +599,15 @@ class MetricsHub:
         self._c.gauge("vakt_cluster_members", "alive").set(alive)
         self._c.gauge("vakt_cluster_members", "dead").set(dead)
         self._c.gauge("vakt_cluster_heartbeat_timestamp_seconds").set(at)
+
+    def locations_seen(self, members: Mapping[str, int]) -> None:
+        """The live members of each probe location (every location a site lists)."""
+        for location, live in members.items():
+            self._c.gauge("vakt_location_members", location).set(live)
+
+    def inbox_dropped(self, rows: int) -> None:
+        """`rows` probe results were dropped on their way to the leader's engine."""
+        self._c.counter("vakt_probe_inbox_dropped_total").inc(rows)
 
     def cluster_stepped(self, leading: bool) -> None:
         """This instance became leader (True) or stepped down (False)."""

@@ -1,4 +1,6 @@
-"""`vakt cluster status`: the members of a PostgreSQL cluster, the leader and its term.
+"""`vakt cluster status`: the members of a PostgreSQL cluster (with their locations),
+the leader and its term, and the probe locations with their live members (naming those
+that some check needs but that have none).
 
 With SQLite there is no cluster: the one `vakt run` is always the leader, and the
 command says so. Exit codes: 0 shown (with a leader, or SQLite), 1 no leader holds the
@@ -13,7 +15,7 @@ from typing import Any
 
 from monitor.cli._output import Painter, local, table
 from monitor.cli._session import add_store_options, run_with_store
-from monitor.cluster import ClusterStatus, read_status
+from monitor.cluster import ClusterStatus, needed_locations, read_status
 from monitor.config.records import Config
 from monitor.store import Store
 
@@ -39,7 +41,7 @@ def run_status(args: argparse.Namespace) -> int:
         if store.is_sqlite:
             print(json.dumps({"cluster": False, "leader": None}) if args.json else SINGLE)
             return 0
-        status = await read_status(store, config.settings.cluster.lease)
+        status = await read_status(store, config.settings.cluster.lease, needed_locations(config))
         if args.json:
             print(json.dumps({"cluster": True, **status.to_json()}, indent=2))
         else:
@@ -57,11 +59,24 @@ def _as_text(status: ClusterStatus, config: Config, painter: Painter) -> list[st
         (
             v.member.id,
             v.member.version,
+            v.member.location,
             "leader" if v.leader else "standby" if v.alive else "dead",
             local(v.member.started, zone),
             f"{(status.now - v.member.heartbeat).total_seconds():.1f} s ago",
         )
         for v in status.members
     ]
-    header = ("member", "version", "role", "started", "heartbeat")
-    return [f"leader: {leader}", f"term: {status.term}", *table(header, rows, painter)]
+    header = ("member", "version", "location", "role", "started", "heartbeat")
+    places = ", ".join(f"{c.location} {c.live}" for c in status.locations) or "none"
+    lines = [f"leader: {leader}", f"term: {status.term}", f"locations (live members): {places}"]
+    if status.without_members:
+        empty = ", ".join(status.without_members)
+        lines.append(f"WITHOUT MEMBERS (their checks are not probed there): {empty}")
+    votes = [
+        (v.location, "votes" if v.voting else f"no vote since {local(v.lost_since, zone)}")
+        for v in status.votes
+    ]
+    shown = [*lines, *table(header, rows, painter)]
+    if votes:
+        shown += ["", *table(("location", "vote"), votes, painter)]
+    return shown

@@ -5,6 +5,7 @@ prints where to look (`startup_lines`) to stderr; the logs are JSON lines either
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,20 @@ def register(subparsers: Any) -> None:
         help="how long running probes and the last commit get at shutdown (default: 10)",
     )
     parser.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    parser.add_argument(
+        "--location",
+        default=os.environ.get("VAKT_LOCATION") or None,
+        metavar="NAME",
+        help="where this instance probes from (env VAKT_LOCATION; default: "
+        "settings.location). Other locations than settings.location need PostgreSQL",
+    )
+    parser.add_argument(
+        "--probe-source-address",
+        default=os.environ.get("VAKT_PROBE_SOURCE_ADDRESS") or None,
+        metavar="ADDR",
+        help="bind every probe connection (HTTP, TCP, TLS) to this local address "
+        "(env VAKT_PROBE_SOURCE_ADDRESS)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -73,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in startup_lines(config, config_path(args)):
             print(line, file=sys.stderr)
     app.configure_logging(args.log_level)
-    options = app.Options(drain=args.drain)
+    options = app.Options(
+        drain=args.drain, location=args.location, source_address=args.probe_source_address
+    )
     path = config_path(args)
     return run_loop(lambda: app.run(config, config_path=path, options=options))

@@ -10,16 +10,30 @@ process, always the leader, the same code paths without a fence.
 
 from monitor.cluster.lease import alive, decide
 from monitor.cluster.node import ClusterNode, ClusterObserver, Identity
-from monitor.cluster.status import ClusterStatus, MemberView, live_members, read_status
+from monitor.cluster.shard import LocationCount, locations_report, owner, shard
+from monitor.cluster.status import (
+    ClusterStatus,
+    LocationVote,
+    MemberView,
+    live_members,
+    needed_locations,
+    read_status,
+)
 
 __all__ = [
     "ClusterNode",
     "ClusterObserver",
     "ClusterStatus",
     "Identity",
+    "LocationCount",
+    "LocationVote",
     "MemberView",
     "alive",
     "decide",
     "live_members",
+    "locations_report",
+    "needed_locations",
+    "owner",
     "read_status",
+    "shard",
 ]

@@ -21,7 +21,9 @@ own clock (`leader.lost`: the store is unreachable or the process was paused; an
 may lead by now, and once the store names another holder it logs `leader.fenced` too),
 steps down through `on_change(False)`: it stops probing and evaluating, and keeps
 serving the web UI and delivering notifications. A clean stop releases the lease so a
-standby takes over at its next round.
+standby takes over at its next round. After every round that read the members,
+`on_members(now, members)` is called (the daemon recomputes which checks it probes,
+`monitor.cluster.shard`, and reports the locations).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Identity:
     host: str
     pid: int
     version: str
+    location: str = "default"  # where it probes from (`vakt run --location`)
 
 
 class ClusterObserver(Protocol):
@@ -73,6 +76,7 @@ class ClusterNode:
         *,
         on_change: Callable[[bool], Awaitable[None]],
         observer: ClusterObserver | None = None,
+        on_members: Callable[[datetime, list[Member]], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -80,6 +84,7 @@ class ClusterNode:
         self._clock = clock
         self._on_change = on_change
         self._observer = observer
+        self._on_members = on_members
         self._started = clock.now()
         self._term: int | None = None  # the term this node leads under, None: standby
         self._seen_term = 0
@@ -136,6 +141,8 @@ class ClusterNode:
         self._lost = None
         self._seen_term = written.term if written else current.term if current else 0
         self._report(now, members)
+        if self._on_members is not None:
+            await self._on_members(now, members)
 
     def _fenced(self, term: int | None, current: LeaseRow | None) -> None:
         holder = current.holder if current is not None else None
@@ -145,7 +152,9 @@ class ClusterNode:
         async with self._store.transaction() as tx:
             now = await tx.cluster.now()
             me = self._identity
-            await tx.cluster.beat(Member(me.id, me.host, me.pid, me.version, self._started, now))
+            await tx.cluster.beat(
+                Member(me.id, me.host, me.pid, me.version, self._started, now, me.location)
+            )
             await tx.cluster.forget(now - FORGET_AFTER)
             return now, await tx.cluster.members()
 

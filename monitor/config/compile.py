@@ -816,9 +816,13 @@ class _Compiler:
         )
 
     def check_locations(self, path: Path_, locations: tuple[str, ...], m: s.SiteModel) -> None:
+        """With SQLite (one instance) every location must be `settings.location`; with
+        PostgreSQL a site may list any location: the instances started with
+        `vakt run --location NAME` probe it (one without any is reported, never skipped)."""
         here = self.settings.location
+        clustered = self.settings.store.startswith(("postgresql", "postgres:"))
         for i, location in enumerate(locations):
-            if location != here:
+            if location != here and not clustered:
                 self.error(
                     (*path, "locations", i),
                     f"this instance probes from '{here}' (settings.location); other locations "

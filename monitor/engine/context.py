@@ -34,7 +34,8 @@ def site_context(
     connectivity_lost: bool = False,
 ) -> SiteContext:
     """`windows` and `silences` are the store's ones in effect at `now`;
-    `connectivity_lost`: the canaries say Vakt's own network is down (no incident opens)."""
+    `connectivity_lost`: none of the site's locations votes (their canaries say their own
+    network is down, `evaluate.vote`): no incident opens, an open one does not resolve."""
     maintenance = in_maintenance(config.maintenance, site.id, now) or any(
         covers(w.sites, site.id) for w in windows
     )

@@ -41,14 +41,14 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
 from monitor.clock import Clock
 from monitor.config.records import Check, Config, Customer, Site
-from monitor.engine.connectivity import ConnectivityWatch
+from monitor.engine.connectivity import ConnectivityWatch, Judged
 from monitor.engine.context import site_context
 from monitor.engine.hooks import EngineObserver, NullObserver, check_level, report_changes
 from monitor.engine.mass import mass_outage_step
@@ -57,13 +57,15 @@ from monitor.engine.sites import Inputs, SiteOutcome, evaluate_site
 from monitor.engine.state import (
     BASELINE,
     SITE,
+    VOTE,
     Memory,
     SiteMemory,
     baseline_to_json,
     load,
     to_status,
+    vote_to_json,
 )
-from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, step
+from monitor.evaluate import Connectivity, LatencyBaseline, LocationState, ballot, step
 from monitor.incidents import RespondBy, Rules
 from monitor.model import CheckState, ProbeResult, Verdict
 from monitor.notify.recheck import cancel_answered_pages
@@ -89,6 +91,7 @@ from monitor.store.aggregates import BUCKET
 log = logging.getLogger(__name__)
 
 _EMPTY = LocationState()
+_VOTING = Connectivity()
 Deadlines = Callable[[Config], RespondBy]
 
 
@@ -116,6 +119,7 @@ class _Pending:
     aggregates: list[Aggregate] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     sites: set[str] = field(default_factory=set)
+    inbox: set[int] = field(default_factory=set)  # probe inbox rows to delete in the commit
 
     @property
     def rows(self) -> int:
@@ -168,6 +172,7 @@ class Engine:
         on_shed: Callable[[str, int], None] | None = None,
         on_flushed: Callable[[], None] | None = None,
         fence: Fence | None = None,
+        inbox: bool = False,
     ) -> None:
         """`planner` plans the notifications of what a flush decided (`NotifyPlanner`);
         `deadlines(config)` gives the respond-by seam for a config (`policy_respond_by`);
@@ -181,7 +186,11 @@ class Engine:
         after each committed flush (the supervisor's progress); `fence`: high
         availability (`monitor.cluster`): every flush and checkpoint is a leader
         transaction fenced by it, and while it does not lead the engine is a standby
-        (results are dropped, nothing is written; see `standby` and `resume`)."""
+        (results are dropped, nothing is written; see `standby` and `resume`); `inbox`:
+        PostgreSQL cluster mode: every instance's results arrive through the store's probe
+        inbox (`monitor.cluster.inbox`), which the leading engine reads at each flush and
+        whose rows it deletes in the flush's transaction (so a crash neither loses nor
+        doubles a result)."""
         self._store = store
         self._clock = clock
         self._planner = planner
@@ -197,6 +206,7 @@ class Engine:
         self._on_shed = on_shed
         self._on_flushed = on_flushed
         self._fence = fence
+        self._from_inbox = inbox
         self._shed_since_commit = 0
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
@@ -219,6 +229,7 @@ class Engine:
         self._stopping = False
         self.flush_failures = 0
         self._connectivity = ConnectivityWatch(())
+        self._votes_saved: dict[str, datetime | None] = {}  # location -> as stored
         self.reload(config)
 
     # ------------------------------------------------------------------ lifecycle
@@ -252,12 +263,25 @@ class Engine:
         }
         self._pending.sites.update(self._sites)  # levels may change with the checks
         self._canaries = {c.id: c for c in canary_checks(config.settings)}
-        self._connectivity.reload(self._canaries.values())
+        sites = [s for s, _ in self._sites.values()]
+        self._connectivity.reload(self._canaries.values(), sites)
+        # location -> the sites listing it: evaluated again when its vote changes
+        self._by_location: dict[str, list[str]] = {}
+        for s in sites:
+            for name in s.locations:
+                self._by_location.setdefault(name, []).append(s.id)
+        # several locations: a lost vote's warning names its location
+        self._several = len(self._connectivity.locations | {config.settings.location}) > 1
 
     @property
     def connectivity(self) -> Connectivity:
         """Vakt's own connectivity as last judged from the canaries."""
         return self._connectivity.current
+
+    @property
+    def votes(self) -> Mapping[str, Connectivity]:
+        """Each location's connectivity as last judged: no vote while `lost_since` is set."""
+        return self._connectivity.by_location
 
     @property
     def leading(self) -> bool:
@@ -277,6 +301,8 @@ class Engine:
             self._baselines_dirty.clear()
             self._due.clear()
             self._memory = Memory()
+            self._connectivity.restore({})
+            self._votes_saved = {}
             self._timed.clear()
             self._shed_since_commit = 0
             self._shed_from = None
@@ -297,6 +323,8 @@ class Engine:
         self._timed.clear()
         for site_id, memory in self._memory.sites.items():
             self._note_timed(site_id, memory)
+        self._connectivity.restore(self._memory.votes)
+        self._votes_saved = dict(self._memory.votes)
         # the journal is emptied by compaction: it must write what was replayed
         mono = self._clock.monotonic()
         for check_id in self._memory.replayed:
@@ -360,6 +388,8 @@ class Engine:
                 if self._on_flushed is not None:
                     self._on_flushed()
                 return FlushReport(results=len(batch))
+            if self._from_inbox:
+                batch += await self._take_inbox()
             now = self._clock.now()
             self._mono = self._clock.monotonic()
             await self._absorb(batch, now)
@@ -373,6 +403,25 @@ class Engine:
                 return FlushReport(results=len(batch), failed=True)
             self._committed()
             return replace(report, results=len(batch))
+
+    async def _take_inbox(self) -> list[ProbeResult]:
+        """The probe inbox's next rows (cluster mode), left out those read already whose
+        deletion is not committed yet; their ids are deleted by the next commit. A full
+        read wakes the writer loop again at once."""
+        limit = self._batch_size * INBOX_BATCHES
+        try:
+            async with self._store.transaction(read_only=True) as tx:
+                rows = await tx.inbox.take(limit, skip=self._pending.inbox)
+        except StoreError as exc:
+            log.warning("engine.inbox_failed", extra={"error": str(exc)})
+            return []
+        self._pending.inbox.update(row.id for row in rows)
+        if len(rows) >= limit:
+            self._wake.set()
+        results = [row.result for row in rows]
+        for result in results:
+            self._observer.observe_check(result)
+        return results
 
     @property
     def pending_rows(self) -> int:
@@ -527,20 +576,25 @@ class Engine:
     async def _commit(self, now: datetime) -> FlushReport:
         pending = self._pending
         judged = self._judge_connectivity(now)
+        lost = self._connectivity.lost(judged)
+        votes = self._changed_votes(judged)
         sites = sorted(s for s in pending.sites if s in self._sites)
         async with self._store.transaction(fence=self._fence) as tx:
+            await tx.inbox.consume(pending.inbox)
             await tx.checks.save(list(pending.statuses.values()))
             await tx.checks.append_changes(pending.changes)
             await tx.results.add_evidence(pending.evidence)
             await tx.results.add_aggregates(pending.aggregates)
             journal = await tx.memory.add_samples(pending.samples, now)
-            lost = judged.suppressing
             held = {s for s in sites if self._unknown(s, now)}
             sites = [s for s in sites if s not in held]
             outcomes = await self._evaluate(tx, sites, now, lost) if sites else []
             changes = [c for o in outcomes for c in (*([o.change] if o.change else []), *o.extra)]
             await self._save_sites(tx, outcomes)
             await self._save_memory(tx, outcomes, now)
+            await tx.memory.save(VOTE, {n: vote_to_json(v) for n, v in votes.items()}, now)
+            gone = self._votes_saved.keys() - judged.keys()  # no site lists them any more
+            await tx.memory.delete(VOTE, gone)
             if sites and self._config.settings.paging.mass_outage is not None:
                 changes += await mass_outage_step(
                     tx,
@@ -552,7 +606,7 @@ class Engine:
             planned = [
                 *(await self._planner.plan(tx, changes, now, self._config) if changes else ()),
                 *self._warnings(outcomes, now),
-                *self._connectivity_warning(judged, now),
+                *self._connectivity_warnings(judged, now),
                 *self._shed_warning(now),
             ]
             if planned:
@@ -586,6 +640,9 @@ class Engine:
         self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry} | held)
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
+        self._votes_saved = {n: self._votes_saved.get(n) for n in judged} | votes
+        for name, judgement in judged.items():
+            self._observer.set_location_voting(name, judgement.lost_since is None)
         return report
 
     def _shed_warning(self, now: datetime) -> Sequence[Notification]:
@@ -634,8 +691,10 @@ class Engine:
         await tx.checks.save(rearmed)
 
     async def _evaluate(
-        self, tx: Transaction, site_ids: Sequence[str], now: datetime, connectivity_lost: bool
+        self, tx: Transaction, site_ids: Sequence[str], now: datetime, lost: Mapping[str, datetime]
     ) -> list[SiteOutcome]:
+        """`lost`: the locations without a vote, since when (`evaluate.vote`): a site none
+        of whose locations votes is held (no incident opens or resolves), at most 30 min."""
         windows = await tx.maintenance.active(now)
         silences = await tx.silences.active(now)
         # One read for every site of this flush, not one per site (a start-up flush
@@ -656,7 +715,7 @@ class Engine:
                 silences,
                 self._memory.sites,
                 now,
-                connectivity_lost=connectivity_lost,
+                connectivity_lost=ballot(site.locations, lost, now).held,
             )
             inputs = Inputs(
                 site=site,
@@ -668,33 +727,70 @@ class Engine:
                 rules=self._rules,
                 case_prefix=self._config.settings.case_prefix,
                 incidents=latest.get(site_id, ()),
+                lost=lost,
             )
             outcomes.append(await evaluate_site(tx, inputs, now))
         return outcomes
 
-    def _judge_connectivity(self, now: datetime) -> Connectivity:
-        """Judge connectivity at `now`; when a suppression ends, every site with a level
-        is evaluated again (its held incident opens now)."""
-        if not self._connectivity.configured:
-            return Connectivity()
-        sites = (s for s, _ in self._sites.values())
-        judged = self._connectivity.assess(self._memory.locations, sites, now)
-        if self._connectivity.current.suppressing and not judged.suppressing:
-            held = (sid for sid, m in self._memory.sites.items() if m.level is not None)
-            self._pending.sites.update(held)
+    def _judge_connectivity(self, now: datetime) -> Judged:
+        """Judge each location's connectivity at `now`. When a location loses or gets back
+        its vote, or its 30 minutes of holding end, the sites listing it are evaluated
+        again: those with several locations (their quorum is over other voters now) and
+        those with a level or a case (a held incident opens now)."""
+        before = self._connectivity.by_location
+        judged = self._connectivity.assess(self._memory.locations, now)
+        for name in judged.keys() | before.keys():
+            old, new = before.get(name, _VOTING), judged.get(name, _VOTING)
+            if (old.lost_since is None, old.suppressing) == (
+                new.lost_since is None,
+                new.suppressing,
+            ):
+                continue
+            self._pending.sites.update(
+                site_id
+                for site_id in self._by_location.get(name, ())
+                if site_id in self._timed or len(self._sites[site_id][0].locations) > 1
+            )
         return judged
 
-    def _connectivity_warning(self, judged: Connectivity, now: datetime) -> Sequence[Notification]:
-        if judged.restored:
-            log.info("engine.connectivity_restored")
-        if not judged.alert or judged.lost_since is None:
-            return ()
-        log.warning("engine.connectivity_lost", extra={"since": judged.lost_since.isoformat()})
-        detail = (
-            "The canaries and many customer checks fail together: probably Vakt's own "
-            "network. Customer incidents are held for at most 30 minutes."
-        )
-        return self._planner.connectivity_lost(judged.lost_since, detail, now, self._config)
+    def _changed_votes(self, judged: Judged) -> dict[str, datetime | None]:
+        """The locations whose stored vote is not `judged`'s (written with the flush)."""
+        saved = self._votes_saved
+        return {
+            name: c.lost_since
+            for name, c in judged.items()
+            if name not in saved or saved[name] != c.lost_since
+        }
+
+    def _connectivity_warnings(self, judged: Judged, now: datetime) -> Sequence[Notification]:
+        """One team warning per location that lost its vote in this judgement."""
+        planned: list[Notification] = []
+        for name, judgement in sorted(judged.items()):
+            if judgement.restored:
+                log.info("engine.connectivity_restored", extra={"location": name})
+            if not judgement.alert or judgement.lost_since is None:
+                continue
+            since = judgement.lost_since
+            log.warning(
+                "engine.connectivity_lost", extra={"since": since.isoformat(), "location": name}
+            )
+            if not self._several:
+                detail = (
+                    "The canaries and many customer checks fail together: probably Vakt's "
+                    "own network. Customer incidents are held for at most 30 minutes."
+                )
+                planned += self._planner.connectivity_lost(since, detail, now, self._config)
+                continue
+            detail = (
+                f"The canaries and many customer checks fail together as probed from {name}: "
+                f"probably that location's own network. {name} has no vote while it lasts: "
+                "its results open and resolve no incident; a check none of whose locations "
+                "votes is held for at most 30 minutes."
+            )
+            planned += self._planner.connectivity_lost(
+                since, detail, now, self._config, location=name
+            )
+        return planned
 
     def _warnings(self, outcomes: Sequence[SiteOutcome], now: datetime) -> Sequence[Notification]:
         starts = [w for o in outcomes if not o.retry for w in o.warnings]
@@ -811,6 +907,7 @@ class Engine:
 # microseconds each), before their transaction opens: the engine yields to the loop
 # after each slice of this many, so the scheduler's timers are not held up behind them.
 _YIELD_EVERY = 200
+INBOX_BATCHES = 5  # a flush reads at most this many batches of the probe inbox
 T = TypeVar("T")
 
 

@@ -19,6 +19,8 @@ from monitor.model import CheckState, Impact, Level, ProbeResult
 class EngineObserver(Protocol):
     def observe_probe(self, result: ProbeResult, lateness: float) -> None: ...
 
+    def observe_check(self, result: ProbeResult) -> None: ...
+
     def set_check_level(self, check_id: str, level: Level | None) -> None: ...
 
     def incident_opened(self, level: Level) -> None: ...
@@ -27,6 +29,8 @@ class EngineObserver(Protocol):
 
     def incident_resolved(self, level: Level) -> None: ...
 
+    def set_location_voting(self, location: str, voting: bool) -> None: ...
+
 
 class NullObserver:
     """Observes nothing."""
@@ -34,6 +38,9 @@ class NullObserver:
     __slots__ = ()
 
     def observe_probe(self, result: ProbeResult, lateness: float) -> None:
+        return None
+
+    def observe_check(self, result: ProbeResult) -> None:
         return None
 
     def set_check_level(self, check_id: str, level: Level | None) -> None:
@@ -46,6 +53,9 @@ class NullObserver:
         return None
 
     def incident_resolved(self, level: Level) -> None:
+        return None
+
+    def set_location_voting(self, location: str, voting: bool) -> None:
         return None
 
 

@@ -75,9 +75,23 @@ class NotifyPlanner:
         return [to_notification(p, now) for p in planned if p is not None]
 
     def connectivity_lost(
-        self, since: datetime, detail: str, now: datetime, config: Config
+        self,
+        since: datetime,
+        detail: str,
+        now: datetime,
+        config: Config,
+        *,
+        location: str | None = None,
     ) -> Sequence[Notification]:
-        planned = self._planner.connectivity_warning(since, detail)
+        planned = self._planner.connectivity_warning(since, detail, location=location)
+        return () if planned is None else [to_notification(planned, now)]
+
+    def location_empty(
+        self, location: str, since: datetime, now: datetime, checks: int
+    ) -> Sequence[Notification]:
+        """The one team warning of probe location `location` without a live instance
+        since `since` (planned by the cluster leader, `monitor.app`)."""
+        planned = self._planner.location_warning(location, since, now, checks)
         return () if planned is None else [to_notification(planned, now)]
 
     def shed(

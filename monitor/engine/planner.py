@@ -59,9 +59,16 @@ class Planner(Protocol):
         ...
 
     def connectivity_lost(
-        self, since: datetime, detail: str, now: datetime, config: Config
+        self,
+        since: datetime,
+        detail: str,
+        now: datetime,
+        config: Config,
+        *,
+        location: str | None = None,
     ) -> Sequence[Notification]:
-        """The one team warning "Vakt lost connectivity" of a loss that began at `since`."""
+        """The one team warning "Vakt lost connectivity" of a loss that began at `since`
+        (`location`: of that location only, which lost its vote; None: a single one)."""
         ...
 
     def shed(
@@ -88,7 +95,13 @@ class NullPlanner:
         return ()
 
     def connectivity_lost(
-        self, since: datetime, detail: str, now: datetime, config: Config
+        self,
+        since: datetime,
+        detail: str,
+        now: datetime,
+        config: Config,
+        *,
+        location: str | None = None,
     ) -> Sequence[Notification]:
         return ()
 

@@ -73,12 +73,13 @@ class Inputs:
     rules: Rules
     case_prefix: str
     incidents: Sequence[StoredIncident] = ()  # the site's newest two, newest first
+    lost: Mapping[str, datetime] = field(default_factory=dict)  # locations without a vote
 
 
 async def evaluate_site(tx: Transaction, inputs: Inputs, now: datetime) -> SiteOutcome:
     """Assess the site, decide against its stored incidents, write what changed."""
     site, memory = inputs.site, inputs.memory
-    assessment = assess_site(site, inputs.locations, inputs.baselines, now)
+    assessment = assess_site(site, inputs.locations, inputs.baselines, now, lost=inputs.lost)
     rows = inputs.incidents
     open_row = next((r for r in rows[:1] if r.status is not IncidentStatus.RESOLVED), None)
     closed_row = next((r for r in rows if r.status is IncidentStatus.RESOLVED), None)
@@ -93,7 +94,8 @@ async def evaluate_site(tx: Transaction, inputs: Inputs, now: datetime) -> SiteO
         return SiteOutcome(site.id, memory)
     rearm = _rearm(memory, open_row, closed_row, assessment)
     if rearm:
-        assessment = assess_site(site, _without(inputs.locations, rearm), inputs.baselines, now)
+        without = _without(inputs.locations, rearm)
+        assessment = assess_site(site, without, inputs.baselines, now, lost=inputs.lost)
     decision = decide(
         memory.track, assessment, inputs.context, known_open, known_closed, now, inputs.rules
     )

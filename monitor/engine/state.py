@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 BASELINE = "baseline"
 SITE = "site"
+VOTE = "vote"
+"""`engine_memory` scope of each location's vote: key the location, data `vote_to_json`."""
 _BAD = (CheckState.FAILING, CheckState.DEGRADED)
 
 
@@ -88,6 +90,7 @@ class Memory:
     sites: dict[str, SiteMemory] = field(default_factory=dict)
     seq: dict[str, int] = field(default_factory=dict)  # check id -> its last sample's seq
     replayed: set[str] = field(default_factory=set)  # checks with journaled samples on load
+    votes: dict[str, datetime | None] = field(default_factory=dict)  # location -> lost since
 
     def site(self, site_id: str) -> SiteMemory:
         memory = self.sites.get(site_id)
@@ -168,6 +171,7 @@ async def load(tx: Transaction, slow: Mapping[str, SlowRule] | None = None) -> M
             log.warning("engine.site_memory_unreadable", extra={"site": site_id, "error": str(exc)})
     for incident in await tx.incidents.unresolved():
         memory.site(incident.site_id).case = incident.case_number
+    memory.votes = await read_votes(tx)
     return memory
 
 
@@ -209,3 +213,29 @@ def _iso(at: datetime | None) -> str | None:
 
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def read_votes(tx: Transaction) -> dict[str, datetime | None]:
+    """Each judged location -> since when it has no vote (None: it votes), as the leader's
+    last flush stored it (`vakt cluster status`, `/cluster`, a start)."""
+    votes: dict[str, datetime | None] = {}
+    for location, text in sorted((await tx.memory.load(VOTE)).items()):
+        try:
+            votes[location] = vote_from_json(text)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("engine.vote_unreadable", extra={"location": location, "error": str(exc)})
+    return votes
+
+
+def vote_to_json(lost_since: datetime | None) -> str:
+    """A location's stored vote: `voting`, and since when it has none."""
+    return json.dumps(
+        {"voting": lost_since is None, "lost_since": _iso(lost_since)}, separators=(",", ":")
+    )
+
+
+def vote_from_json(text: str) -> datetime | None:
+    data: Any = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("a stored vote must be a JSON object")
+    return _time(data["lost_since"])

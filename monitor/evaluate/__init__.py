@@ -23,9 +23,11 @@ from monitor.evaluate.maintenance import (
     maintenance_ended,
 )
 from monitor.evaluate.site import WarningChanges, assess_site, warning_changes
+from monitor.evaluate.vote import Ballot, ballot, voting_verdict
 
 __all__ = [
     "ActiveWindow",
+    "Ballot",
     "CheckVerdict",
     "Connectivity",
     "LatencyBaseline",
@@ -36,6 +38,7 @@ __all__ = [
     "active_windows",
     "assess_connectivity",
     "assess_site",
+    "ballot",
     "check_verdict",
     "confirmations",
     "in_maintenance",
@@ -44,5 +47,6 @@ __all__ = [
     "recoveries",
     "site_level",
     "step",
+    "voting_verdict",
     "warning_changes",
 ]

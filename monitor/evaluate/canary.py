@@ -46,8 +46,14 @@ def assess_connectivity(
     """Judge connectivity from the canaries' and the customer checks' states.
 
     Lost when a majority of the canaries fail and at least `share` of the customer
-    checks with a known state are failing. Without canaries nothing is ever lost.
+    checks with a known state are failing. Without canaries nothing is ever lost. No
+    canary with a known state yet (after a start, before their probes confirm) is no
+    evidence: a loss judged before goes on, from its start (a restart changes nothing).
     """
+    unknown = all(s is CheckState.UNKNOWN for s in canaries)
+    if previous.lost_since is not None and canaries and unknown:
+        since = previous.lost_since
+        return Connectivity(lost_since=since, suppressing=now - since < max_suppression)
     if not _lost(canaries, customer_checks, share):
         return Connectivity(restored=previous.lost_since is not None)
     since = previous.lost_since or now

@@ -4,7 +4,7 @@ DESIGN.md section 4, Levels: a check is *failing* at a location after `confirm`
 consecutive failed probes, *degraded* after `confirm` consecutive bad (failed or
 degraded) probes, and *ok* again after `recover` consecutive successes. Heartbeat and
 certificate checks need no confirmation. Across locations a check is failing when
-`quorum` of its configured locations say so.
+`quorum` of its locations say so (the engine passes the *voting* ones: `evaluate.vote`).
 """
 
 from __future__ import annotations

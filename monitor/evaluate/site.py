@@ -9,8 +9,9 @@ from datetime import datetime
 
 from monitor.config.records import Site
 from monitor.evaluate.baseline import LatencyBaseline, SlowFinding
-from monitor.evaluate.checkstate import LocationState, check_verdict
+from monitor.evaluate.checkstate import LocationState
 from monitor.evaluate.level import SiteAssessment, site_level
+from monitor.evaluate.vote import voting_verdict
 
 
 def assess_site(
@@ -18,11 +19,15 @@ def assess_site(
     states: Mapping[str, Mapping[str, LocationState]],
     baselines: Mapping[str, LatencyBaseline],
     now: datetime,
+    *,
+    lost: Mapping[str, datetime] | None = None,
 ) -> SiteAssessment:
-    """Quorum per check over `site.locations`, slow findings from the baselines (when the
-    site has a slow rule), then the level. `states` is check id -> location -> state."""
+    """Quorum per check over the site's voting locations (`lost`: location -> since when
+    it has no vote; `evaluate.vote`), slow findings from the baselines (when the site has
+    a slow rule), then the level. `states` is check id -> location -> state."""
+    lost = lost or {}
     verdicts = {
-        c.id: check_verdict(c.id, states.get(c.id, {}), site.locations, site.quorum)
+        c.id: voting_verdict(c.id, states.get(c.id, {}), site.locations, site.quorum, lost, now)
         for c in site.checks
     }
     return site_level(site, verdicts, _slow(site, baselines, now))

@@ -191,7 +191,10 @@ def _update_open(
     rules: Rules,
 ) -> Decision:
     incident, events = _sync_flags(incident, ctx, now)
-    if assessment.level is None:
+    if assessment.level is None and ctx.connectivity_lost:
+        # none of the site's locations votes (`evaluate.vote`): nothing says it recovered
+        more: tuple[Event, ...] = ()
+    elif assessment.level is None:
         incident, more = _recover(incident, assessment, now, rules)
     else:
         incident, more = _still_failing(incident, assessment, now, rules)

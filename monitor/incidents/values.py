@@ -143,7 +143,7 @@ class SiteContext:
     customer: Customer
     in_maintenance: bool = False
     silenced: bool = False
-    connectivity_lost: bool = False  # the canaries say Vakt's own network is down
+    connectivity_lost: bool = False  # no location of the site votes: none opens or resolves
     dependencies: tuple[DependencyStatus, ...] = ()
 
 

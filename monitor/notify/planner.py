@@ -32,6 +32,7 @@ from monitor.notify.planning.warnings import (
     SlaMark,
     check_warning,
     connectivity_warning,
+    location_warning,
     shed_warning,
     sla_marks,
     team_warnings,
@@ -122,9 +123,19 @@ class Planner:
         so the first tick that meets it sends it)."""
         return unreadable_case_warning(self._context(opened_at), case, site_id, opened_at, reason)
 
-    def connectivity_warning(self, since: datetime, detail: str = "") -> Planned | None:
-        """The team warning "Vakt lost connectivity" for a loss that began at `since`."""
-        return connectivity_warning(self._context(since), since, detail)
+    def connectivity_warning(
+        self, since: datetime, detail: str = "", *, location: str | None = None
+    ) -> Planned | None:
+        """The team warning "Vakt lost connectivity" for a loss that began at `since`
+        (`location`: the location that lost it, and its vote; None: the one instance)."""
+        return connectivity_warning(self._context(since), since, detail, location)
+
+    def location_warning(
+        self, location: str, since: datetime, now: datetime, checks: int
+    ) -> Planned | None:
+        """The team warning that probe location `location` has no live instance since
+        `since` (one per episode)."""
+        return location_warning(self._context(now), location, since, now, checks)
 
     def shed_warning(self, since: datetime, dropped: int) -> Planned | None:
         """The team warning that `dropped` pending rows were shed while the store was

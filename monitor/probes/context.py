@@ -19,6 +19,7 @@ from monitor import __version__
 from monitor.clock import Clock
 from monitor.config.records import HostPort
 from monitor.probes.lean import LeanClient
+from monitor.probes.lean.source import ANY, Source
 from monitor.probes.lean.tls import TlsContext
 from monitor.probes.resolver import CachingResolver
 from monitor.probes.targets import TargetPolicy
@@ -72,6 +73,7 @@ class ProbeContext:
         "location",
         "policy",
         "resolver_server",
+        "source",
         "started_at",
         "tls",
         "unverified",
@@ -88,8 +90,10 @@ class ProbeContext:
         heartbeats: HeartbeatLog,
         http: LeanClient | None = None,
         policy: TargetPolicy | None = None,
+        source: Source = ANY,
     ) -> None:
         self.tls = tls  # verifying: the system's CAs (and the demo's or tests' own)
+        self.source = source  # the local address of every probe connection
         self.unverified = TlsContext(verify=False)  # to read a refused certificate
         self.policy = policy or TargetPolicy()  # where probes may connect
         # the HTTP probe's client; by default on its own caching resolver over `dns`
@@ -100,6 +104,7 @@ class ProbeContext:
             clock.monotonic,
             unverified=self.unverified,
             policy=self.policy,
+            source=source,
         )
         self.dns = dns
         self.resolver_server = resolver_server
@@ -134,12 +139,15 @@ async def open_probe_context(
     heartbeats: HeartbeatLog | None = None,
     ca_file: str | None = None,
     policy: TargetPolicy | None = None,
+    source_address: str | None = None,
 ) -> AsyncIterator[ProbeContext]:
     """Build the shared client and resolver; close the resolvers on exit.
 
     `resolver` is `settings.resolver` (None: the system's resolvers); `ca_file` adds a
     trusted CA (the demo and tests use their own); `policy` says where HTTP probes may
-    connect (None: the default rule only, see `monitor.probes.targets`).
+    connect (None: the default rule only, see `monitor.probes.targets`);
+    `source_address` binds every probe connection to that local address
+    (`monitor.probes.lean.source`; None: the system chooses).
     """
     dns = aiodns.DNSResolver(nameservers=[nameserver(resolver)] if resolver else None)
     ctx = ProbeContext(
@@ -150,6 +158,7 @@ async def open_probe_context(
         location=location,
         heartbeats=heartbeats if heartbeats is not None else InMemoryHeartbeatLog(),
         policy=policy,
+        source=Source(source_address),
     )
     try:
         yield ctx

@@ -7,6 +7,7 @@ import asyncio
 from monitor.config.records import Check, TcpSpec
 from monitor.model import ErrorCode, ProbeResult
 from monitor.probes.context import ProbeContext
+from monitor.probes.lean.source import Source
 from monitor.probes.net import (
     Blocked,
     ResolveError,
@@ -33,7 +34,7 @@ async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
         async with asyncio.timeout(limit):
             addresses = await resolve(ctx.dns, spec.host, phases)
             addresses = permitted(ctx.policy, addresses, spec.port, spec.host)
-            problem, address = await _converse(spec, addresses, phases)
+            problem, address = await _converse(spec, addresses, phases, ctx.source)
     except TimeoutError:
         detail = timeout_detail(limit, phases.waiting_for)
         return failed(check.id, ctx, started_at, phases.timings(), ErrorCode.TIMEOUT, detail)
@@ -51,11 +52,14 @@ async def probe(check: Check, ctx: ProbeContext) -> ProbeResult:
 Problem = tuple[ErrorCode, str] | None
 
 
-async def _converse(spec: TcpSpec, addresses: list[str], phases: Phases) -> tuple[Problem, str]:
+async def _converse(
+    spec: TcpSpec, addresses: list[str], phases: Phases, source: Source
+) -> tuple[Problem, str]:
     phases.begin("a connection")
     try:
         (reader, writer), address = await first_reachable(
-            addresses, lambda a: asyncio.open_connection(a, spec.port)
+            addresses,
+            lambda a: asyncio.open_connection(a, spec.port, local_addr=source.local_addr_for(a)),
         )
     except OSError as exc:
         return connect_problem(exc, addresses[-1], spec.port), addresses[-1]

@@ -63,7 +63,9 @@ async def _handshake(
     loop = asyncio.get_running_loop()
     phases.begin("a connection")
     try:
-        sock, address = await first_reachable(addresses, partial(connect, loop, port=spec.port))
+        sock, address = await first_reachable(
+            addresses, partial(connect, loop, port=spec.port, source=ctx.source)
+        )
     except OSError as exc:
         raise _Refused(*connect_problem(exc, addresses[-1], spec.port)) from None
     with sock:

@@ -11,6 +11,7 @@ from monitor.store.errors import SchemaOutdated, StoreError, StoreLocked
 from monitor.store.fencing import Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
 from monitor.store.queries.cluster import LeaseRow, Member
+from monitor.store.queries.inbox import InboxRow
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -53,6 +54,7 @@ __all__ = [
     "Evidence",
     "Fence",
     "Fenced",
+    "InboxRow",
     "Incident",
     "IncidentEvent",
     "LeaseRow",

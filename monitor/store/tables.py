@@ -483,6 +483,17 @@ cluster_members = Table(
     Column("version", String(NAME), nullable=False),
     Column("started", UTCDateTime, nullable=False),
     Column("heartbeat", UTCDateTime, nullable=False),
+    Column("location", String(NAME), nullable=False, server_default="default"),
+)
+
+probe_inbox = Table(
+    "probe_inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member", String(ID), nullable=False),  # who probed (host:pid)
+    Column("check_id", String(ID), nullable=False),
+    Column("location", String(NAME), nullable=False),
+    Column("result", Text, nullable=False),  # the ProbeResult as JSON
 )
 
 cluster_lease = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.queries.cluster import ClusterQueries
+from monitor.store.queries.inbox import InboxQueries
 from monitor.store.queries.incident_search import IncidentSearchQueries
 from monitor.store.queries.incidents import IncidentQueries
 from monitor.store.queries.intake import IntakeQueries
@@ -29,12 +30,14 @@ class Transaction:
     sessions, used ack tokens, heartbeat pings, email approvals, chart series; `reports`:
     frozen monthly reports; `intake`: customer reports, their rate-limit counters,
     support-mailbox messages read; `cluster`: members and the leader lease (PostgreSQL
-    high availability).
+    high availability); `inbox`: probe results on their way to the leader's engine
+    (PostgreSQL cluster mode).
     """
 
     __slots__ = (
         "checks",
         "cluster",
+        "inbox",
         "incident_search",
         "incidents",
         "intake",
@@ -64,3 +67,4 @@ class Transaction:
         self.web = WebQueries(conn)
         self.reports = ReportQueries(conn)
         self.cluster = ClusterQueries(conn)
+        self.inbox = InboxQueries(conn)

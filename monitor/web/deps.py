@@ -62,6 +62,19 @@ class ClusterMemberView(Protocol):
     def leader(self) -> bool: ...
 
 
+class LocationVoteView(Protocol):
+    """A location's vote as `/cluster` shows it (`monitor.cluster.LocationVote`)."""
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def lost_since(self) -> datetime | None: ...
+
+    @property
+    def voting(self) -> bool: ...
+
+
 class ClusterView(Protocol):
     """The cluster as `/cluster` shows it (`monitor.cluster.ClusterStatus`): judged by
     the cluster layer, shown here."""
@@ -74,6 +87,9 @@ class ClusterView(Protocol):
 
     @property
     def members(self) -> Sequence[ClusterMemberView]: ...
+
+    @property
+    def votes(self) -> Sequence[LocationVoteView]: ...
 
     @property
     def leader(self) -> str | None: ...

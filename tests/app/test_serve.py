@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -275,3 +275,20 @@ async def test_a_taken_listener_port_leaves_no_task_behind(
         task.cancel()
     await asyncio.gather(*left, return_exceptions=True)
     assert [t.get_name() for t in left] == []
+
+
+async def test_another_location_than_settings_location_needs_postgresql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        "vakt: 1\nsettings:\n  timezone: UTC\n  location: oslo\ncustomers:\n  acme:\n"
+        "    contacts: [{name: Kari, email: kari@acme.example}]\n    sites:\n"
+        "      shop: {url: 'http://127.0.0.1:9/', checks: {home: {path: /}}}\n"
+    )
+    options = replace(OPTIONS, location="frankfurt")
+    assert await serve(path, options=options) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "--location frankfurt" in err
+    assert "PostgreSQL" in err
+    assert not (tmp_path / "vakt.db").exists()

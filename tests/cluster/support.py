@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,18 +111,125 @@ def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-class Members:
-    """`n` `vakt run` processes with their own listeners and logs, one database."""
+LOCATIONS_CONFIG = """\
+vakt: 1
+settings:
+  timezone: UTC
+  store: "{store}"
+  listen: 127.0.0.1:{private}
+  public_listen: 127.0.0.1:{public}
+  secret: cluster-secret-0123456789abcdef
+  location: oslo
+  email:
+    from: "Agency Support <support@agency.example>"
+    team: ops@agency.example
+    smtp: {{host: 127.0.0.1, port: {smtp}}}
+  paging: {{group_window: 1s}}
+  defaults: {{interval: {interval}, retry_interval: 1s, timeout: 2s, confirm: 2, recover: 2}}
+  delivery: {{poll: 200ms, lease: 5s, timeout: 2s, retry: {{base: 200ms, cap: 1s}}}}
+  cluster: {{heartbeat: 300ms, lease: 1500ms}}
+  web:
+    api_tokens: [{{name: bot, sha256: {token_sha}, scope: write}}]
+people:
+  alice: {{name: Alice Hansen, email: alice@agency.example}}
+oncall:
+  escalation:
+    default:
+      steps:
+        - {{notify: [person:alice], via: [email]}}
+channels:
+  hook: {{type: webhook, url: "{hook}"}}
+customers:
+  acme:
+    name: ACME AS
+    language: nb
+    contacts: [{{name: Kari Nordmann, email: kari@acme.example}}]
+    sites:
+      shop:
+        url: {target}
+        locations: [{locations}]
+        quorum: majority
+        checks:
+{checks}
+"""
 
-    def __init__(self, tmp: Path, url: str, *, smtp: int, hook: str, target: str, n: int = 3):
+
+def locations_config(*, checks: int, interval: str, locations: Sequence[str]) -> str:
+    """`LOCATIONS_CONFIG` with `checks` checks (paths /c0, /c1 ...) every `interval` from
+    `locations`; the other fields are filled in by `Members`."""
+    lines = "\n".join(f"          c{i}: {{{{path: /c{i}}}}}" for i in range(checks))
+    return (
+        LOCATIONS_CONFIG.replace("{checks}", lines)
+        .replace("{interval}", interval)
+        .replace("{locations}", ", ".join(locations))
+    )
+
+
+class CountingTarget:
+    """An HTTP target on 127.0.0.1 that answers 200 on any path and records every hit:
+    (the client's source address, the path, monotonic time)."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[str, str, float]] = []
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        self.hits.append((request.remote or "", request.path, time.monotonic()))
+        return web.Response(text="target")
+
+    def count(self, since: float, until: float) -> dict[tuple[str, str], int]:
+        """Hits per (source address, path) in [since, until)."""
+        out: dict[tuple[str, str], int] = {}
+        for remote, path, at in self.hits:
+            if since <= at < until:
+                out[(remote, path)] = out.get((remote, path), 0) + 1
+        return out
+
+    async def __aenter__(self) -> CountingTarget:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._answer)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        for address in self._runner.addresses:
+            self.port = int(address[1])
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+class Members:
+    """`n` `vakt run` processes with their own listeners and logs, one database
+    (`config`: the template, `CONFIG` by default; `args`: each one's extra `vakt run`
+    options, e.g. its `--location`)."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        url: str,
+        *,
+        smtp: int,
+        hook: str,
+        target: str,
+        n: int = 3,
+        config: str = CONFIG,
+        args: Sequence[Sequence[str]] = (),
+    ):
         self.url = url
         self.daemons: list[Daemon] = []
         self.ports: list[int] = []
         for i in range(n):
             private = free_port()
-            config = tmp / f"vakt{i}.yaml"
-            config.write_text(
-                CONFIG.format(
+            path = tmp / f"vakt{i}.yaml"
+            path.write_text(
+                config.format(
                     store=url,
                     private=private,
                     public=free_port(),
@@ -132,7 +239,8 @@ class Members:
                     token_sha=hashlib.sha256(API_TOKEN.encode()).hexdigest(),
                 )
             )
-            self.daemons.append(Daemon(config, tmp / f"vakt{i}.log", drain=2.0))
+            extra = args[i] if i < len(args) else ()
+            self.daemons.append(Daemon(path, tmp / f"vakt{i}.log", drain=2.0, args=extra))
             self.ports.append(private)
         self.expected_exit: set[int] = set()
 

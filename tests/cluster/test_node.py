@@ -15,6 +15,7 @@ from monitor.cli import main
 from monitor.clock import SystemClock
 from monitor.cluster import ClusterNode, Identity
 from monitor.config.records import ClusterSettings
+from monitor.engine.state import VOTE, vote_to_json
 from monitor.store import Fenced, Notification, OutboxKey, Store
 
 pytestmark = pytest.mark.pg
@@ -119,6 +120,37 @@ async def test_cluster_status_lists_members_leader_and_term(
         ("a:1", True, True),
         ("b:2", True, False),
     ]
+
+
+LOST = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+async def store_votes(store: Store) -> None:
+    """What the leader's engine writes in its flush: oslo votes, frankfurt lost its vote."""
+    votes = {"oslo": vote_to_json(None), "frankfurt": vote_to_json(LOST)}
+    async with store.transaction() as tx:
+        await tx.memory.save(VOTE, votes, LOST)
+
+
+async def test_cluster_status_shows_which_location_votes(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "checks.yaml"
+    config.write_text(CONFIG.format(url=pg_url))
+    async with Store(pg_url) as store:
+        await Node(store, "a", 1).node.round()
+        await store_votes(store)
+        code = await asyncio.to_thread(main, ["cluster", "status", "--json", "-c", str(config)])
+        shown = json.loads(capsys.readouterr().out)
+        text_code = await asyncio.to_thread(main, ["cluster", "status", "-c", str(config)])
+        text = capsys.readouterr().out
+    assert (code, text_code) == (0, 0)
+    assert shown["votes"] == [
+        {"location": "frankfurt", "voting": False, "lost_since": LOST.isoformat()},
+        {"location": "oslo", "voting": True, "lost_since": None},
+    ]
+    assert "frankfurt" in text
+    assert "no vote" in text
 
 
 def test_cluster_status_on_sqlite_says_there_is_no_cluster(

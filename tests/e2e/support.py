@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -137,8 +137,11 @@ class HookInbox:
 class Daemon:
     """One `vakt run` subprocess, its log in a file."""
 
-    def __init__(self, config: Path, log: Path, *, drain: float = 3.0) -> None:
+    def __init__(
+        self, config: Path, log: Path, *, drain: float = 3.0, args: Sequence[str] = ()
+    ) -> None:
         self.config, self.log, self.drain = config, log, drain
+        self.args = tuple(args)  # more `vakt run` options (`--location oslo`)
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -152,6 +155,7 @@ class Daemon:
                 str(self.config),
                 "--drain",
                 str(self.drain),
+                *self.args,
                 stdout=out,
                 stderr=out,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -60,3 +60,10 @@ def test_restored_once_when_canaries_recover() -> None:
     restored = assess_connectivity(lost, [K], HALF_DOWN, T0 + timedelta(minutes=3))
     assert restored == Connectivity(restored=True)
     assert not assess_connectivity(restored, [K], HALF_DOWN, T0 + timedelta(minutes=4)).restored
+
+
+def test_canaries_not_known_yet_keep_a_loss_from_before_a_restart() -> None:
+    lost = Connectivity(lost_since=T0, suppressing=True)
+    kept = assess_connectivity(lost, [U, U], HALF_DOWN, T0 + timedelta(minutes=31))
+    assert kept == Connectivity(lost_since=T0, suppressing=False)
+    assert assess_connectivity(lost, [K, U], HALF_DOWN, T0).restored

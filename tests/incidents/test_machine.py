@@ -373,6 +373,16 @@ def test_no_customer_incident_while_connectivity_is_lost() -> None:
     assert after.incident is not None
 
 
+def test_an_open_incident_does_not_resolve_while_no_location_votes() -> None:
+    h = play([(0, "FOOOO")])
+    assert h.open is not None
+    held = h.tick(T0 + 5 * MINUTE, h.context(connectivity_lost=True), **states("OOOOO"))
+    assert held.incident is not None
+    assert held.incident.status is not IncidentStatus.RESOLVED
+    assert held.incident.recovered_at is None
+    assert held.events == ()
+
+
 def test_kind_is_site() -> None:
     h = play([(0, "FOOOO")])
     assert h.open is not None

@@ -14,6 +14,7 @@ from monitor.store import Store
 from monitor.web import create_private_app
 from tests.cluster.conftest import pg_available as pg_available
 from tests.cluster.conftest import pg_url as pg_url
+from tests.cluster.test_node import store_votes
 from tests.web.conftest import Client, MakeClient, deps_of
 from tests.web.support import Env, add_password, login
 
@@ -60,3 +61,29 @@ async def test_the_cluster_page_lists_members_the_leader_and_its_term(
     assert '<span id="term">1</span>' in text
     assert '<span id="served-by">b:2</span>' in text
     assert text.count('<tr class="member">') == 2
+
+
+@pytest.mark.pg
+async def test_the_cluster_page_shows_which_location_votes(
+    env: Env, make_client: MakeClient, pg_url: str
+) -> None:
+    async with Store(pg_url) as cluster_store:
+        node = ClusterNode(
+            cluster_store,
+            SETTINGS,
+            Identity("a:1", "a", 1, "test"),
+            SystemClock(),
+            on_change=follow,
+        )
+        await node.round()
+        await store_votes(cluster_store)
+
+        async def status():  # type: ignore[no-untyped-def]
+            return await read_status(cluster_store, SETTINGS.lease)
+
+        client = await make_client(create_private_app(deps_of(env, cluster=status, member="a:1")))
+        await add_password(env.store)
+        await login(client)
+        text = await (await client.get("/cluster")).text()
+    assert '<tr class="vote lost"><td>frankfurt</td>' in text
+    assert '<tr class="vote"><td>oslo</td>' in text

@@ -9,15 +9,19 @@ Keys: `(case, team_warning, "<what>:<n>", team, email)`; a warning check's is
 - `flapping`: once per FLAPPING event; `mass_outage`: when a mass-outage case opens;
 - `check_warning`: an `impact: warning` check started failing (the engine asks), key
   `(check:<check id>, team_warning, <since>, team, email)`;
+- `location:<name>`: a probe location some check lists has no live instance (the
+  cluster leader asks), key `(location:<name>, team_warning, <since>, team, email)`;
 - `connectivity`: the canaries and many customer checks fail together: Vakt itself lost
-  its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`.
+  its network (the engine asks), key `(connectivity, team_warning, <since>, team, email)`;
+  with several locations, one location lost it (and its vote): subject
+  `connectivity:<location>`.
 Warnings that fall inside a pause or silence are not sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.config.records import Check
@@ -176,9 +180,15 @@ CONNECTIVITY = "connectivity"
 """The subject of "Vakt lost connectivity" warnings."""
 
 
-def connectivity_warning(ctx: Context, since: datetime, detail: str) -> Planned | None:
-    """The one team warning of a connectivity loss that began at `since`."""
-    return _episode_warning(ctx, CONNECTIVITY, since, "Vakt lost connectivity", detail)
+def connectivity_warning(
+    ctx: Context, since: datetime, detail: str, location: str | None = None
+) -> Planned | None:
+    """The one team warning of a connectivity loss that began at `since` (`location`: of
+    that location only, which has no vote while it lasts)."""
+    if location is None:
+        return _episode_warning(ctx, CONNECTIVITY, since, "Vakt lost connectivity", detail)
+    title = f"Vakt lost connectivity in {location}: {location} has no vote"
+    return _episode_warning(ctx, f"{CONNECTIVITY}:{location}", since, title, detail)
 
 
 def _episode_warning(
@@ -201,6 +211,26 @@ def _episode_warning(
         timezone=ctx.config.settings.timezone_name,
     )
     return Planned(key, since, payload)
+
+
+LOCATION = "location"
+"""The subject prefix of "a probe location has no live instance" warnings."""
+
+
+def location_warning(
+    ctx: Context, location: str, since: datetime, now: datetime, checks: int
+) -> Planned | None:
+    """The one team warning that probe location `location`, which `checks` checks need,
+    has had no live instance since `since` (its last member's last heartbeat): keyed by
+    the location and `since`, so one episode is one warning whoever leads; due `now`."""
+    note = (
+        f"No running Vakt instance is in location '{location}', which {checks} check(s) "
+        "list: they are not probed from there until an instance with "
+        f"`vakt run --location {location}` joins. Their quorum counts the other locations."
+    )
+    title = f"Probe location {location} has no running instance"
+    planned = _episode_warning(ctx, f"{LOCATION}:{location}", since, title, note)
+    return None if planned is None else replace(planned, due_at=now)
 
 
 SHED = "engine_shed"

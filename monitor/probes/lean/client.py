@@ -45,6 +45,7 @@ from monitor.probes.lean.request import (
     next_hop,
     parse_url,
 )
+from monitor.probes.lean.source import ANY, Source
 from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError
 from monitor.probes.phases import Phases
 from monitor.probes.resolver import CachingResolver
@@ -356,6 +357,7 @@ class LeanClient:
         "_prepared",
         "_refused",
         "_resolver",
+        "_source",
         "_tls",
         "_user_agent",
     )
@@ -368,8 +370,10 @@ class LeanClient:
         now: Callable[[], float],
         unverified: TlsContext | None = None,
         policy: TargetPolicy | None = None,
+        source: Source = ANY,
     ) -> None:
         self._resolver = resolver
+        self._source = source  # the local address of every connection (`--probe-source-address`)
         self._policy = policy or TargetPolicy()  # where probes may connect
         self._tls = tls
         # `verify_tls: false`, reading refused certificates, and vouched-for connections
@@ -491,7 +495,7 @@ class LeanClient:
             except TlsError as exc:
                 raise FetchError(ErrorCode.TLS, exc.reason) from None
         try:
-            transport = await _connect(addresses, protocol)
+            transport = await _connect(addresses, protocol, self._source)
         except (OSError, RuntimeError) as exc:  # uvloop may raise RuntimeError
             _release(exc)
             raise connect_error(_as_os_error(exc), target.host, target.port) from None
@@ -576,7 +580,8 @@ class LeanClient:
             address = str(peer[0]) if isinstance(peer, tuple) else target.host
             key = (address, target.port, name, exc.verify_code)
             cert = await self._refused.get(
-                key, partial(peer_certificate, self._insecure, address, target.port, name)
+                key,
+                partial(peer_certificate, self._insecure, address, target.port, name, self._source),
             )
             raise FetchError(ErrorCode.TLS, explain(exc, cert, name)) from None
         except OSError as exc:
@@ -584,8 +589,11 @@ class LeanClient:
             raise handshake_error(exc, target.host, target.port) from None
 
 
-async def _connect(addresses: list[AddrInfo], protocol: asyncio.Protocol) -> asyncio.BaseTransport:
-    """A connection to the first address that answers, with `protocol` on it.
+async def _connect(
+    addresses: list[AddrInfo], protocol: asyncio.Protocol, source: Source
+) -> asyncio.BaseTransport:
+    """A connection to the first address that answers, with `protocol` on it, from
+    `source`.
 
     One address lets the event loop make the socket and the transport in one go (uvloop:
     in C), which costs about half of a socket connected first and wrapped after; several
@@ -595,11 +603,18 @@ async def _connect(addresses: list[AddrInfo], protocol: asyncio.Protocol) -> asy
     if len(addresses) == 1:
         family, _, _, _, address = addresses[0]
         transport, _ = await loop.create_connection(
-            lambda: protocol, address[0], address[1], family=family
+            lambda: protocol,
+            address[0],
+            address[1],
+            family=family,
+            local_addr=source.local_addr(family),
         )
         return transport
     sock = await aiohappyeyeballs.start_connection(
-        addresses, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, interleave=1
+        addresses,
+        happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+        interleave=1,
+        local_addr_infos=source.local_infos(),
     )
     transport, _ = await loop.create_connection(lambda: protocol, sock=sock)
     return transport

@@ -9,6 +9,7 @@ import socket
 
 from cryptography import x509
 
+from monitor.probes.lean.source import ANY, Source
 from monitor.probes.lean.tls import TlsConnection, TlsContext, TlsError
 
 _READ = 16 * 1024
@@ -35,12 +36,15 @@ async def shake(loop: asyncio.AbstractEventLoop, sock: socket.socket, tls: TlsCo
         tls.feed(data)
 
 
-async def connect(loop: asyncio.AbstractEventLoop, address: str, port: int) -> socket.socket:
-    """A non-blocking socket connected to `address` (an IP literal)."""
+async def connect(
+    loop: asyncio.AbstractEventLoop, address: str, port: int, source: Source = ANY
+) -> socket.socket:
+    """A non-blocking socket connected to `address` (an IP literal), from `source`."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
+        source.bind(sock)
         await loop.sock_connect(sock, (address, port))
     except BaseException:
         sock.close()
@@ -49,7 +53,7 @@ async def connect(loop: asyncio.AbstractEventLoop, address: str, port: int) -> s
 
 
 async def peer_certificate(
-    context: TlsContext, address: str, port: int, server_name: str
+    context: TlsContext, address: str, port: int, server_name: str, source: Source = ANY
 ) -> x509.Certificate | None:
     """The leaf certificate of `address`, read with `context` (which must not verify).
 
@@ -59,7 +63,7 @@ async def peer_certificate(
     """
     loop = asyncio.get_running_loop()
     try:
-        sock = await connect(loop, address, port)
+        sock = await connect(loop, address, port, source)
     except OSError:
         return None
     with sock:

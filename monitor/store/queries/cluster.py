@@ -31,6 +31,7 @@ class Member:
     version: str
     started: datetime
     heartbeat: datetime
+    location: str = "default"  # where it probes from (`vakt run --location`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,8 @@ class ClusterQueries:
         """Insert or refresh `member` (its heartbeat)."""
         insert = dialect_insert(self.conn, cluster_members).values(**_member_row(member))
         stmt = insert.on_conflict_do_update(
-            index_elements=["id"], set_={"heartbeat": insert.excluded.heartbeat}
+            index_elements=["id"],
+            set_={"heartbeat": insert.excluded.heartbeat, "location": insert.excluded.location},
         )
         await self.conn.execute(stmt)
 
@@ -134,12 +136,15 @@ def _member_row(m: Member) -> dict[str, object]:
         "version": m.version,
         "started": m.started,
         "heartbeat": m.heartbeat,
+        "location": m.location,
     }
 
 
 def _member(row: Row[object]) -> Member:
     m = row._mapping
-    return Member(m["id"], m["host"], m["pid"], m["version"], m["started"], m["heartbeat"])
+    return Member(
+        m["id"], m["host"], m["pid"], m["version"], m["started"], m["heartbeat"], m["location"]
+    )
 
 
 def _lease(row: Row[object]) -> LeaseRow:
