@@ -49,7 +49,6 @@ settings:
   email: {{from: "Bench <bench@bench.example>", team: team@bench.example}}
   defaults:
     {{interval: {interval}, retry_interval: {interval}, timeout: 10s, confirm: 3, recover: 2}}
-  cluster: {{heartbeat: 1s, lease: 5s}}
 people:
   ops: {{name: Ops, email: ops@bench.example}}
 oncall:
