@@ -11,6 +11,7 @@ from monitor.store.errors import SchemaOutdated, StoreError, StoreLocked
 from monitor.store.fencing import Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
 from monitor.store.queries.cluster import LeaseRow, Member
+from monitor.store.queries.incidents import NEVER
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -41,6 +42,7 @@ from monitor.store.transaction import Transaction
 
 __all__ = [
     "LATENCY_BOUNDS",
+    "NEVER",
     "Aggregate",
     "Attempt",
     "AttemptOutcome",

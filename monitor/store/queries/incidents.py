@@ -172,27 +172,29 @@ class IncidentQueries:
             await self.conn.execute(stmt)
 
     async def due(
-        self, now: datetime, resolved_since: datetime
+        self, now: datetime | None, resolved_since: datetime
     ) -> list[tuple[Incident, datetime | None]]:
         """The cases the planner tick plans at `now`, each with its stored `next_plan_at`:
-        those due (NULL, or at or before `now`; the index) among the unresolved and those
-        resolved at or after `resolved_since`. Unresolved first (oldest first), then the
-        resolved in order of resolution, as `unresolved` and `resolved_since` give them."""
-        due = or_(incidents.c.next_plan_at.is_(None), incidents.c.next_plan_at <= now)
+        those due (NULL, or at or before `now`; the index; `now` None: all) among the
+        unresolved and those resolved at or after `resolved_since`. Unresolved first
+        (oldest first), then the resolved in order of resolution, as `unresolved` and
+        `resolved_since` give them."""
         unresolved = (
             select(incidents)
-            .where(due, incidents.c.status.in_(_UNRESOLVED))
+            .where(incidents.c.status.in_(_UNRESOLVED))
             .order_by(incidents.c.opened_at, incidents.c.id)
         )
         resolved = (
             select(incidents)
             .where(
-                due,
                 incidents.c.resolved_at >= resolved_since,
                 incidents.c.status == IncidentStatus.RESOLVED.value,
             )
             .order_by(incidents.c.resolved_at, incidents.c.id)
         )
+        if now is not None:
+            due = or_(incidents.c.next_plan_at.is_(None), incidents.c.next_plan_at <= now)
+            unresolved, resolved = unresolved.where(due), resolved.where(due)
         out: list[tuple[Incident, datetime | None]] = []
         for query in (unresolved, resolved):
             out += [(_incident(row), row.next_plan_at) for row in await self.conn.execute(query)]
