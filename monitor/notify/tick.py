@@ -1,10 +1,23 @@
-"""The planner tick: re-plan every open case and maintenance window at `now`, insert
-what is due.
+"""The planner tick: re-plan the cases with something due and every maintenance window
+at `now`, insert what is due.
 
 app.py runs `planner_tick` as an APScheduler interval job (every 1-5 s). Everything
 timed (escalation repeats, deferred Level B pages, customer updates, announcements) is
-re-derived from the store on every tick and inserted with on-conflict-do-nothing, so a
-restart loses nothing and running the tick twice inserts nothing new.
+re-derived from the store and inserted with on-conflict-do-nothing, so a restart loses
+nothing and running the tick twice inserts nothing new.
+
+The index: each incident row keeps `next_plan_at`, the earliest instant its plan can
+change (`monitor.notify.planning.wake.next_plan_at`, written by the tick after planning
+the case, only if its `version` is unchanged). Every write of the case (the store's one
+home: `monitor.store.queries.incidents`) sets it NULL. A tick reads only the cases with
+`next_plan_at` NULL or at or before `now`, so its work follows what is due, not how many
+cases are open. It reads every case (a full re-plan, as before the index) on the first
+tick, when the stored planning fingerprint of the config differs (a reload or a restart
+with another config), across a new gap, and when a due case moves a paging lane
+(`Planner.moves_pages`: a new slot or a group window closing; grouping into digests
+needs every case that pages). Otherwise the due cases are planned without pages and
+digests, which they cannot change. `full=True` forces the full re-plan (the property
+test compares the two).
 
 This module does I/O (the store); the planning itself is `monitor.notify.planner`.
 
