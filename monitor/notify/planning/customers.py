@@ -145,7 +145,7 @@ def customer_times(ctx: Context, view: CaseView) -> list[datetime]:
     if plan is None:
         return []
     out = [plan.opened_due]
-    if plan.policy.update_every:
+    if plan.policy.update_every and plan.incident.resolved_at is None:  # none after it
         out.append(next_update_at(plan, max(ctx.now, plan.opened_due)))
     resolved = resolved_due(ctx, plan.incident)
     if resolved is not None:
