@@ -95,6 +95,31 @@ async def test_with_1000_open_cases_and_nothing_due_a_tick_reads_no_case(
         await store.close()
 
 
+async def test_a_write_or_another_config_makes_the_next_tick_plan_the_case(
+    backend: Backend,
+) -> None:
+    store = await open_store(backend)
+    try:
+        [first, _] = await _open(store, [_row(1, "c00", Level.A, T0), _row(2, "c01", Level.A, T0)])
+        planner = Planner(config(3))
+        await planner_tick(store, planner.config, planner, T0, period=PERIOD)
+        await planner_tick(store, planner.config, planner, T0 + MIN, period=PERIOD)
+        quiet = await planner_tick(store, planner.config, planner, T0 + 2 * MIN, period=PERIOD)
+        assert quiet.read == 0
+        async with store.transaction() as tx:  # a private note: a write of the case
+            note = IncidentEvent(first, T0 + 2 * MIN, "alice", EventKind.NOTE, "looking")
+            await tx.incidents.add_events([note])
+        written = await planner_tick(store, planner.config, planner, T0 + 3 * MIN, period=PERIOD)
+        assert written.read >= 1
+        quiet = await planner_tick(store, planner.config, planner, T0 + 4 * MIN, period=PERIOD)
+        assert quiet.read == 0
+        other = Planner(config(4))  # a reload: another customer list
+        reloaded = await planner_tick(store, other.config, other, T0 + 4 * MIN, period=PERIOD)
+        assert reloaded.read == 2
+    finally:
+        await store.close()
+
+
 # ------------------------------------------------------------- index == full re-plan
 
 Kind = Literal["ack", "resolve", "reopen", "note", "approve", "upgrade"]
