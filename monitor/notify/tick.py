@@ -208,6 +208,7 @@ async def planner_tick(
             or record.config != planner.fingerprint
             or len(downtimes) != len(record.downtimes)
         )
+        forced = everything  # every stored `next_plan_at` is recomputed
         read = await _read_cases(tx, now, cases_within, due=not everything)
         if not everything and any(
             planner.moves_pages(view, read.since[view.incident_id], now, downtimes)
@@ -229,10 +230,10 @@ async def planner_tick(
         *planner.plan_maintenance(windows, now),
         *unreadable_warnings(planner, read.unreadable),
     ]
-    plans = {
+    plans = {  # a case read only for grouping keeps its stored time: nothing changed it
         c.incident_id: planner.next_plan_at(c, now, downtimes) or NEVER
         for c in cases
-        if c.incident_id is not None
+        if c.incident_id is not None and (forced or _due(read.since[c.incident_id], now))
     }
     keep = min([now - cases_within, *oldest])
     async with store.transaction(fence=fence) as tx:
@@ -259,6 +260,10 @@ async def planner_tick(
         read=len(versions),
         cases=frozenset(c.incident.case for c in cases if c.incident.case is not None),
     )
+
+
+def _due(since: datetime | None, now: datetime) -> bool:
+    return since is None or since <= now
 
 
 def case_lookback(config: Config, lookback: timedelta) -> timedelta:
