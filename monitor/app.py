@@ -882,7 +882,7 @@ class _Daemon:
         )
         if result.inserted:
             self._wake_dispatcher()
-        self.sla.count(result.sla)
+        self.sla.count(result.sla, result.cases)
 
     async def _monthly_reports(self) -> None:
         """Last month's reports, on the first business day (`monitor.reports.monthly`)."""

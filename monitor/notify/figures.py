@@ -11,7 +11,7 @@ was in time is `monitor.policy.answered_in_time`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -95,8 +95,10 @@ def response_outcome(
 class SlaCounter:
     """Feeds `vakt_sla_warnings_total` and `vakt_sla_breaches_total` from the planner
     tick's SLA marks: once per case, threshold and paging era in this process. A tick's
-    marks are every threshold its open cases have passed, so a mark not reported again
-    belongs to a case no longer open (or an era gone by) and is forgotten."""
+    marks are every threshold the cases it planned have passed (`cases`; every case when
+    not given), so a mark of one of them not reported again belongs to a case no longer
+    open (or an era gone by) and is forgotten. The tick plans a case when a threshold
+    falls and right after every write of it (its resolution too)."""
 
     __slots__ = ("_hub", "_seen")
 
@@ -104,7 +106,7 @@ class SlaCounter:
         self._hub = hub
         self._seen: set[tuple[str, str, int]] = set()
 
-    def count(self, marks: Sequence[SlaMark]) -> None:
+    def count(self, marks: Sequence[SlaMark], cases: Collection[str] | None = None) -> None:
         current = {(mark.case, mark.what, mark.era) for mark in marks}
         for mark in marks:
             key = (mark.case, mark.what, mark.era)
@@ -115,7 +117,10 @@ class SlaCounter:
                 self._hub.sla_breach()
             else:
                 self._hub.sla_warning()
-        self._seen &= current
+        if cases is None:
+            self._seen &= current
+        else:
+            self._seen = {k for k in self._seen if k in current or k[0] not in cases}
 
     @property
     def remembered(self) -> int:

@@ -28,6 +28,7 @@ from monitor.notify.planning.customers import customer_emails
 from monitor.notify.planning.maintenance import config_windows, maintenance_emails
 from monitor.notify.planning.pages import PageItem, plan_pages, slots
 from monitor.notify.planning.values import CaseView, Key, Planned, WindowView
+from monitor.notify.planning.wake import fingerprint, moves_pages, next_plan_at
 from monitor.notify.planning.warnings import (
     SlaMark,
     check_warning,
@@ -54,7 +55,7 @@ class Planner:
     `ack_ttl`: how long an acknowledge link in a page stays valid after the page is due.
     """
 
-    __slots__ = ("_ack_ttl", "_config", "_contracts")
+    __slots__ = ("_ack_ttl", "_config", "_contracts", "_fingerprint")
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class Planner:
         self._config = config
         self._contracts = contracts or Contracts.from_config(config)
         self._ack_ttl = ack_ttl
+        self._fingerprint: str | None = None
 
     @property
     def config(self) -> Config:
@@ -75,24 +77,59 @@ class Planner:
         return Context(self._config, self._contracts, require_aware(now, "now"), self._ack_ttl)
 
     def plan(
-        self, cases: Sequence[CaseView], now: datetime, downtimes: Sequence[Downtime] = ()
+        self,
+        cases: Sequence[CaseView],
+        now: datetime,
+        downtimes: Sequence[Downtime] = (),
+        *,
+        pages: bool = True,
     ) -> list[Planned]:
         """Every page, digest, customer email and team warning of `cases` due at `now`.
 
         `downtimes`: the gaps in the planner's ticks (the caller reads them from the
         store); the escalation slots missed in them collapse into one page per recipient
-        that says how long Vakt was down (`monitor.policy.collapse_missed`)."""
+        that says how long Vakt was down (`monitor.policy.collapse_missed`).
+        `pages=False`: no pages or digests (a caller that passes only some of the cases:
+        grouping needs all of them; see `moves_pages`)."""
         ctx = self._context(now)
         items: list[PageItem] = []
         out: list[Planned] = []
         for view in cases:
-            pages, exhausted = slots(ctx, view, downtimes)
-            items.extend(pages)
+            found, exhausted = slots(ctx, view, downtimes)
+            items.extend(found)
             out.extend(team_warnings(ctx, view, exhausted))
             if not view.reported:
                 out.extend(customer_emails(ctx, view))
-        out.extend(plan_pages(ctx, items))
+        if pages:
+            out.extend(plan_pages(ctx, items))
         return _unique(out)
+
+    def next_plan_at(
+        self, view: CaseView, now: datetime, downtimes: Sequence[Downtime] = ()
+    ) -> datetime | None:
+        """The earliest instant after `now` at which planning the case, unchanged, could
+        give something new; None: no time can, only a write (`planning.wake`)."""
+        return next_plan_at(self._context(now), view, downtimes)
+
+    def moves_pages(
+        self,
+        view: CaseView,
+        since: datetime | None,
+        now: datetime,
+        downtimes: Sequence[Downtime] = (),
+    ) -> bool:
+        """Whether planning the case at `now` may change pages or digests it shares with
+        other cases, `since` its stored `next_plan_at` (None: written since; `planning.wake`):
+        then every case must be planned together."""
+        return moves_pages(self._context(now), view, since, downtimes)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything of the config the case planning reads but the sites and
+        maintenance windows: a tick planned under another one re-plans every case."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self._config)
+        return self._fingerprint
 
     def sla_marks(self, cases: Sequence[CaseView], now: datetime) -> list[SlaMark]:
         """The SLA warnings and breaches `cases` have passed by `now` (for the metrics;

@@ -1,10 +1,23 @@
-"""The planner tick: re-plan every open case and maintenance window at `now`, insert
-what is due.
+"""The planner tick: re-plan the cases with something due and every maintenance window
+at `now`, insert what is due.
 
 app.py runs `planner_tick` as an APScheduler interval job (every 1-5 s). Everything
 timed (escalation repeats, deferred Level B pages, customer updates, announcements) is
-re-derived from the store on every tick and inserted with on-conflict-do-nothing, so a
-restart loses nothing and running the tick twice inserts nothing new.
+re-derived from the store and inserted with on-conflict-do-nothing, so a restart loses
+nothing and running the tick twice inserts nothing new.
+
+The index: each incident row keeps `next_plan_at`, the earliest instant its plan can
+change (`monitor.notify.planning.wake.next_plan_at`, written by the tick after planning
+the case, only if its `version` is unchanged). Every write of the case (the store's one
+home: `monitor.store.queries.incidents`) sets it NULL. A tick reads only the cases with
+`next_plan_at` NULL or at or before `now`, so its work follows what is due, not how many
+cases are open. It reads every case (a full re-plan, as before the index) on the first
+tick, when the stored planning fingerprint of the config differs (a reload or a restart
+with another config), across a new gap, and when a due case moves a paging lane
+(`Planner.moves_pages`: a new slot or a group window closing; grouping into digests
+needs every case that pages). Otherwise the due cases are planned without pages and
+digests, which they cannot change. `full=True` forces the full re-plan (the property
+test compares the two).
 
 This module does I/O (the store); the planning itself is `monitor.notify.planner`.
 
@@ -54,8 +67,8 @@ from monitor.notify.planner import (
 from monitor.notify.planning.maintenance import covered_sites
 from monitor.notify.stored import approved_at, from_record, from_report
 from monitor.policy import Downtime
-from monitor.store import EventKind as StoredKind
 from monitor.store import (
+    NEVER,
     Fence,
     IncidentEvent,
     MaintenanceWindow,
@@ -65,6 +78,7 @@ from monitor.store import (
     Store,
     Transaction,
 )
+from monitor.store import EventKind as StoredKind
 from monitor.store import Incident as StoredIncident
 
 log = logging.getLogger("vakt.notify")
@@ -86,6 +100,7 @@ class TickRecord:
 
     last: datetime | None = None
     downtimes: tuple[Downtime, ...] = ()
+    config: str = ""  # the planning fingerprint the cases were last planned under
 
     def at(self, now: datetime, period: timedelta) -> tuple[Downtime, ...]:
         """The gaps a tick (or a flush) at `now` plans with: the stored ones and the one
@@ -98,7 +113,7 @@ class TickRecord:
         every case still read opened) are forgotten."""
         kept = tuple(d for d in self.at(now, period) if d.end >= keep_since)
         last = now if self.last is None else max(self.last, now)
-        return TickRecord(last, kept[-KEEP_DOWNTIMES:])
+        return TickRecord(last, kept[-KEEP_DOWNTIMES:], self.config)
 
 
 async def read_ticks(tx: Transaction) -> TickRecord:
@@ -111,9 +126,10 @@ async def read_ticks(tx: Transaction) -> TickRecord:
             Downtime(_aware(start), _aware(end), timedelta(seconds=float(grace)))
             for start, end, grace in data.get("downtimes", ())
         )
+        config = str(data.get("config", ""))
     except (ValueError, TypeError, AttributeError):
         return TickRecord()
-    return TickRecord(last, downtimes)
+    return TickRecord(last, downtimes, config)
 
 
 async def write_ticks(tx: Transaction, record: TickRecord, now: datetime) -> None:
@@ -121,7 +137,8 @@ async def write_ticks(tx: Transaction, record: TickRecord, now: datetime) -> Non
         [d.start.isoformat(), d.end.isoformat(), d.grace.total_seconds()] for d in record.downtimes
     ]
     last = None if record.last is None else record.last.isoformat()
-    text = json.dumps({"last": last, "downtimes": downtimes}, separators=(",", ":"))
+    data = {"last": last, "downtimes": downtimes, "config": record.config}
+    text = json.dumps(data, separators=(",", ":"))
     await tx.memory.save(PLANNER_MEMORY, {TICKS: text}, now)
 
 
@@ -129,7 +146,9 @@ async def write_ticks(tx: Transaction, record: TickRecord, now: datetime) -> Non
 class TickResult:
     planned: int  # notifications due now (most were inserted by earlier ticks)
     inserted: int  # new rows
-    sla: tuple[SlaMark, ...] = ()  # SLA thresholds the open cases have passed (metrics)
+    sla: tuple[SlaMark, ...] = ()  # SLA thresholds the cases read have passed (metrics)
+    read: int = 0  # incident rows read and planned
+    cases: frozenset[str] = frozenset()  # the case numbers planned (whose marks `sla` has)
 
 
 def to_notification(planned: Planned, now: datetime) -> Notification:
@@ -153,13 +172,19 @@ async def planner_tick(
     lookback: timedelta = DEFAULT_LOOKBACK,
     period: timedelta = DEFAULT_PERIOD,
     fence: Fence | None = None,
+    full: bool = False,
 ) -> TickResult:
-    """Re-plan at `now` and insert what is due.
+    """Re-plan at `now` the cases with something due and insert what is due.
 
-    Cases: every unresolved incident plus those resolved within `lookback` (so their
-    resolved emails go out even when the resolution came from a CLI command), or within
-    `case_lookback` (flapping cases' held "resolved" emails). Windows:
-    the config's and the store's that are announced, running or ended within `lookback`.
+    Cases: those due on the index (`next_plan_at` NULL or at or before `now`) among the
+    unresolved incidents and those resolved within `lookback` (so their resolved emails
+    go out even when the resolution came from a CLI command), or within `case_lookback`
+    (flapping cases' held "resolved" emails). Every case instead (a full re-plan) on the
+    first tick, under a config whose planning fingerprint differs from the stored one,
+    across a new gap, with `full`, or when a due case moves a paging lane
+    (`Planner.moves_pages`: grouping needs every case that pages). Without a full re-plan
+    the due cases are planned without pages and digests. Windows: the config's and the
+    store's that are announced, running or ended within `lookback`.
     `period`: how often the tick runs; a tick more than two periods after the stored last
     one plans across a gap (see the module docstring) and records it.
 
@@ -168,36 +193,85 @@ async def planner_tick(
     of cases; the rows are written in a short write transaction after it. That one
     compares before it writes: a case whose row changed since it was read (its `version`:
     acknowledged, resolved, re-levelled meanwhile) gets none of the rows planned from the
-    old one (the next tick plans it afresh), and the tick record is written only if no
-    other tick wrote it meanwhile. Outbox rows keep their dedupe keys, so a row planned
-    twice is inserted once. `fence`: the write transaction is a leader transaction
-    (`monitor.store.fencing`): a former leader's tick writes nothing.
+    old one nor a `next_plan_at` (its write left it NULL: the next tick plans it afresh),
+    and the tick record is written only if no other tick wrote it meanwhile. Outbox rows
+    keep their dedupe keys, so a row planned twice is inserted once. `fence`: the write
+    transaction is a leader transaction (`monitor.store.fencing`): a former leader's tick
+    writes nothing.
     """
     async with store.transaction(read_only=True) as tx:
         record = await read_ticks(tx)
+        downtimes = record.at(now, period)
         cases_within = case_lookback(config, lookback)
-        readable, unreadable, versions = await _read_cases(tx, now, cases_within)
-        cases = await with_facts(tx, config, readable)
-        cases += await read_reported(tx, config)
+        everything = (
+            full
+            or record.last is None
+            or record.config != planner.fingerprint
+            or len(downtimes) != len(record.downtimes)
+        )
+        forced = everything  # every stored `next_plan_at` is recomputed
+        read = await _read_cases(tx, now, cases_within, due=not everything)
+        # customer-reported cases have no `next_plan_at`: read and planned on every tick
+        # (they are few), and one that pages makes the tick plan every case's pages
+        reported = await read_reported(tx, config)
+        if not everything and (
+            any(
+                planner.moves_pages(view, read.since[view.incident_id], now, downtimes)
+                for view in read.views
+                if view.incident_id is not None
+            )
+            or any(planner.moves_pages(view, None, now, downtimes) for view in reported)
+        ):
+            everything = True
+            read = await _read_cases(tx, now, cases_within, due=False)
+        cases = await with_facts(tx, config, read.views)
+        cases += reported
+        oldest = [c.incident.opened_at for c in cases]
+        if downtimes and not everything:  # which gaps to keep: the oldest case of all
+            oldest += [t for t in [await tx.incidents.oldest_planned(now - cases_within)] if t]
         windows = [
             *planner.config_windows(now, lookback),
             *stored_windows(config, await tx.maintenance.upcoming(now - lookback)),
         ]
     planned = [
-        *planner.plan(cases, now, record.at(now, period)),  # customer-reported cases too
+        *planner.plan(cases, now, downtimes, pages=everything),  # customer-reported too
         *planner.plan_maintenance(windows, now),
-        *unreadable_warnings(planner, unreadable),
+        *unreadable_warnings(planner, read.unreadable),
     ]
-    keep = min([now - cases_within, *(c.incident.opened_at for c in cases)])
+    plans = {  # a case read only for grouping keeps its stored time: nothing changed it
+        c.incident_id: planner.next_plan_at(c, now, downtimes) or NEVER
+        for c in cases
+        if c.incident_id is not None and (forced or _due(read.since[c.incident_id], now))
+    }
+    keep = min([now - cases_within, *oldest])
     async with store.transaction(fence=fence) as tx:
+        versions = read.versions
         current = await tx.incidents.versions(list(versions)) if versions else {}
         moved = {i for i, v in versions.items() if current.get(i) != v}
         rows = [to_notification(p, now) for p in planned if p.incident_id not in moved]
         inserted = await tx.outbox.add(rows)
+        await tx.incidents.set_next_plan(
+            {
+                i: (versions[i], at)
+                for i, at in plans.items()
+                if i not in moved and read.since.get(i) != at
+            }
+        )
         if await read_ticks(tx) == record:
-            await write_ticks(tx, record.after(now, period, keep), now)
+            after = record.after(now, period, keep)
+            await write_ticks(tx, replace(after, config=planner.fingerprint), now)
     sla = tuple(planner.sla_marks([c for c in cases if c.incident.is_open], now))
-    return TickResult(planned=len(planned), inserted=inserted, sla=sla)
+    return TickResult(
+        planned=len(planned),
+        inserted=inserted,
+        sla=sla,
+        read=len(versions),
+        cases=frozenset(c.incident.case for c in cases if c.incident.case is not None),
+    )
+
+
+def _due(since: datetime | None, now: datetime) -> bool:
+    return since is None or since <= now
 
 
 async def read_reported(tx: Transaction, config: Config) -> list[CaseView]:
@@ -230,18 +304,29 @@ async def read_case_rows(
 ) -> tuple[list[CaseView], list[Unreadable]]:
     """The cases `read_cases` reads, and apart from them those that cannot be read (each
     logged as `notify.unreadable_case`; never planned as if nothing held them)."""
-    views, unreadable, _ = await _read_cases(tx, now, lookback)
-    return views, unreadable
+    read = await _read_cases(tx, now, lookback)
+    return read.views, read.unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """The cases a tick read: the planner's views, those it cannot read, the `version` of
+    every row read (for the compare before writing) and its stored `next_plan_at`."""
+
+    views: list[CaseView]
+    unreadable: list[Unreadable]
+    versions: dict[int, int]
+    since: dict[int, datetime | None]
 
 
 async def _read_cases(
-    tx: Transaction, now: datetime, lookback: timedelta
-) -> tuple[list[CaseView], list[Unreadable], dict[int, int]]:
-    """`read_case_rows`, and the `version` of every row read (for the compare before
-    writing). Three queries whatever the number of cases: the unresolved, the recently
-    resolved, and all their timelines at once."""
-    rows = await tx.incidents.unresolved()
-    rows += await tx.incidents.resolved_since(now - lookback)
+    tx: Transaction, now: datetime, lookback: timedelta, *, due: bool = False
+) -> _Read:
+    """`read_case_rows` (with `due`: only the cases due on the index), the `version` and
+    the stored `next_plan_at` of every row read. Four queries whatever the number of cases:
+    the unresolved, the recently resolved, and all their timelines at once."""
+    found = await tx.incidents.due(now if due else None, now - lookback)
+    rows = [row for row, _ in found]
     timelines, errors = await tx.incidents.events_of([row.id for row in rows])
     views: list[CaseView] = []
     unreadable: list[Unreadable] = []
@@ -258,7 +343,8 @@ async def _read_cases(
                 extra={"case": row.case_number, "incident_id": row.id},
             )
             unreadable.append(Unreadable(row.case_number, row.site_id, row.opened_at, str(exc)))
-    return views, unreadable, {row.id: row.version for row in rows}
+    versions = {row.id: row.version for row in rows}
+    return _Read(views, unreadable, versions, {row.id: at for row, at in found})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from monitor.store.fencing import Fence, Fenced
 from monitor.store.lock import DaemonLock, NoLock
 from monitor.store.queries.cluster import LeaseRow, Member
 from monitor.store.queries.inbox import InboxRow
+from monitor.store.queries.incidents import NEVER
 from monitor.store.records import (
     Attempt,
     AttemptOutcome,
@@ -42,6 +43,7 @@ from monitor.store.transaction import Transaction
 
 __all__ = [
     "LATENCY_BOUNDS",
+    "NEVER",
     "Aggregate",
     "Attempt",
     "AttemptOutcome",

@@ -184,9 +184,13 @@ incidents = Table(
     Column("flapping", Boolean, nullable=False),
     Column("data", Text, nullable=False),
     Column("version", Integer, nullable=False),
+    # When the case's plan can next change; NULL: plan it on the next tick. Every write
+    # of the row sets NULL (`monitor.store.queries.incidents`). Migration 0081_next_plan.
+    Column("next_plan_at", UTCDateTime, nullable=True),
     Index("ix_incidents_status", "status"),
     Index("ix_incidents_site_opened", "site_id", "opened_at"),
     Index("ix_incidents_resolved_at", "resolved_at"),  # migration 0030_delivery
+    Index("ix_incidents_next_plan_at", "next_plan_at"),  # migration 0081_next_plan
 )
 
 incident_events = Table(

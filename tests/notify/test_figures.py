@@ -249,3 +249,18 @@ def test_sla_counter_forgets_marks_of_cases_no_longer_open() -> None:
     assert counter.remembered == 1
     counter.count(marks[:1])
     assert sample(metrics, "vakt_sla_warnings_total") == 100
+
+
+def test_sla_marks_of_cases_a_tick_did_not_plan_are_kept_and_never_counted_twice() -> None:
+    """The planner tick plans only the cases with something due: a mark is forgotten only
+    when a tick planned its case and the mark was not among its marks."""
+    metrics = hub()
+    counter = SlaCounter(metrics)
+    marks = [SlaMark(f"VAKT-2026-{n:06d}", "sla_warning", 0, T0) for n in range(1, 4)]
+    counter.count(marks, {m.case for m in marks})
+    counter.count(marks[:1], {marks[0].case})  # only the first case was due
+    assert counter.remembered == 3
+    counter.count(marks[1:], {m.case for m in marks[1:]})  # the others come back: not new
+    assert sample(metrics, "vakt_sla_warnings_total") == 3
+    counter.count([], {marks[2].case})  # the third was resolved
+    assert counter.remembered == 2

@@ -293,3 +293,48 @@ async def test_timelines_and_versions_of_many_incidents_read_at_once(store: Stor
         second.id: second.version + 1,
         quiet.id: quiet.version,
     }
+
+
+async def _due(store: Store, at: timedelta) -> dict[str, object]:
+    async with store.transaction(read_only=True) as tx:
+        rows = await tx.incidents.due(T0 + at, T0 - timedelta(hours=1))
+    return {row.case_number: next_at for row, next_at in rows}
+
+
+async def test_every_write_of_an_incident_makes_it_due_for_the_next_planner_tick(
+    store: Store,
+) -> None:
+    hour = timedelta(hours=1)
+    async with store.transaction() as tx:
+        row = await tx.incidents.insert(draft())
+    assert await _due(store, timedelta()) == {"VAKT-2026-000001": None}
+
+    async def plan_later() -> None:
+        async with store.transaction() as tx:
+            current = await tx.incidents.get(row.id)
+            assert current is not None
+            assert await tx.incidents.set_next_plan({row.id: (current.version, T0 + hour)}) == 1
+
+    await plan_later()
+    assert await _due(store, timedelta()) == {}
+    assert await _due(store, hour) == {"VAKT-2026-000001": T0 + hour}
+
+    async with store.transaction() as tx:  # an update (ack, resolve, level change)
+        current = await tx.incidents.get(row.id)
+        assert current is not None
+        await tx.incidents.update(dataclasses.replace(current, level=Level.B))
+    assert await _due(store, timedelta()) == {"VAKT-2026-000001": None}
+
+    await plan_later()
+    async with store.transaction() as tx:  # a note: a new timeline event, no new version
+        await tx.incidents.add_events([IncidentEvent(row.id, T0, "alice", EventKind.NOTE, "x")])
+    assert await _due(store, timedelta()) == {"VAKT-2026-000001": None}
+
+    await plan_later()
+    async with store.transaction() as tx:  # the approval of the first customer email
+        assert await tx.web.approve(row.id, "alice", T0)
+    assert await _due(store, timedelta()) == {"VAKT-2026-000001": None}
+
+    async with store.transaction() as tx:  # a plan from an older version is not stored
+        assert await tx.incidents.set_next_plan({row.id: (row.version, T0 + hour)}) == 0
+    assert await _due(store, timedelta()) == {"VAKT-2026-000001": None}

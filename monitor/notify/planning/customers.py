@@ -137,6 +137,22 @@ def next_update_at(plan: Plan, after: datetime) -> datetime:
     return at
 
 
+def customer_times(ctx: Context, view: CaseView) -> list[datetime]:
+    """The times the case's customer emails are due or may fall due (the opened email, the
+    next update after `now`, the "resolved" email, held or not): when planning it again
+    may give an email. Level changes are timeline events (see `monitor.notify.planning.wake`)."""
+    plan = _plan(ctx, view)
+    if plan is None:
+        return []
+    out = [plan.opened_due]
+    if plan.policy.update_every and plan.incident.resolved_at is None:  # none after it
+        out.append(next_update_at(plan, max(ctx.now, plan.opened_due)))
+    resolved = resolved_due(ctx, plan.incident)
+    if resolved is not None:
+        out.append(resolved)
+    return out
+
+
 def customer_emails(ctx: Context, view: CaseView) -> list[Planned]:
     plan = _plan(ctx, view)
     if plan is None or plan.opened_due > ctx.now:

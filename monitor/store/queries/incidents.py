@@ -1,22 +1,33 @@
-"""Incidents (compare-and-set on `version`), their timelines, and case numbers."""
+"""Incidents (compare-and-set on `version`), their timelines, and case numbers.
+
+The planner tick's index (`next_plan_at`, migration 0081_next_plan) has its one home here:
+every write of an incident (insert, update, new timeline events, an approval of its first
+customer email in `web`) sets it to NULL in the same transaction, which means "plan this
+case on the next tick"; only the tick sets a time (`set_next_plan`, compared on `version`)
+and reads the cases due (`due`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.model import IncidentStatus, Level
 from monitor.store.queries._sql import dialect_insert, fenced_term
 from monitor.store.records import EventKind, Incident, IncidentEvent
 from monitor.store.tables import case_sequences, incident_events, incidents
+from monitor.store.types import UTCDateTime
 
 CASE_DIGITS = 6
+
+NEVER: Final = datetime(9999, 12, 31, tzinfo=UTC)
+"""`next_plan_at` of a case whose plan no time can change (only a write of it can)."""
 
 # Everything but the identity and the version is written by insert and update alike.
 _FIELDS = tuple(f.name for f in dataclasses.fields(Incident) if f.name not in ("id", "version"))
@@ -47,6 +58,7 @@ class IncidentQueries:
 
     async def insert(self, incident: Incident) -> Incident:
         """Store a new incident; returns it with its `id` and `version` 1."""
+        # `next_plan_at` is left NULL (plan it on the next tick)
         stmt = incidents.insert().values(**_row(incident), version=1).returning(incidents.c.id)
         new_id = (await self.conn.execute(stmt)).scalar_one()
         return dataclasses.replace(incident, id=new_id, version=1)
@@ -60,7 +72,7 @@ class IncidentQueries:
         stmt = (
             incidents.update()
             .where(incidents.c.id == incident.id, incidents.c.version == incident.version)
-            .values(**_row(incident), version=incident.version + 1)
+            .values(**_row(incident), version=incident.version + 1, next_plan_at=None)
         )
         result = await self.conn.execute(stmt)
         if result.rowcount != 1:
@@ -149,6 +161,74 @@ class IncidentQueries:
             term = fenced_term(self.conn)
             rows = [{**_event_row(e), "term": term} for e in events]
             await self.conn.execute(incident_events.insert(), rows)
+            await self.replan(sorted({e.incident_id for e in events}))
+
+    async def replan(self, incident_ids: Sequence[int]) -> None:
+        """Have the next planner tick plan these incidents (`next_plan_at` NULL): what
+        every write of something the planner reads of an incident does."""
+        for start in range(0, len(incident_ids), 500):
+            part = list(incident_ids[start : start + 500])
+            stmt = incidents.update().where(incidents.c.id.in_(part)).values(next_plan_at=None)
+            await self.conn.execute(stmt)
+
+    async def due(
+        self, now: datetime | None, resolved_since: datetime
+    ) -> list[tuple[Incident, datetime | None]]:
+        """The cases the planner tick plans at `now`, each with its stored `next_plan_at`:
+        those due (NULL, or at or before `now`; the index; `now` None: all) among the
+        unresolved and those resolved at or after `resolved_since`. Unresolved first
+        (oldest first), then the resolved in order of resolution, as `unresolved` and
+        `resolved_since` give them."""
+        unresolved = (
+            select(incidents)
+            .where(incidents.c.status.in_(_UNRESOLVED))
+            .order_by(incidents.c.opened_at, incidents.c.id)
+        )
+        resolved = (
+            select(incidents)
+            .where(
+                incidents.c.resolved_at >= resolved_since,
+                incidents.c.status == IncidentStatus.RESOLVED.value,
+            )
+            .order_by(incidents.c.resolved_at, incidents.c.id)
+        )
+        if now is not None:
+            due = or_(incidents.c.next_plan_at.is_(None), incidents.c.next_plan_at <= now)
+            unresolved, resolved = unresolved.where(due), resolved.where(due)
+        out: list[tuple[Incident, datetime | None]] = []
+        for query in (unresolved, resolved):
+            out += [(_incident(row), row.next_plan_at) for row in await self.conn.execute(query)]
+        return out
+
+    async def oldest_planned(self, resolved_since: datetime) -> datetime | None:
+        """When the oldest case the planner would read opened (unresolved, or resolved at or
+        after `resolved_since`); None: no such case."""
+        query = select(func.min(incidents.c.opened_at, type_=UTCDateTime())).where(
+            or_(
+                incidents.c.status.in_(_UNRESOLVED),
+                and_(
+                    incidents.c.resolved_at >= resolved_since,
+                    incidents.c.status == IncidentStatus.RESOLVED.value,
+                ),
+            )
+        )
+        value: datetime | None = (await self.conn.execute(query)).scalar_one_or_none()
+        return value
+
+    async def set_next_plan(self, plans: Mapping[int, tuple[int, datetime]]) -> int:
+        """Store `incident id -> (version, next_plan_at)` where the row is still at that
+        version (a row written since was set NULL by that write and stays so); returns how
+        many were set."""
+        if not plans:
+            return 0
+        stmt = (
+            incidents.update()
+            .where(incidents.c.id == bindparam("b_id"), incidents.c.version == bindparam("b_v"))
+            .values(next_plan_at=bindparam("b_at", type_=UTCDateTime()))
+        )
+        rows = [{"b_id": i, "b_v": v, "b_at": at} for i, (v, at) in plans.items()]
+        result = await self.conn.execute(stmt, rows)
+        return max(result.rowcount, 0)
 
     async def events_of(
         self, incident_ids: Sequence[int], *, chunk: int = 500

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.model import Verdict
 from monitor.store.aggregates import bucket_start
 from monitor.store.queries._sql import dialect_insert, upsert_replacing
+from monitor.store.queries.incidents import IncidentQueries
 from monitor.store.records import RecentResult
 from monitor.store.tables import (
     aggregates,
@@ -190,7 +191,10 @@ class WebQueries:
             .values(incident_id=incident_id, approved_by=person, approved_at=at)
             .on_conflict_do_nothing(index_elements=["incident_id"])
         )
-        return (await self.conn.execute(stmt)).rowcount == 1
+        approved = (await self.conn.execute(stmt)).rowcount == 1
+        if approved:  # the planner reads it: plan the case on the next tick
+            await IncidentQueries(self.conn).replan([incident_id])
+        return approved
 
     async def approvals(self, incident_ids: Collection[int]) -> dict[int, tuple[str, datetime]]:
         """`incident id -> (approved by, approved at)` for those that were approved."""
