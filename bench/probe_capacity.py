@@ -632,6 +632,10 @@ def _vakt_run(args: argparse.Namespace, ports: Ports, directory: Path) -> None:
     try:
         figures = _vakt_run_window(args, proc, metrics, launched)
         if args.heap:
+            proc.send_signal(signal.SIGUSR1)  # malloc_trim(0) in the daemon
+            time.sleep(3.0)
+            trimmed = _rss_of(proc.pid)
+            print(f"malloc_trim     VmRSS {figures['rss'] / 1024:.0f} -> {trimmed / 1024:.0f} MiB")
             _heap_census(proc, Path(args.heap), args.checks)
         figures["stop"], figures["code"] = _stop(proc)
     finally:

@@ -1,5 +1,5 @@
 """`vakt incidents list|show|ack|resolve|note|ack-link|triage`: read and act on incidents
-beside the daemon (`triage`: `monitor.cli.triage`).
+beside the daemon (`triage`: `monitor.cli._triage`).
 
 The store is the truth. `list` and `show` read it; `ack`, `resolve` and `note` go through
 `monitor.engine.commands`: one short transaction each, compare-and-set on the incident's
@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from monitor.cli import triage
+from monitor.cli import _triage as triage
 from monitor.cli._output import Cell, Painter, iso, local, print_json, span, table
 from monitor.cli._session import (
     add_by_option,
