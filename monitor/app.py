@@ -508,6 +508,7 @@ class _Daemon:
         mine = self._shard()
         if mine != self._mine:
             self._mine = mine
+            self.hub.set_probed(mine)
             log.info("cluster.shard", extra={"checks": len(mine), "live": len(live)})
             if self.scheduler is not None:
                 self.scheduler.reload(mine)
@@ -1050,6 +1051,7 @@ class _Daemon:
         self.engine.reload(config)
         if self.node is not None:  # the shard of the new checks, over the members last seen
             self._mine = self._shard()
+            self.hub.set_probed(self._mine)
         if self.scheduler is not None:
             self.scheduler.reload(self._probed())
         self.hub.set_checks(self._checks() if self.leading else [])

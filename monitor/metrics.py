@@ -446,9 +446,17 @@ class MetricsHub:
         self._c.counter("vakt_probe_inbox_dropped_total")
         for code in sorted(NO_EVIDENCE_CODES):
             self._c.counter("vakt_probe_local_errors_total", code.value)
+        self._probed: dict[str, str] = {}  # cluster mode: check id -> type (`set_probed`)
         self.set_checks(checks)
 
     # -- config -----------------------------------------------------------------------
+
+    def set_probed(self, checks: Sequence[Check]) -> None:
+        """Cluster mode: the checks this instance probes (its shard), so the probe counters
+        and histograms count them on a standby too, whose per-check table is empty (only
+        the leader exports per-check gauges). Unused on a single instance, whose table
+        holds every check it probes."""
+        self._probed = {check.id: check.type.value for check in checks}
 
     def set_checks(self, checks: Sequence[Check]) -> None:
         """Adopt the checks of a (re)loaded config; surviving checks keep their values."""
@@ -472,9 +480,10 @@ class MetricsHub:
         """
         table = self._table
         slot = table.index.get(result.check_id)
-        if slot is None:
+        kind = table.types[slot] if slot is not None else self._probed.get(result.check_id)
+        if kind is None:
             return
-        kind, where = table.types[slot], result.location
+        where = result.location
         timings = result.timings
         code = result.error.value if result.error is not None else "ok"
         self._c.histogram("vakt_probe_duration_seconds", kind, where, result.verdict.value).observe(
@@ -490,7 +499,8 @@ class MetricsHub:
         if not result.is_evidence:  # Vakt's own trouble: the check's gauges stay as they were
             self._c.counter("vakt_probe_local_errors_total", code).inc()
             return
-        self._check_values(slot, result)
+        if slot is not None:
+            self._check_values(slot, result)
 
     def observe_check(self, result: ProbeResult) -> None:
         """A result another instance probed, as the cluster leader's engine evaluates it:

@@ -240,3 +240,18 @@ def test_the_exposition_passes_promtool_check_metrics() -> None:
     )
     hub.close()
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_a_standby_counts_the_probes_of_its_shard_without_per_check_gauges() -> None:
+    """Cluster mode: a standby's per-check table is empty (only the leader exports
+    per-check gauges), but the probes it makes for its shard are counted."""
+    hub = MetricsHub(version="1.2.3", location="oslo", checks=[])
+    hub.set_probed(CHECKS[:1])
+    hub.observe_probe(result("acme/shop/home", Verdict.FAILED, error=ErrorCode.TIMEOUT), 0.2)
+    hub.observe_probe(result("acme/shop/tls"), 0.1)  # not in its shard: not counted
+    where = {"type": "http", "location": "oslo"}
+    assert value(hub, "vakt_probe_results_total", code="timeout", **where) == 1.0
+    assert value(hub, "vakt_scheduler_lateness_seconds_count", location="oslo") == 1.0
+    assert value(hub, "vakt_check_up", customer="acme", site="shop", check="home") is None
+    tls = {"type": "tls", "location": "oslo"}
+    assert value(hub, "vakt_probe_results_total", code="ok", **tls) is None
