@@ -35,42 +35,17 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from probe_capacity import _free_port, _process_cpu_seconds, target_fleet
+from probe_capacity import _e2e_yaml, _free_port, _process_cpu_seconds, target_fleet
 
-CONFIG = """\
-vakt: 1
-settings:
-  timezone: UTC
-  store: "{store}"
-  listen: 127.0.0.1:{private}
-  public_listen: 127.0.0.1:{public}
-  secret: bench-secret-0123456789abcdef
-  location: bench
-  email: {{from: "Bench <bench@bench.example>", team: team@bench.example}}
-  defaults:
-    {{interval: {interval}, retry_interval: {interval}, timeout: 10s, confirm: 3, recover: 2}}
-people:
-  ops: {{name: Ops, email: ops@bench.example}}
-oncall:
-  escalation:
-    default:
-      steps: [{{notify: [person:ops], via: [email]}}]
-customers:
-"""
-SITES_PER_CUSTOMER = 100
 WAIT = 180.0
 
 
-def config_text(store: str, url: str, checks: int, interval: float) -> str:
-    lines = [CONFIG.replace("{interval}", f"{interval:g}s")]
-    for i in range(checks):
-        if i % SITES_PER_CUSTOMER == 0:
-            lines.append(
-                f"  c{i // SITES_PER_CUSTOMER}:\n    name: Customer {i // SITES_PER_CUSTOMER}\n"
-                f"    contacts: [{{{{name: Kari, email: kari@c{i}.example}}}}]\n    sites:\n"
-            )
-        lines.append(f"      s{i}: {{{{url: '{url}', checks: {{{{home: {{{{path: /}}}}}}}}}}}}\n")
-    return "".join(lines).replace("{store}", store)
+def config_text(store: str, url: str, checks: int, interval: float, web: int, public: int) -> str:
+    """`probe_capacity.py`'s checks.yaml (`--checks` sites of one HTTP check, 100 a
+    customer), on `store`, with an instance's own listeners."""
+    shape = argparse.Namespace(checks=checks, interval=interval, failing=0.0)
+    extra = f"  listen: 127.0.0.1:{web}\n  public_listen: 127.0.0.1:{public}\n"
+    return _e2e_yaml(shape, url, store).replace("settings:\n", "settings:\n" + extra, 1)
 
 
 async def sequence(conn: asyncpg.Connection) -> int:
@@ -86,11 +61,12 @@ async def start(
     args: argparse.Namespace, n: int, dsn: str, url: str, tmp: Path
 ) -> list[asyncio.subprocess.Process]:
     """Migrate the database and start `n` `vakt run` processes on it (logs in `tmp`)."""
-    text = config_text(dsn, url, args.checks, args.interval)
     paths = []
     for i in range(n):
         path = tmp / f"n{n}-vakt{i}.yaml"
-        path.write_text(text.format(private=_free_port(), public=_free_port()))
+        path.write_text(
+            config_text(dsn, url, args.checks, args.interval, _free_port(), _free_port())
+        )
         paths.append(path)
     upgrade = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitor", "db", "upgrade", "-c", str(paths[0])
