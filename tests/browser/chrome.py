@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,11 +97,27 @@ def sideways_scroll(browser: webdriver.Chrome) -> bool:
     )
 
 
+def _replaced(element: WebElement) -> bool:
+    """True once `element` no longer belongs to the page shown. While the old document is
+    being torn down ChromeDriver may answer a question about its nodes with a generic
+    \"unknown error\" (an inspector error) instead of a stale-element error; both mean the
+    page was replaced, and the readyState wait that follows still catches a broken one."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if error.msg and "unknown error" in error.msg:
+            return True
+        raise
+    return False
+
+
 def submit_and_wait(browser: webdriver.Chrome, button: WebElement) -> None:
     """Click a form's button and wait until the page it leads to has replaced this one
     (`click` returns before the navigation it starts has finished)."""
     button.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+    WebDriverWait(browser, 30).until(lambda _: _replaced(button))
     WebDriverWait(browser, 30).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )
