@@ -84,7 +84,7 @@ from monitor.engine.context import policy_respond_by
 from monitor.engine.engine import Engine
 from monitor.engine.notify import NotifyPlanner
 from monitor.health import Health, Limits
-from monitor.intake import Desk, MailboxPoller
+from monitor.intake import Desk, MailboxPoller, ProbeAsks
 from monitor.metrics import MetricsHub, metrics_handler
 from monitor.model import ProbeResult
 from monitor.notify.channels import Channel, ChannelContext, ChannelSet, build_channels
@@ -766,19 +766,19 @@ class _Daemon:
         housekeeping = job("housekeeping", self._housekeeping)
         self._interval(jobs, housekeeping, 86_400.0, "housekeeping", soon=60.0)
         desk, scheduler = self._desk(), self.scheduler
-        if scheduler is not None:  # reports probe their site's checks through run-now
-            follow = job(
-                "intake.follow_up",
-                self._leader_only(lambda: desk.follow_up(scheduler.run_now)),
-            )
-            self._interval(jobs, follow, every.planner_every, "intake.follow_up")
+        follow = job("intake.follow_up", self._leader_only(desk.follow_up))
+        self._interval(jobs, follow, every.planner_every, "intake.follow_up")
+        if scheduler is not None:  # every instance probes the asks for checks it owns
+            asks = ProbeAsks(self.store, self.clock)
+            poll = job("intake.probe_asks", lambda: asks.poll(scheduler.run_now))
+            self._interval(jobs, poll, every.planner_every, "intake.probe_asks")
         self._mailbox_job(jobs, soon=5.0)
         self._deadman_job(jobs, session)
         return jobs
 
     def _leader_only(self, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
         """`func` run only while this instance leads (always on SQLite): the monthly
-        reports, the customers' reports' probing and the support mailbox are the leader's
+        reports, the customers' reports' follow-up and the support mailbox are the leader's
         jobs, so a cluster runs each once."""
 
         async def run() -> None:

@@ -14,7 +14,7 @@ receipt in the customer's language queued in the outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -31,6 +31,7 @@ from monitor.incidents.reports import (
     route,
     site_of,
 )
+from monitor.intake.asks import KEEP
 from monitor.model import IncidentStatus
 from monitor.notify.message import MessageKind, Payload
 from monitor.notify.recheck import PAGE_KINDS, report_answered
@@ -109,12 +110,13 @@ class Desk:
             return await _join(tx, report, customer, config, monitoring, now)
         return await _open(tx, report, customer, config, now)
 
-    async def follow_up(self, probe: Callable[[Sequence[str]], object]) -> int:
-        """The reports whose site's checks are watched: ask `probe` (the scheduler's
-        run-now) once for each report's checks; a report whose site now has an open
+    async def follow_up(self) -> int:
+        """The reports whose site's checks are watched: ask every instance, through the
+        store, to probe each report's checks once at once (`monitor.intake.asks`: in a
+        cluster the members that own them do); a report whose site now has an open
         monitoring case joins it; a report whose window is over is no longer watched.
         (Their pages are the planner tick's: `monitor.notify.tick.read_reported`.) Then
-        rate-limit counters of windows long past are dropped.
+        rate-limit counters of windows long past and old probe asks are dropped.
         Returns how many reports joined a monitoring case."""
         config = self._config()
         now = self._clock.now()
@@ -125,11 +127,11 @@ class Desk:
                 if not request.probed and site is not None:
                     asked += [c.id for c in site.checks]
                     await tx.intake.update(replace(request, probed=True))
-        if asked:
-            probe(asked)
+            await tx.intake.ask_probes(list(dict.fromkeys(asked)), now)
         async with self._store.transaction() as tx:
             joined = await self._settle(tx, config, now)
             await tx.intake.forget_counters(now - 2 * self._limits.window)
+            await tx.intake.forget_asks(now - KEEP)
         return joined
 
     async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:

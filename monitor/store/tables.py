@@ -500,6 +500,18 @@ probe_inbox = Table(
     Column("result", Text, nullable=False),  # the ProbeResult as JSON
 )
 
+# Checks asked to be probed at once, off their rhythm (a customer's report): written by
+# the leader's intake follow-up, read by every instance, which probes those of its shard
+# (`monitor.intake.asks`); forgotten after an hour.
+probe_asks = Table(
+    "probe_asks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check_id", String(ID), nullable=False),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Index("ix_probe_asks_asked_at", "asked_at"),
+)
+
 cluster_lease = Table(
     "cluster_lease",
     metadata,

@@ -110,10 +110,10 @@ async def test_a_reply_to_a_joined_reports_receipt_shows_on_the_case_it_joined(
     )  # fmt: skip
     receipt = await desk.file(report)  # its own case number, in the receipt
     assert receipt.case is not None
-    await desk.follow_up(lambda checks: len(checks))
+    await desk.follow_up()
     env.clock.advance(60)
     incident = await add_incident(env.store, case="VAKT-2026-000002", opened_at=env.clock.now())
-    assert await desk.follow_up(lambda checks: len(checks)) == 1  # the report joined it
+    assert await desk.follow_up() == 1  # the report joined it
     await _wrote(env, receipt.case)  # the customer answered the receipt
     client = await _team(env, make_client)
     response = await client.get(f"/incidents/{incident.case_number}")

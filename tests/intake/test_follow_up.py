@@ -1,5 +1,6 @@
 """What a contact's report does when no monitoring case is open: the site's checks are
-probed at once (through the scheduler's run-now, asked for through the store), and if the
+probed at once (asked for through the store; every instance's scheduler runs those it
+owns), and if the
 probes confirm a failure within the window the report joins the monitoring case, whose
 response clock then starts at the report's submission; otherwise the customer-reported
 case stays, for a person to resolve."""
@@ -10,19 +11,27 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
-from monitor.intake import Desk
+from monitor.intake import Desk, ProbeAsks
+from monitor.intake.asks import HORIZON, KEEP
 from monitor.model import Level
 from monitor.store import CustomerRequest, RequestStatus
 from tests.web.support import T0, Env, add_incident
 
 
-class Probes:
-    def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+class Shard:
+    """One instance's scheduler run-now: it probes only the checks it owns."""
+
+    def __init__(self, *owns: str) -> None:
+        self.owns = set(owns)
+        self.ran: list[str] = []
 
     def __call__(self, check_ids: Sequence[str]) -> int:
-        self.asked.append(list(check_ids))
-        return len(check_ids)
+        mine = [c for c in check_ids if c in self.owns]
+        self.ran += mine
+        return len(mine)
+
+
+HOME, BACKUP = "acme/shop/home", "acme/shop/backup"
 
 
 async def _file(env: Env, desk: Desk) -> Receipt:
@@ -40,25 +49,52 @@ async def _request(env: Env) -> CustomerRequest:
     return request
 
 
-async def test_a_report_asks_for_the_sites_checks_at_once_and_only_once(env: Env) -> None:
-    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+async def test_a_report_asks_every_instance_for_its_checks_at_once_and_only_once(
+    env: Env,
+) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    leader, standby = Shard(HOME), Shard(BACKUP)  # a cluster: each owns one of the checks
+    on_leader, on_standby = ProbeAsks(env.store, env.clock), ProbeAsks(env.store, env.clock)
     receipt = await _file(env, desk)
     assert receipt.filed is Filed.OPENED
-    await desk.follow_up(probes)
-    await desk.follow_up(probes)
-    assert probes.asked == [["acme/shop/home", "acme/shop/backup"]]
+    assert await on_standby.poll(standby) == 0  # nothing asked before the follow-up
+    await desk.follow_up()
+    await desk.follow_up()  # the report is asked for once
+    assert await on_leader.poll(leader) == 1
+    assert await on_standby.poll(standby) == 1
+    env.clock.advance(2)
+    assert await on_leader.poll(leader) == 0
+    assert await on_standby.poll(standby) == 0
+    assert (leader.ran, standby.ran) == ([HOME], [BACKUP])
+
+
+async def test_an_instance_that_starts_runs_the_recent_asks_and_old_ones_are_forgotten(
+    env: Env,
+) -> None:
+    desk = Desk(env.store, lambda: env.config, env.clock)
+    await _file(env, desk)
+    await desk.follow_up()
+    env.clock.advance(60)  # an instance (re)starts within the horizon: it probes them
+    restarted = Shard(HOME, BACKUP)
+    assert await ProbeAsks(env.store, env.clock).poll(restarted) == 2
+    env.clock.advance(HORIZON.total_seconds())  # later ones are the checks' rhythm's
+    assert await ProbeAsks(env.store, env.clock).poll(Shard(HOME, BACKUP)) == 0
+    env.clock.advance(KEEP.total_seconds())
+    await desk.follow_up()
+    async with env.store.transaction(read_only=True) as tx:
+        assert await tx.intake.asks_since(T0 - KEEP) == []  # the leader dropped them
 
 
 async def test_a_failure_the_probes_confirm_joins_the_monitoring_case(env: Env) -> None:
-    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    desk = Desk(env.store, lambda: env.config, env.clock)
     receipt = await _file(env, desk)
-    await desk.follow_up(probes)
+    await desk.follow_up()
     env.clock.advance(60)  # the probes confirmed: the engine opened a case (8 h for B)
     case = await add_incident(
         env.store, level=Level.B, opened_at=env.clock.now(),
         respond_by=env.clock.now() + timedelta(hours=8),
     )  # fmt: skip
-    await desk.follow_up(probes)
+    await desk.follow_up()
     request = await _request(env)
     assert request.status is RequestStatus.JOINED
     assert request.case_number == receipt.case  # the number the customer was given
@@ -72,13 +108,13 @@ async def test_a_failure_the_probes_confirm_joins_the_monitoring_case(env: Env) 
 
 
 async def test_without_a_confirmed_failure_the_customer_reported_case_stays(env: Env) -> None:
-    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    desk = Desk(env.store, lambda: env.config, env.clock)
     await _file(env, desk)
-    await desk.follow_up(probes)
+    await desk.follow_up()
     env.clock.advance(3600)  # the window is over and nothing failed
-    await desk.follow_up(probes)
+    await desk.follow_up()
     await add_incident(env.store, level=Level.B, opened_at=env.clock.now())  # a later outage
-    await desk.follow_up(probes)
+    await desk.follow_up()
     request = await _request(env)
     assert request.status is RequestStatus.OPEN
     assert request.joined_case is None
@@ -86,11 +122,11 @@ async def test_without_a_confirmed_failure_the_customer_reported_case_stays(env:
 
 
 async def test_old_rate_limit_counters_are_forgotten(env: Env) -> None:
-    desk, probes = Desk(env.store, lambda: env.config, env.clock), Probes()
+    desk = Desk(env.store, lambda: env.config, env.clock)
     await _file(env, desk)
     window = T0.replace(minute=0, second=0)
     env.clock.advance(3 * 3600)
-    await desk.follow_up(probes)
+    await desk.follow_up()
     async with env.store.transaction() as tx:
         # counted afresh: the report's row of that window was dropped
         assert await tx.intake.count("email:kari@acme.example", window) == 1

@@ -32,10 +32,6 @@ ONCALL = CONFIG.replace(
 ).replace("    policy: approving\n", "    policy: approving\n    escalation: first\n", 1)
 
 
-def _probes(check_ids: object) -> int:
-    return 0
-
-
 async def _file(env: Env, *, urgent: bool = True) -> tuple[Desk, Receipt]:
     desk = Desk(env.store, lambda: env.config, env.clock)
     report = make_report(
@@ -147,7 +143,7 @@ async def test_a_report_joining_a_monitoring_case_cancels_its_own_pages_on_the_r
     assert page.status is OutboxStatus.PENDING
     env.clock.advance(60)
     case = await add_incident(env.store, case="VAKT-2026-000900", opened_at=env.clock.now())
-    assert await desk.follow_up(_probes) == 1
+    assert await desk.follow_up() == 1
     (page,) = [p for p in await _outbox(env, MessageKind.PAGE) if p.key.subject == receipt.case]
     assert page.status is OutboxStatus.CANCELLED
     assert "joined VAKT-2026-000900" in page.cancel_reason

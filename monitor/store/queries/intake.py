@@ -1,5 +1,6 @@
-"""Customer reports, the intake's rate-limit counters and the support mailbox's
-messages already read."""
+"""Customer reports, the intake's rate-limit counters, the support mailbox's messages
+already read, and the probe asks (checks to probe at once for a report, read by every
+instance)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from monitor.store.tables import (
     intake_counters,
     intake_messages,
     outbox,
+    probe_asks,
 )
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(CustomerRequest) if f.name != "id")
@@ -96,6 +98,26 @@ class IntakeQueries:
             .order_by(customer_requests.c.submitted_at, customer_requests.c.id)
         )
         return [_request(row) for row in await self.conn.execute(query)]
+
+    async def ask_probes(self, check_ids: Sequence[str], at: datetime) -> None:
+        """Ask every instance to probe these checks at once (those of its shard)."""
+        if check_ids:
+            rows = [{"check_id": check_id, "asked_at": at} for check_id in check_ids]
+            await self.conn.execute(probe_asks.insert(), rows)
+
+    async def asks_since(self, since: datetime) -> list[tuple[int, str]]:
+        """(id, check id) of the probe asks made at or after `since`, oldest first."""
+        query = (
+            select(probe_asks.c.id, probe_asks.c.check_id)
+            .where(probe_asks.c.asked_at >= since)
+            .order_by(probe_asks.c.id)
+        )
+        return [(row.id, row.check_id) for row in await self.conn.execute(query)]
+
+    async def forget_asks(self, before: datetime) -> int:
+        """Drop probe asks made before `before`."""
+        stmt = probe_asks.delete().where(probe_asks.c.asked_at < before)
+        return (await self.conn.execute(stmt)).rowcount or 0
 
     async def message_known(self, message_id: str, folder: str, uidvalidity: int, uid: int) -> bool:
         """Whether this mailbox message was handled already (by Message-ID or by UID)."""
