@@ -653,7 +653,10 @@ class _Daemon:
         )
 
     async def _cluster_status(self) -> ClusterStatus:
-        return await read_status(self.store, self.config.settings.cluster.lease)
+        config = self.config
+        return await read_status(
+            self.store, config.settings.cluster.lease, needed_locations(config)
+        )
 
     async def _live_members(self) -> frozenset[str]:
         return await live_members(self.store, self.config.settings.cluster.lease)

@@ -87,3 +87,29 @@ async def test_the_cluster_page_shows_which_location_votes(
         text = await (await client.get("/cluster")).text()
     assert '<tr class="vote lost"><td>frankfurt</td>' in text
     assert '<tr class="vote"><td>oslo</td>' in text
+
+
+@pytest.mark.pg
+async def test_the_cluster_page_shows_each_members_location_and_a_location_without_members(
+    env: Env, make_client: MakeClient, pg_url: str
+) -> None:
+    async with Store(pg_url) as cluster_store:
+        node = ClusterNode(
+            cluster_store,
+            SETTINGS,
+            Identity("a:1", "a", 1, "test", location="oslo"),
+            SystemClock(),
+            on_change=follow,
+        )
+        await node.round()
+
+        async def status():  # type: ignore[no-untyped-def]
+            return await read_status(cluster_store, SETTINGS.lease, frozenset({"oslo", "tokyo"}))
+
+        client = await make_client(create_private_app(deps_of(env, cluster=status, member="a:1")))
+        await add_password(env.store)
+        await login(client)
+        text = await (await client.get("/cluster")).text()
+    assert '<td class="location">oslo</td>' in text
+    assert '<tr class="place"><td>oslo</td>\n        <td>1</td>' in text
+    assert '<tr class="place empty"><td>tokyo</td>' in text

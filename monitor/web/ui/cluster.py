@@ -1,5 +1,7 @@
-"""`/cluster`: the members of a PostgreSQL cluster (alive or dead), the leader and its
-term, and which member answered this page. A single instance (SQLite) says so."""
+"""`/cluster`: the members of a PostgreSQL cluster (alive or dead, with their location),
+the leader and its term, the probe locations the sites list with their live members, the
+locations' votes, and which member answered this page. A single instance (SQLite) says
+so."""
 
 from __future__ import annotations
 
