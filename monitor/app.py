@@ -755,7 +755,12 @@ class _Daemon:
         every = self.options
         watch = IncidentWatch(self.store, self.hub, self.clock)
         job = self.supervisor.job
-        self._interval(jobs, job("engine.tick", self.engine.tick), every.tick_every, "engine.tick")
+        engine = self.engine
+
+        async def tick() -> None:  # the writer loop does the tick's flush (`request_tick`)
+            engine.request_tick()
+
+        self._interval(jobs, job("engine.tick", tick), every.tick_every, "engine.tick")
         self._interval(jobs, job(PLANNER, self._planner_tick), every.planner_every, "planner.tick")
         self._interval(jobs, job("gauges", watch.update), every.gauges_every, "gauges", soon=1.0)
         # judged on a timer too, so `vakt_health_ok` (the alerts) is fresh without a scrape
@@ -836,6 +841,7 @@ class _Daemon:
             "interval",
             seconds=seconds,
             id=name,
+            name=name,  # APScheduler's log lines (a skipped run) say which job
             max_instances=1,
             coalesce=True,
             next_run_time=start.astimezone(),

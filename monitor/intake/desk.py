@@ -79,6 +79,9 @@ class Desk:
         self._config = config
         self._clock = clock
         self._limits = limits or Limits()
+        # `follow_up` drops old rate-limit counters once a `window`, the first time a
+        # window after the start (not in the daemon's busy first seconds)
+        self._forgotten_at = clock.now()
 
     async def file(self, report: Report) -> Receipt:
         """File `report`; raises KeyError for a customer the config does not know."""
@@ -117,9 +120,19 @@ class Desk:
         monitoring case joins it; a report whose window is over is no longer watched.
         (Their pages are the planner tick's: `monitor.notify.tick.read_reported`.) Then
         rate-limit counters of windows long past and old probe asks are dropped.
-        Returns how many reports joined a monitoring case."""
+        Returns how many reports joined a monitoring case.
+
+        With no report watched and the counters dropped (or the desk built) within the
+        last `window`, it writes nothing: it reads first, on a reader connection, so the
+        2 s job does not queue for SQLite's one writer behind the engine's flushes (at
+        100,000 checks a start-up flush takes seconds: APScheduler skipped its runs)."""
         config = self._config()
         now = self._clock.now()
+        async with self._store.transaction(read_only=True) as tx:
+            watched = await tx.intake.probing()
+        forget = now - self._forgotten_at >= self._limits.window
+        if not watched and not forget:
+            return 0
         async with self._store.transaction() as tx:
             asked: list[str] = []
             for request in await tx.intake.probing():
@@ -130,8 +143,11 @@ class Desk:
             await tx.intake.ask_probes(list(dict.fromkeys(asked)), now)
         async with self._store.transaction() as tx:
             joined = await self._settle(tx, config, now)
-            await tx.intake.forget_counters(now - 2 * self._limits.window)
-            await tx.intake.forget_asks(now - KEEP)
+            if forget:
+                await tx.intake.forget_counters(now - 2 * self._limits.window)
+                await tx.intake.forget_asks(now - KEEP)
+        if forget:
+            self._forgotten_at = now
         return joined
 
     async def _settle(self, tx: Transaction, config: Config, now: datetime) -> int:

@@ -243,3 +243,39 @@ async def test_a_full_batch_wakes_the_writer(store: Store, clock: FixedClock) ->
             await asyncio.sleep(0.05)
     await engine.close()
     await writer
+
+
+async def test_a_requested_tick_is_done_by_the_writer_loop(store: Store, clock: FixedClock) -> None:
+    """The daemon's tick job only asks (`request_tick`): the running writer loop's next
+    flush re-evaluates the held site, at once, however long its period."""
+    import asyncio
+
+    engine = Engine(
+        store, config(), clock, planner=QUIET_PLANNER, deadlines=no_deadlines, flush_every=3600
+    )
+    await engine.start()
+    async with store.transaction() as tx:
+        await tx.maintenance.add(
+            MaintenanceWindow(
+                sites=("acme/*",),
+                start=T0,
+                end=T0 + timedelta(seconds=45),
+                reason="upgrade",
+                created_by="alice",
+                created_at=T0,
+            )
+        )
+    for _ in range(3):
+        await feed(engine, clock, (HOME, FAILED), (CHECKOUT, OK))
+    clock.advance(20)  # the window has ended; no result arrives
+    writer = asyncio.create_task(engine.run())
+    await asyncio.sleep(0.05)
+    assert await incidents(store) == []  # the writer sleeps: nothing asked it to flush
+    engine.request_tick()
+    async with asyncio.timeout(30):
+        while not (await incidents(store)):  # noqa: ASYNC110 - the writer task commits
+            await asyncio.sleep(0.05)
+    [incident] = await incidents(store)
+    assert incident.level is Level.A
+    await engine.close()
+    await writer

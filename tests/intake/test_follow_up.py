@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any, cast
 
 from monitor.incidents.reports import Filed, Receipt, ReportSource, make_report
 from monitor.intake import Desk, ProbeAsks
 from monitor.intake.asks import HORIZON, KEEP
 from monitor.model import Level
-from monitor.store import CustomerRequest, RequestStatus
+from monitor.store import CustomerRequest, RequestStatus, Store
 from tests.web.support import T0, Env, add_incident
 
 
@@ -130,3 +131,39 @@ async def test_old_rate_limit_counters_are_forgotten(env: Env) -> None:
     async with env.store.transaction() as tx:
         # counted afresh: the report's row of that window was dropped
         assert await tx.intake.count("email:kari@acme.example", window) == 1
+
+
+class _Spy:
+    """The store, noting whether each transaction it opens is read-only."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.opened: list[bool] = []
+
+    def transaction(self, *args: Any, read_only: bool = False, **kwargs: Any) -> Any:
+        self.opened.append(read_only)
+        return self.store.transaction(*args, read_only=read_only, **kwargs)
+
+
+async def test_with_no_report_watched_the_follow_up_takes_no_write_transaction(env: Env) -> None:
+    """The 2 s job must not queue for SQLite's one writer behind the engine's flushes
+    when there is nothing to do: it reads first, and drops old counters once a window
+    (the first time a window after the desk was built)."""
+    spy = _Spy(env.store)
+    desk = Desk(cast(Store, spy), lambda: env.config, env.clock)
+    opened = spy.opened
+    assert await desk.follow_up() == 0
+    env.clock.advance(600)
+    assert await desk.follow_up() == 0
+    assert opened == [True, True]
+    env.clock.advance(3600)  # a window later: the old counters are dropped
+    opened.clear()
+    await desk.follow_up()
+    assert False in opened
+    await _file(env, desk)  # a report to watch: the follow-up writes again
+    opened.clear()
+    await desk.follow_up()
+    assert False in opened
+    async with env.store.transaction(read_only=True) as tx:
+        asks = await tx.intake.asks_since(T0)
+    assert [check for _, check in asks] == [HOME, BACKUP]

@@ -90,6 +90,70 @@ def test_a_probe_result_updates_the_check_gauges_and_the_fleet_histograms() -> N
     assert value(hub, "vakt_scheduler_lateness_seconds_count", location="oslo") == 1.0
 
 
+def test_the_per_probe_histograms_expose_what_prometheus_client_histograms_would() -> None:
+    """The hub keeps the histograms observed on every probe as plain counts: their
+    samples are prometheus-client's (bucket bounds inclusive, values on a bound, above
+    every bound, negative lateness as 0), `_created` aside; a phase a probe never had
+    (plain HTTP: no `tls`) has no series."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from monitor.metrics import LATENESS_BUCKETS, PROBE_BUCKETS
+    from monitor.model import ProbeResult, Timings
+
+    hub = MetricsHub(version="1.2.3", location="oslo", checks=CHECKS)
+    registry = CollectorRegistry()
+    duration = Histogram("d", "d", registry=registry, buckets=PROBE_BUCKETS)
+    lateness = Histogram("l", "l", registry=registry, buckets=LATENESS_BUCKETS)
+    connect = Histogram("c", "c", registry=registry, buckets=PROBE_BUCKETS)
+    values = [0.0, 0.001, 0.005, 0.0051, 0.1, 1.0, 2.4999, 30.0, 31.0, 1e9]
+    for n, seconds in enumerate(values):
+        timings = Timings(connect=seconds, first_byte=0.1, total=seconds)
+        hub.observe_probe(ProbeResult("acme/shop/home", Verdict.OK, NOW, timings, "oslo"), -1.0)
+        hub.observe_probe(result("acme/shop/home", total=0.2), seconds * n)
+        duration.observe(seconds)
+        duration.observe(0.2)
+        lateness.observe(0.0)
+        lateness.observe(seconds * n)
+        connect.observe(seconds)
+        connect.observe(0.02)
+
+    def ours(name: str, **labels: str) -> dict[str, float]:
+        return {
+            s.name.removeprefix(name) + s.labels.get("le", ""): s.value
+            for s in samples(hub)
+            if s.name.startswith(name + "_")
+            and {k: v for k, v in s.labels.items() if k != "le"} == labels
+        }
+
+    def theirs(name: str) -> dict[str, float]:
+        return {
+            s.name.removeprefix(name) + s.labels.get("le", ""): s.value
+            for s in samples_of(registry)
+            if s.name.startswith(name + "_") and not s.name.endswith("_created")
+        }
+
+    where = {"type": "http", "location": "oslo"}
+    expected = theirs("d")
+    assert len(expected) == len(PROBE_BUCKETS) + 3  # the buckets, +Inf, _count, _sum
+    assert ours("vakt_probe_duration_seconds", outcome="ok", **where) == expected
+    assert ours("vakt_scheduler_lateness_seconds", location="oslo") == theirs("l")
+    assert ours("vakt_probe_phase_seconds", phase="connect", **where) == theirs("c")
+    assert value(hub, "vakt_probe_phase_seconds_count", phase="tls", **where) == len(values)
+    fresh = MetricsHub(version="1.2.3", location="oslo", checks=CHECKS)
+    plain = Timings(connect=0.02, first_byte=0.1, total=0.2)
+    fresh.observe_probe(ProbeResult("acme/shop/home", Verdict.OK, NOW, plain, "oslo"), 0.0)
+    assert value(fresh, "vakt_probe_phase_seconds_count", phase="connect", **where) == 1.0
+    assert value(fresh, "vakt_probe_phase_seconds_count", phase="tls", **where) is None
+
+
+def samples_of(registry: object) -> list[Sample]:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    assert isinstance(registry, CollectorRegistry)
+    text = generate_latest(registry).decode()
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
 def test_degraded_checks_are_up_and_checks_never_probed_have_no_up_series() -> None:
     hub = MetricsHub(version="1.2.3", location="oslo", checks=CHECKS)
     hub.observe_probe(result("acme/shop/home", Verdict.DEGRADED, error=ErrorCode.SLOW), 0.0)
