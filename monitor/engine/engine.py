@@ -58,6 +58,7 @@ from monitor.engine.state import (
     BASELINE,
     SITE,
     VOTE,
+    LocationStates,
     Memory,
     SiteMemory,
     baseline_to_json,
@@ -211,10 +212,14 @@ class Engine:
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
-        self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
+        # (bucket start, location) -> check id -> its open aggregate: a few groups, not a
+        # (check, location, start) tuple for every check's key
+        self._open_aggregates: dict[tuple[datetime, str], dict[str, Aggregate]] = {}
         self._closed: deque[Aggregate] = deque()  # closed buckets not yet pending
         self._oldest_open: datetime | None = None  # the earliest open bucket's start
-        self._ring: dict[str, list[ProbeResult]] = {}  # since the last checkpoint
+        # check id -> its results since the last checkpoint: the result itself while it
+        # is the only one (the common case at a long interval), then a list of them
+        self._ring: dict[str, ProbeResult | list[ProbeResult]] = {}
         self._ring_changed: set[str] = set()
         # check id -> monotonic time of its first result not yet compacted (oldest first)
         self._due: dict[str, float] = {}
@@ -372,7 +377,8 @@ class Engine:
         await self.flush()
         self._pending.aggregates.extend(self._closed)
         self._closed.clear()
-        self._pending.aggregates.extend(self._open_aggregates.values())
+        for group in self._open_aggregates.values():
+            self._pending.aggregates.extend(group.values())
         self._open_aggregates.clear()
         self._oldest_open = None
         await self.flush()
@@ -480,20 +486,27 @@ class Engine:
                 if entry is not None:
                     self._step(result, *entry)
                 elif (canary := self._canaries.get(result.check_id)) is not None:
-                    states = self._memory.locations.setdefault(canary.id, {})
+                    states = self._states(canary.id)
                     old = states.get(result.location, _EMPTY)
                     states[result.location] = step(old, result, canary)
             for aggregate in fold(chunk):
-                seen = self._open_aggregates.get(aggregate.key)
-                self._open_aggregates[aggregate.key] = (
-                    aggregate if seen is None else seen.merge(aggregate)
-                )
+                group = self._open_aggregates.get((aggregate.start, aggregate.location))
+                if group is None:
+                    group = self._open_aggregates[(aggregate.start, aggregate.location)] = {}
+                seen = group.get(aggregate.check_id)
+                group[aggregate.check_id] = aggregate if seen is None else seen.merge(aggregate)
                 if self._oldest_open is None or aggregate.start < self._oldest_open:
                     self._oldest_open = aggregate.start
             self._note_slow(chunk, now)
 
+    def _states(self, check_id: str) -> LocationStates:
+        states = self._memory.locations.get(check_id)
+        if states is None:
+            states = self._memory.locations[check_id] = LocationStates()
+        return states
+
     def _step(self, result: ProbeResult, check: Check, site: Site) -> None:
-        states = self._memory.locations.setdefault(check.id, {})
+        states = self._states(check.id)
         old = states.get(result.location, _EMPTY)
         new = states[result.location] = step(old, result, check)
         pending = self._pending
@@ -524,15 +537,18 @@ class Engine:
             self._ring_changed.add(check.id)
         if check.id not in self._due:
             self._due[check.id] = self._mono
-        # A list, not a deque(maxlen): one result per check between checkpoints is the
-        # common case, and an empty deque alone costs ~600 bytes (60 MB at 100,000).
+        # Not a deque(maxlen): one result per check between checkpoints is the common
+        # case, and an empty deque alone costs ~600 bytes (60 MB at 100,000); nor a list
+        # of one (64 bytes more a check).
         ring = self._ring.get(check.id)
         if ring is None:
-            self._ring[check.id] = [result]
-        else:
+            self._ring[check.id] = result
+        elif isinstance(ring, list):
             ring.append(result)
             if len(ring) >= 2 * self._ring_size:
                 del ring[: -self._ring_size]
+        else:
+            self._ring[check.id] = [ring, result]
         if site.slow is not None and not bad:
             memory = self._memory
             previous = memory.baselines.get(check.id)
@@ -566,10 +582,10 @@ class Engine:
         current = bucket_start(now)
         oldest = self._oldest_open
         if oldest is not None and oldest + BUCKET <= current:  # else none closed: no scan
-            closed = [key for key in self._open_aggregates if key[2] + BUCKET <= current]
+            closed = [key for key in self._open_aggregates if key[0] + BUCKET <= current]
             for key in closed:
-                self._closed.append(self._open_aggregates.pop(key))
-            self._oldest_open = min((key[2] for key in self._open_aggregates), default=None)
+                self._closed.extend(self._open_aggregates.pop(key).values())
+            self._oldest_open = min((key[0] for key in self._open_aggregates), default=None)
         for _ in range(min(self._compact_slice, len(self._closed))):
             self._pending.aggregates.append(self._closed.popleft())
 
@@ -825,13 +841,17 @@ class Engine:
     def _ring_entries(self, check_ids: Iterable[str]) -> list[ProbeResult]:
         """What the store's rings get of the results kept since they were last pushed: a
         check that changed its whole kept ring, the others their newest result."""
-        size = self._ring_size
-        return [
-            r
-            for cid in check_ids
-            if (ring := self._ring.get(cid))
-            for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
-        ]
+        size, rings, changed = self._ring_size, self._ring, self._ring_changed
+        entries: list[ProbeResult] = []
+        for cid in check_ids:
+            ring = rings.get(cid)
+            if ring is None:
+                continue
+            if isinstance(ring, list):
+                entries += ring[-size:] if cid in changed else ring[-1:]
+            else:
+                entries.append(ring)
+        return entries
 
     def _ring_pushed(self, check_ids: Iterable[str]) -> None:
         """The rings of `check_ids` are in the store (committed): forget what was kept."""

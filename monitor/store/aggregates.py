@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from monitor.model import ProbeResult, Verdict
 
@@ -28,8 +29,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def bucket_start(at: datetime) -> datetime:
-    """The start of the 5-minute bucket (UTC) that `at` falls in."""
-    offset = (at.astimezone(UTC) - _EPOCH) // BUCKET
+    """The start of the 5-minute bucket (UTC) that `at` falls in: the same object for
+    every time in a recent bucket (each check's open aggregate keeps it: one datetime,
+    not one a check)."""
+    return _bucket(int((at.astimezone(UTC) - _EPOCH) // BUCKET))
+
+
+@lru_cache(maxsize=64)
+def _bucket(offset: int) -> datetime:
     return _EPOCH + offset * BUCKET
 
 
