@@ -552,7 +552,8 @@ class Engine:
         if site.slow is not None and not bad:
             memory = self._memory
             previous = memory.baselines.get(check.id)
-            in_incident = memory.site(site.id).case is not None
+            kept = memory.sites.get(site.id)  # none kept: a quiet site, no case
+            in_incident = kept is not None and kept.case is not None
             at, seconds = result.started_at, result.timings.total
             memory.baselines[check.id] = (previous or _new_baseline()).observe(
                 at, seconds, site.slow, in_incident=in_incident
@@ -690,11 +691,11 @@ class Engine:
     ) -> None:
         """In the flush's transaction: each site's memory that changed, and the reset
         states of the checks a manual resolve re-armed."""
-        known = self._memory.sites
+        memory = self._memory
         changed = {
             o.site_id: o.memory.to_json()
             for o in outcomes
-            if not o.retry and _persisted(known.get(o.site_id)) != _persisted(o.memory)
+            if not o.retry and _persisted(memory.site(o.site_id)) != _persisted(o.memory)
         }
         await tx.memory.save(SITE, changed, now)
         rearmed = [
@@ -824,7 +825,7 @@ class Engine:
         for outcome in outcomes:
             if outcome.retry:
                 continue
-            self._memory.sites[outcome.site_id] = outcome.memory
+            self._memory.adopt(outcome.site_id, outcome.memory)
             self._note_timed(outcome.site_id, outcome.memory)
             for check_id in outcome.rearm:
                 self._memory.locations.pop(check_id, None)

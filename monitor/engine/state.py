@@ -31,6 +31,7 @@ SITE = "site"
 VOTE = "vote"
 """`engine_memory` scope of each location's vote: key the location, data `vote_to_json`."""
 _BAD = (CheckState.FAILING, CheckState.DEGRADED)
+_NO_TRACK = SiteTrack()
 
 
 @dataclass(slots=True)
@@ -47,6 +48,19 @@ class SiteMemory:
     case: str | None = None
     slow: bool = False
     warnings: frozenset[str] = frozenset()
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to remember: no track, level, since, case, slow finding or warning
+        (what a site that never had a level has, and what `Memory` keeps no entry for)."""
+        return (
+            self.case is None
+            and self.level is None
+            and self.since is None
+            and not self.slow
+            and not self.warnings
+            and self.track == _NO_TRACK
+        )
 
     def to_json(self) -> str:
         track = self.track
@@ -155,10 +169,17 @@ class Memory:
     votes: dict[str, datetime | None] = field(default_factory=dict)  # location -> lost since
 
     def site(self, site_id: str) -> SiteMemory:
+        """The site's memory; a quiet one (`SiteMemory.quiet`) is not kept: a blank one."""
         memory = self.sites.get(site_id)
-        if memory is None:
-            memory = self.sites[site_id] = SiteMemory()
-        return memory
+        return SiteMemory() if memory is None else memory
+
+    def adopt(self, site_id: str, memory: SiteMemory) -> None:
+        """Keep the site's memory, unless it is quiet: nearly every site is, and a blank
+        memory is 136 bytes a site (with its track), kept for nothing."""
+        if memory.quiet:
+            self.sites.pop(site_id, None)
+        else:
+            self.sites[site_id] = memory
 
 
 def to_status(
@@ -231,11 +252,13 @@ async def load(tx: Transaction, slow: Mapping[str, SlowRule] | None = None) -> M
     replay(memory, await tx.memory.samples(), slow or {})
     for site_id, text in (await tx.memory.load(SITE)).items():
         try:
-            memory.sites[site_id] = SiteMemory.from_json(text)
+            memory.adopt(site_id, SiteMemory.from_json(text))
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("engine.site_memory_unreadable", extra={"site": site_id, "error": str(exc)})
     for incident in await tx.incidents.unresolved():
-        memory.site(incident.site_id).case = incident.case_number
+        memory.sites[incident.site_id] = replace(
+            memory.site(incident.site_id), case=incident.case_number
+        )
     memory.votes = await read_votes(tx)
     return memory
 

@@ -1,13 +1,16 @@
-"""A check's per-location states behave as a dict whether it has one location or several
-(`LocationStates` keeps one location in slots, several in a dict)."""
+"""The engine's memory keeps what it must in few bytes: a check's per-location states
+behave as a dict whether it has one location or several (`LocationStates` keeps one
+location in slots, several in a dict), and a quiet site's memory is not kept at all."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.engine.state import LocationStates
+from monitor.engine.state import LocationStates, Memory, SiteMemory
 from monitor.evaluate import LocationState
-from monitor.model import CheckState
+from monitor.incidents import SiteTrack
+from monitor.model import CheckState, Level
+from tests.engine.support import T0
 
 OK = LocationState(state=CheckState.OK, good=3)
 FAILING = LocationState(state=CheckState.FAILING, failed=3, bad=3)
@@ -48,3 +51,27 @@ def test_the_only_location_can_be_removed() -> None:
     assert not states
     with pytest.raises(KeyError):
         del states["oslo"]
+
+
+def test_a_quiet_site_keeps_no_memory_and_reads_as_blank() -> None:
+    memory = Memory()
+    memory.adopt("acme/shop", SiteMemory())
+    assert "acme/shop" not in memory.sites
+    assert memory.site("acme/shop") == SiteMemory()
+
+
+def test_a_site_with_anything_to_remember_keeps_it() -> None:
+    memory = Memory()
+    remembered = [
+        SiteMemory(level=Level.B, since=T0),
+        SiteMemory(since=T0),  # recovered: when its last level ended
+        SiteMemory(case="ACME-1"),
+        SiteMemory(slow=True),
+        SiteMemory(warnings=frozenset({"acme/shop/cert"})),
+        SiteMemory(track=SiteTrack(hold_until=T0)),
+    ]
+    for kept in remembered:
+        memory.adopt("acme/shop", kept)
+        assert memory.sites["acme/shop"] is kept
+    memory.adopt("acme/shop", SiteMemory())  # quiet again: forgotten
+    assert memory.sites == {}
