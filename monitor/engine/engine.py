@@ -47,7 +47,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from monitor.clock import Clock
-from monitor.config.records import Check, Config, Customer, Site
+from monitor.config.records import Check, Config, Site
 from monitor.engine.connectivity import ConnectivityWatch, Judged
 from monitor.engine.context import site_context
 from monitor.engine.hooks import EngineObserver, NullObserver, check_level, report_changes
@@ -260,15 +260,15 @@ class Engine:
             respond_by=self._deadlines(config),
             timezone=config.settings.timezone,
         )
-        self._sites: dict[str, tuple[Site, Customer]] = {
-            s.id: (s, c) for c in config.customers.values() for s in c.sites
-        }
-        self._checks: dict[str, tuple[Check, Site]] = {
-            check.id: (check, site) for site, _ in self._sites.values() for check in site.checks
+        # Values are the records themselves, not tuples with their customer or site (56
+        # bytes a site and a check): a check's record is found in its site's few checks.
+        self._sites: dict[str, Site] = {s.id: s for c in config.customers.values() for s in c.sites}
+        self._checks: dict[str, Site] = {
+            check.id: site for site in self._sites.values() for check in site.checks
         }
         self._pending.sites.update(self._sites)  # levels may change with the checks
         self._canaries = {c.id: c for c in canary_checks(config.settings)}
-        sites = [s for s, _ in self._sites.values()]
+        sites = list(self._sites.values())
         self._connectivity.reload(self._canaries.values(), sites)
         # location -> the sites listing it: evaluated again when its vote changes
         self._by_location: dict[str, list[str]] = {}
@@ -322,7 +322,7 @@ class Engine:
 
     async def start(self) -> None:
         """Reload state, baselines, site memory and open incidents from the store."""
-        slow = {cid: site.slow for cid, (_, site) in self._checks.items() if site.slow}
+        slow = {cid: site.slow for cid, site in self._checks.items() if site.slow}
         async with self._store.transaction(read_only=True) as tx:
             self._memory = await load(tx, slow)
         self._timed.clear()
@@ -482,9 +482,9 @@ class Engine:
                 await asyncio.sleep(0)
             chunk = batch[first : first + _YIELD_EVERY]
             for result in chunk:
-                entry = self._checks.get(result.check_id)
-                if entry is not None:
-                    self._step(result, *entry)
+                site = self._checks.get(result.check_id)
+                if site is not None:
+                    self._step(result, _check_of(site, result.check_id), site)
                 elif (canary := self._canaries.get(result.check_id)) is not None:
                     states = self._states(canary.id)
                     old = states.get(result.location, _EMPTY)
@@ -563,9 +563,9 @@ class Engine:
 
     def _note_slow(self, batch: Sequence[ProbeResult], now: datetime) -> None:
         """Mark a site for evaluation when its slow finding appeared or went away."""
-        touched = {self._checks[r.check_id][1].id for r in batch if r.check_id in self._checks}
+        touched = {self._checks[r.check_id].id for r in batch if r.check_id in self._checks}
         for site_id in touched:
-            site = self._sites[site_id][0]
+            site = self._sites[site_id]
             if site.slow is None:
                 continue
             slow = any(
@@ -674,7 +674,7 @@ class Engine:
         window now holds too few samples to judge (the daemon was down for longer than the
         window): its recent history is unknown, so it keeps its case as it is until fresh
         samples arrive (DESIGN.md 8, rule 1)."""
-        site = self._sites[site_id][0]
+        site = self._sites[site_id]
         memory = self._memory.sites.get(site_id)
         rule = site.slow
         if rule is None or memory is None or not memory.slow or memory.case is None:
@@ -722,7 +722,8 @@ class Engine:
         # overloaded machine (a start-up flush evaluates every site) yielding kept SQLite's
         # one writer for 30 s+ while probes took the CPU: every other writer timed out.
         for site_id in site_ids:
-            site, customer = self._sites[site_id]
+            site = self._sites[site_id]
+            customer = self._config.customers[site.customer]
             memory = self._memory.site(site_id)
             context = site_context(
                 self._config,
@@ -766,7 +767,7 @@ class Engine:
             self._pending.sites.update(
                 site_id
                 for site_id in self._by_location.get(name, ())
-                if site_id in self._timed or len(self._sites[site_id][0].locations) > 1
+                if site_id in self._timed or len(self._sites[site_id].locations) > 1
             )
         return judged
 
@@ -837,7 +838,7 @@ class Engine:
     # ----------------------------------------------------------------- checkpoint
 
     def _check_ids(self, site_ids: Iterable[str]) -> list[str]:
-        return [c.id for s in site_ids if s in self._sites for c in self._sites[s][0].checks]
+        return [c.id for s in site_ids if s in self._sites for c in self._sites[s].checks]
 
     def _ring_entries(self, check_ids: Iterable[str]) -> list[ProbeResult]:
         """What the store's rings get of the results kept since they were last pushed: a
@@ -949,6 +950,14 @@ def _persisted(memory: SiteMemory | None) -> tuple[object, ...] | None:
 
 def _new_baseline() -> LatencyBaseline:
     return LatencyBaseline()
+
+
+def _check_of(site: Site, check_id: str) -> Check:
+    """The record of one of `site`'s checks (a site has a few)."""
+    for check in site.checks:
+        if check.id == check_id:
+            return check
+    raise KeyError(check_id)
 
 
 __all__ = [
