@@ -573,7 +573,8 @@ class Engine:
                 for c in site.checks
                 if (b := self._memory.baselines.get(c.id)) is not None
             )
-            if slow != self._memory.site(site_id).slow:
+            kept = self._memory.sites.get(site_id)  # none kept: quiet, not slow
+            if slow != (kept is not None and kept.slow):
                 self._pending.sites.add(site_id)
 
     def _close_buckets(self, now: datetime) -> None:
