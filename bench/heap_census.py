@@ -145,8 +145,10 @@ def main() -> None:
     out = sys.argv[1]
 
     def dump(signum: int, frame: FrameType | None) -> None:
-        found = traced() if tracemalloc.is_tracing() else census()
-        found.update(allocators())
+        # The allocators first: the census's own lists, dicts and sets of every object
+        # (tens of MB at 20,000 checks) are freed into both allocators' free space.
+        found = allocators()
+        found.update(traced() if tracemalloc.is_tracing() else census())
         with open(f"{out}.part", "w") as fh:
             json.dump(found, fh)
         os.replace(f"{out}.part", out)  # whole or not at all, for the reader

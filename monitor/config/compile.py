@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from monitor.config import schema as s
 from monitor.config import values as v
-from monitor.config.errors import ConfigIssue
+from monitor.config.errors import ConfigIssue, Path_
 from monitor.config.records import ApiToken as ApiTokenRecord
 from monitor.config.records import (
     BusinessDuration,
@@ -81,7 +81,7 @@ from monitor.config.records import (
     WebLimits,
     WebSettings,
 )
-from monitor.config.source import Locator, Path_
+from monitor.config.source import Locator
 from monitor.config.storepath import anchored_store, config_base
 from monitor.config.validation import validate
 from monitor.model import CheckType, Level

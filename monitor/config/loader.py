@@ -9,7 +9,7 @@ from pydantic import BaseModel, PlainValidator
 
 from monitor.config.collector import collector_paused
 from monitor.config.compile import Broken, compile_config
-from monitor.config.errors import ConfigError, ConfigIssue
+from monitor.config.errors import ConfigError, ConfigIssue, Path_
 from monitor.config.records import Config
 from monitor.config.schema import (
     CalendarModel,
@@ -25,7 +25,7 @@ from monitor.config.schema import (
     Strict,
     _version,
 )
-from monitor.config.source import Locator, Path_, environment, read_path, read_text
+from monitor.config.source import Locator, environment, read_path, read_text
 from monitor.config.validation import unknown_key, validate
 from monitor.config.values import got
 

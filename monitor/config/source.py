@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from monitor.config.errors import ConfigIssue
+from monitor.config.errors import ConfigIssue, Path_, dotted
 
 try:  # the C parser and composer are ~10x faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
@@ -56,7 +56,6 @@ class _Loader(_BaseLoader):
         return None
 
 
-Path_ = tuple[str | int, ...]
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 VALUE_FLOOR = 1_000_000  # values any document may yield, however short
@@ -78,14 +77,6 @@ class _TooManyValues(Exception):
 
 
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def dotted(path: Path_) -> str:
-    """`("customers", "acme", "contacts", 0)` -> `customers.acme.contacts[0]`."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 @dataclass(slots=True)

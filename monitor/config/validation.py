@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.config.errors import ConfigIssue
+from monitor.config.errors import ConfigIssue, Path_
 from monitor.config.schema import CHECK_MODELS
-from monitor.config.source import Locator, Path_
+from monitor.config.source import Locator
 from monitor.config.values import got
 
 M = TypeVar("M", bound=BaseModel)

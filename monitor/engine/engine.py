@@ -47,7 +47,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from monitor.clock import Clock
-from monitor.config.records import Check, Config, Customer, Site
+from monitor.config.records import Check, Config, Site
 from monitor.engine.connectivity import ConnectivityWatch, Judged
 from monitor.engine.context import site_context
 from monitor.engine.hooks import EngineObserver, NullObserver, check_level, report_changes
@@ -58,6 +58,7 @@ from monitor.engine.state import (
     BASELINE,
     SITE,
     VOTE,
+    LocationStates,
     Memory,
     SiteMemory,
     baseline_to_json,
@@ -211,10 +212,14 @@ class Engine:
         self._shed_from: datetime | None = None  # the first failed flush that shed rows
         self._inbox: list[ProbeResult] = []
         self._pending = _Pending()
-        self._open_aggregates: dict[tuple[str, str, datetime], Aggregate] = {}
+        # (bucket start, location) -> check id -> its open aggregate: a few groups, not a
+        # (check, location, start) tuple for every check's key
+        self._open_aggregates: dict[tuple[datetime, str], dict[str, Aggregate]] = {}
         self._closed: deque[Aggregate] = deque()  # closed buckets not yet pending
         self._oldest_open: datetime | None = None  # the earliest open bucket's start
-        self._ring: dict[str, list[ProbeResult]] = {}  # since the last checkpoint
+        # check id -> its results since the last checkpoint: the result itself while it
+        # is the only one (the common case at a long interval), then a list of them
+        self._ring: dict[str, ProbeResult | list[ProbeResult]] = {}
         self._ring_changed: set[str] = set()
         # check id -> monotonic time of its first result not yet compacted (oldest first)
         self._due: dict[str, float] = {}
@@ -256,15 +261,15 @@ class Engine:
             respond_by=self._deadlines(config),
             timezone=config.settings.timezone,
         )
-        self._sites: dict[str, tuple[Site, Customer]] = {
-            s.id: (s, c) for c in config.customers.values() for s in c.sites
-        }
-        self._checks: dict[str, tuple[Check, Site]] = {
-            check.id: (check, site) for site, _ in self._sites.values() for check in site.checks
+        # Values are the records themselves, not tuples with their customer or site (56
+        # bytes a site and a check): a check's record is found in its site's few checks.
+        self._sites: dict[str, Site] = {s.id: s for c in config.customers.values() for s in c.sites}
+        self._checks: dict[str, Site] = {
+            check.id: site for site in self._sites.values() for check in site.checks
         }
         self._pending.sites.update(self._sites)  # levels may change with the checks
         self._canaries = {c.id: c for c in canary_checks(config.settings)}
-        sites = [s for s, _ in self._sites.values()]
+        sites = list(self._sites.values())
         self._connectivity.reload(self._canaries.values(), sites)
         # location -> the sites listing it: evaluated again when its vote changes
         self._by_location: dict[str, list[str]] = {}
@@ -318,7 +323,7 @@ class Engine:
 
     async def start(self) -> None:
         """Reload state, baselines, site memory and open incidents from the store."""
-        slow = {cid: site.slow for cid, (_, site) in self._checks.items() if site.slow}
+        slow = {cid: site.slow for cid, site in self._checks.items() if site.slow}
         async with self._store.transaction(read_only=True) as tx:
             self._memory = await load(tx, slow)
         self._timed.clear()
@@ -373,7 +378,8 @@ class Engine:
         await self.flush()
         self._pending.aggregates.extend(self._closed)
         self._closed.clear()
-        self._pending.aggregates.extend(self._open_aggregates.values())
+        for group in self._open_aggregates.values():
+            self._pending.aggregates.extend(group.values())
         self._open_aggregates.clear()
         self._oldest_open = None
         await self.flush()
@@ -489,24 +495,31 @@ class Engine:
                 await asyncio.sleep(0)
             chunk = batch[first : first + _YIELD_EVERY]
             for result in chunk:
-                entry = self._checks.get(result.check_id)
-                if entry is not None:
-                    self._step(result, *entry)
+                site = self._checks.get(result.check_id)
+                if site is not None:
+                    self._step(result, _check_of(site, result.check_id), site)
                 elif (canary := self._canaries.get(result.check_id)) is not None:
-                    states = self._memory.locations.setdefault(canary.id, {})
+                    states = self._states(canary.id)
                     old = states.get(result.location, _EMPTY)
                     states[result.location] = step(old, result, canary)
             for aggregate in fold(chunk):
-                seen = self._open_aggregates.get(aggregate.key)
-                self._open_aggregates[aggregate.key] = (
-                    aggregate if seen is None else seen.merge(aggregate)
-                )
+                group = self._open_aggregates.get((aggregate.start, aggregate.location))
+                if group is None:
+                    group = self._open_aggregates[(aggregate.start, aggregate.location)] = {}
+                seen = group.get(aggregate.check_id)
+                group[aggregate.check_id] = aggregate if seen is None else seen.merge(aggregate)
                 if self._oldest_open is None or aggregate.start < self._oldest_open:
                     self._oldest_open = aggregate.start
             self._note_slow(chunk, now)
 
+    def _states(self, check_id: str) -> LocationStates:
+        states = self._memory.locations.get(check_id)
+        if states is None:
+            states = self._memory.locations[check_id] = LocationStates()
+        return states
+
     def _step(self, result: ProbeResult, check: Check, site: Site) -> None:
-        states = self._memory.locations.setdefault(check.id, {})
+        states = self._states(check.id)
         old = states.get(result.location, _EMPTY)
         new = states[result.location] = step(old, result, check)
         pending = self._pending
@@ -537,19 +550,23 @@ class Engine:
             self._ring_changed.add(check.id)
         if check.id not in self._due:
             self._due[check.id] = self._mono
-        # A list, not a deque(maxlen): one result per check between checkpoints is the
-        # common case, and an empty deque alone costs ~600 bytes (60 MB at 100,000).
+        # Not a deque(maxlen): one result per check between checkpoints is the common
+        # case, and an empty deque alone costs ~600 bytes (60 MB at 100,000); nor a list
+        # of one (64 bytes more a check).
         ring = self._ring.get(check.id)
         if ring is None:
-            self._ring[check.id] = [result]
-        else:
+            self._ring[check.id] = result
+        elif isinstance(ring, list):
             ring.append(result)
             if len(ring) >= 2 * self._ring_size:
                 del ring[: -self._ring_size]
+        else:
+            self._ring[check.id] = [ring, result]
         if site.slow is not None and not bad:
             memory = self._memory
             previous = memory.baselines.get(check.id)
-            in_incident = memory.site(site.id).case is not None
+            kept = memory.sites.get(site.id)  # none kept: a quiet site, no case
+            in_incident = kept is not None and kept.case is not None
             at, seconds = result.started_at, result.timings.total
             memory.baselines[check.id] = (previous or _new_baseline()).observe(
                 at, seconds, site.slow, in_incident=in_incident
@@ -559,9 +576,9 @@ class Engine:
 
     def _note_slow(self, batch: Sequence[ProbeResult], now: datetime) -> None:
         """Mark a site for evaluation when its slow finding appeared or went away."""
-        touched = {self._checks[r.check_id][1].id for r in batch if r.check_id in self._checks}
+        touched = {self._checks[r.check_id].id for r in batch if r.check_id in self._checks}
         for site_id in touched:
-            site = self._sites[site_id][0]
+            site = self._sites[site_id]
             if site.slow is None:
                 continue
             slow = any(
@@ -569,7 +586,8 @@ class Engine:
                 for c in site.checks
                 if (b := self._memory.baselines.get(c.id)) is not None
             )
-            if slow != self._memory.site(site_id).slow:
+            kept = self._memory.sites.get(site_id)  # none kept: quiet, not slow
+            if slow != (kept is not None and kept.slow):
                 self._pending.sites.add(site_id)
 
     def _close_buckets(self, now: datetime) -> None:
@@ -579,10 +597,10 @@ class Engine:
         current = bucket_start(now)
         oldest = self._oldest_open
         if oldest is not None and oldest + BUCKET <= current:  # else none closed: no scan
-            closed = [key for key in self._open_aggregates if key[2] + BUCKET <= current]
+            closed = [key for key in self._open_aggregates if key[0] + BUCKET <= current]
             for key in closed:
-                self._closed.append(self._open_aggregates.pop(key))
-            self._oldest_open = min((key[2] for key in self._open_aggregates), default=None)
+                self._closed.extend(self._open_aggregates.pop(key).values())
+            self._oldest_open = min((key[0] for key in self._open_aggregates), default=None)
         for _ in range(min(self._compact_slice, len(self._closed))):
             self._pending.aggregates.append(self._closed.popleft())
 
@@ -670,7 +688,7 @@ class Engine:
         window now holds too few samples to judge (the daemon was down for longer than the
         window): its recent history is unknown, so it keeps its case as it is until fresh
         samples arrive (DESIGN.md 8, rule 1)."""
-        site = self._sites[site_id][0]
+        site = self._sites[site_id]
         memory = self._memory.sites.get(site_id)
         rule = site.slow
         if rule is None or memory is None or not memory.slow or memory.case is None:
@@ -687,11 +705,11 @@ class Engine:
     ) -> None:
         """In the flush's transaction: each site's memory that changed, and the reset
         states of the checks a manual resolve re-armed."""
-        known = self._memory.sites
+        memory = self._memory
         changed = {
             o.site_id: o.memory.to_json()
             for o in outcomes
-            if not o.retry and _persisted(known.get(o.site_id)) != _persisted(o.memory)
+            if not o.retry and _persisted(memory.site(o.site_id)) != _persisted(o.memory)
         }
         await tx.memory.save(SITE, changed, now)
         rearmed = [
@@ -718,7 +736,8 @@ class Engine:
         # overloaded machine (a start-up flush evaluates every site) yielding kept SQLite's
         # one writer for 30 s+ while probes took the CPU: every other writer timed out.
         for site_id in site_ids:
-            site, customer = self._sites[site_id]
+            site = self._sites[site_id]
+            customer = self._config.customers[site.customer]
             memory = self._memory.site(site_id)
             context = site_context(
                 self._config,
@@ -762,7 +781,7 @@ class Engine:
             self._pending.sites.update(
                 site_id
                 for site_id in self._by_location.get(name, ())
-                if site_id in self._timed or len(self._sites[site_id][0].locations) > 1
+                if site_id in self._timed or len(self._sites[site_id].locations) > 1
             )
         return judged
 
@@ -821,7 +840,7 @@ class Engine:
         for outcome in outcomes:
             if outcome.retry:
                 continue
-            self._memory.sites[outcome.site_id] = outcome.memory
+            self._memory.adopt(outcome.site_id, outcome.memory)
             self._note_timed(outcome.site_id, outcome.memory)
             for check_id in outcome.rearm:
                 self._memory.locations.pop(check_id, None)
@@ -833,18 +852,22 @@ class Engine:
     # ----------------------------------------------------------------- checkpoint
 
     def _check_ids(self, site_ids: Iterable[str]) -> list[str]:
-        return [c.id for s in site_ids if s in self._sites for c in self._sites[s][0].checks]
+        return [c.id for s in site_ids if s in self._sites for c in self._sites[s].checks]
 
     def _ring_entries(self, check_ids: Iterable[str]) -> list[ProbeResult]:
         """What the store's rings get of the results kept since they were last pushed: a
         check that changed its whole kept ring, the others their newest result."""
-        size = self._ring_size
-        return [
-            r
-            for cid in check_ids
-            if (ring := self._ring.get(cid))
-            for r in (ring[-size:] if cid in self._ring_changed else ring[-1:])
-        ]
+        size, rings, changed = self._ring_size, self._ring, self._ring_changed
+        entries: list[ProbeResult] = []
+        for cid in check_ids:
+            ring = rings.get(cid)
+            if ring is None:
+                continue
+            if isinstance(ring, list):
+                entries += ring[-size:] if cid in changed else ring[-1:]
+            else:
+                entries.append(ring)
+        return entries
 
     def _ring_pushed(self, check_ids: Iterable[str]) -> None:
         """The rings of `check_ids` are in the store (committed): forget what was kept."""
@@ -941,6 +964,14 @@ def _persisted(memory: SiteMemory | None) -> tuple[object, ...] | None:
 
 def _new_baseline() -> LatencyBaseline:
     return LatencyBaseline()
+
+
+def _check_of(site: Site, check_id: str) -> Check:
+    """The record of one of `site`'s checks (a site has a few)."""
+    for check in site.checks:
+        if check.id == check_id:
+            return check
+    raise KeyError(check_id)
 
 
 __all__ = [

@@ -19,6 +19,7 @@ The value is immutable; `observe` returns a new one. `to_json`/`from_json` persi
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
@@ -86,22 +87,65 @@ _U32: Final = "I"
 _I64: Final = "q"
 _F64: Final = "d"
 _EMPTY = b""
+_HEAD = 8  # `rest`'s header: uint32 words of totals, uint32 0 (the window stays 8-aligned)
+_PAD = bytes(4)
+
+
+def _totals_end(rest: bytes) -> int:
+    """Where `rest`'s totals end and its window begins."""
+    return _HEAD + 4 * int.from_bytes(rest[:4], sys.byteorder) if rest else 0
+
+
+def _rest(totals: bytes, times: array[int], values: array[float]) -> bytes:
+    """`LatencyBaseline.rest` of packed totals and the short window."""
+    if not totals and not times:
+        return _EMPTY
+    head = (len(totals) // 4).to_bytes(4, sys.byteorder) + _PAD
+    return b"".join((head, totals, times, values))
+
+
+def _unpack_rest(rest: bytes) -> tuple[bytes, array[int], array[float]]:
+    """`rest`'s packed totals, and its short window's times and values (copies)."""
+    times, values = array(_I64), array(_F64)
+    if not rest:
+        return _EMPTY, times, values
+    end = _totals_end(rest)
+    middle = end + (len(rest) - end) // 2
+    view = memoryview(rest)
+    times.frombytes(view[end:middle])
+    values.frombytes(view[middle:])
+    return rest[_HEAD:end], times, values
 
 
 @dataclass(frozen=True, slots=True)
 class LatencyBaseline:
     """A check's latency history: hourly baseline histograms and the short window.
 
-    `hours` are the packed hourly histograms, oldest first; `packed_totals` their sum,
-    kept in step so the median costs O(BUCKETS), not O(hours x BUCKETS), per probe;
+    `hours` are the packed hourly histograms, oldest first; `rest` packs the rest in one
+    `bytes` (one object, not three: ~90 bytes a check less): `packed_totals`, the hours'
+    sum, kept in step so the median costs O(BUCKETS), not O(hours x BUCKETS), per probe;
     `times`/`values` the short window's samples. Immutable: `observe` returns a new one.
     `slots`, `recent` and `totals` give them unpacked.
     """
 
     hours: tuple[bytes, ...] = ()
-    packed_totals: bytes = _EMPTY
-    times: bytes = _EMPTY
-    values: bytes = _EMPTY
+    rest: bytes = _EMPTY  # uint32 [words of totals, 0], the totals, int64 times, float64 values
+
+    @property
+    def packed_totals(self) -> bytes:
+        return self.rest[_HEAD : _totals_end(self.rest)]
+
+    @property
+    def times(self) -> bytes:
+        rest = self.rest
+        end = _totals_end(rest)
+        return rest[end : end + (len(rest) - end) // 2]
+
+    @property
+    def values(self) -> bytes:
+        rest = self.rest
+        end = _totals_end(rest)
+        return rest[end + (len(rest) - end) // 2 :]
 
     @property
     def slots(self) -> tuple[BaselineSlot, ...]:
@@ -124,7 +168,7 @@ class LatencyBaseline:
         The sample always enters the short window. It enters the baseline only outside
         incidents and while the short window is not above the threshold (the freeze).
         """
-        times, values = array(_I64, self.times), array(_F64, self.values)
+        packed_totals, times, values = _unpack_rest(self.rest)
         first = max(bisect_right(times, _micros(at - rule.over)), len(times) + 1 - MAX_RECENT)
         del times[:first], values[:first]
         times.append(_micros(at))
@@ -135,24 +179,21 @@ class LatencyBaseline:
         expired = 0
         while expired < len(hours) and _start_of(hours[expired]) < oldest_kept:
             expired += 1
-        totals = _counts(self.packed_totals)
+        totals = _counts(packed_totals)
         for hour in hours[:expired]:
             _merge(totals, _counts(hour, 1).items(), -1)
         kept = hours[expired:]
-        packed_totals = _pack_pairs(totals) if expired else self.packed_totals
+        packed_totals = _pack_pairs(totals) if expired else packed_totals
         # the freeze: the window (what is kept now ends at `at`) above the threshold
         short = median(values) if len(values) >= MIN_RECENT else None
         base = _histogram_median(totals)
         frozen = short is not None and base is not None and short > rule.factor * base
         if in_incident or frozen:
-            return LatencyBaseline(kept, packed_totals, times.tobytes(), values.tobytes())
+            return LatencyBaseline(kept, _rest(packed_totals, times, values))
         index = bucket_of(seconds)
         totals[index] = totals.get(index, 0) + 1
         return LatencyBaseline(
-            _add_to_hours(kept, _hour_of(at), index),
-            _pack_pairs(totals),
-            times.tobytes(),
-            values.tobytes(),
+            _add_to_hours(kept, _hour_of(at), index), _rest(_pack_pairs(totals), times, values)
         )
 
     def baseline_median(self) -> float | None:
@@ -201,9 +242,11 @@ class LatencyBaseline:
             _merge(totals, slot.counts, 1)
         return cls(
             tuple(_pack_hour(_hour_of(s.start), dict(s.counts)) for s in slots),
-            _pack_pairs(totals),
-            array(_I64, [_micros(t) for t, _ in recent]).tobytes(),
-            array(_F64, [v for _, v in recent]).tobytes(),
+            _rest(
+                _pack_pairs(totals),
+                array(_I64, [_micros(t) for t, _ in recent]),
+                array(_F64, [v for _, v in recent]),
+            ),
         )
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from monitor.config.errors import dotted
 from monitor.config.records import ChannelType, Config, EmailSettings, TargetKind
-from monitor.config.source import dotted
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 

@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from monitor.model import ProbeResult, Verdict
 
@@ -28,8 +29,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def bucket_start(at: datetime) -> datetime:
-    """The start of the 5-minute bucket (UTC) that `at` falls in."""
-    offset = (at.astimezone(UTC) - _EPOCH) // BUCKET
+    """The start of the 5-minute bucket (UTC) that `at` falls in: the same object for
+    every time in a recent bucket (each check's open aggregate keeps it: one datetime,
+    not one a check)."""
+    return _bucket(int((at.astimezone(UTC) - _EPOCH) // BUCKET))
+
+
+@lru_cache(maxsize=64)
+def _bucket(offset: int) -> datetime:
     return _EPOCH + offset * BUCKET
 
 
@@ -76,7 +83,7 @@ class Aggregate:
             degraded=self.degraded + other.degraded,
             failed=self.failed + other.failed,
             latency_sum=self.latency_sum + other.latency_sum,
-            buckets=tuple(a + b for a, b in zip(self.buckets, other.buckets, strict=True)),
+            buckets=_shared(tuple(a + b for a, b in zip(self.buckets, other.buckets, strict=True))),
         )
 
     def quantile(self, q: float) -> float | None:
@@ -120,10 +127,18 @@ def fold(results: Iterable[ProbeResult]) -> list[Aggregate]:
             degraded=int(row[1]),
             failed=int(row[2]),
             latency_sum=float(row[3]),
-            buckets=tuple(int(n) for n in row[4:]),
+            buckets=_shared(tuple(int(n) for n in row[4:])),
         )
         for (check_id, location, start), row in folded.items()
     ]
+
+
+@lru_cache(maxsize=1024)
+def _shared(buckets: tuple[int, ...]) -> tuple[int, ...]:
+    """The first histogram seen equal to `buckets`: each check's open aggregate holds a
+    few probes, nearly all in one bucket, so the engine's 100,000 open aggregates hold a
+    handful of distinct histograms (a 9-tuple is 112 bytes). Tuples are immutable."""
+    return buckets
 
 
 def merge_all(aggregates: Iterable[Aggregate]) -> list[Aggregate]:

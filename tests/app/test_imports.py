@@ -1,13 +1,20 @@
-"""What the daemon's process imports: the config loader (pydantic schema, YAML composer)
-and Alembic (with Mako and Pygments) stay in the child processes and commands that need
-them, out of `vakt run`'s resident memory (docs/performance.md, issue 14)."""
+"""What the daemon's process imports: the config loader (pydantic schema, YAML composer,
+PyYAML itself) and Alembic (with Mako and Pygments) stay in the child processes and
+commands that need them, out of `vakt run`'s resident memory (docs/performance.md, issue
+14)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-KEPT_OUT = ("monitor.config.loader", "monitor.config.schema", "alembic")
+KEPT_OUT = (
+    "monitor.config.loader",
+    "monitor.config.schema",
+    "monitor.config.source",
+    "yaml",
+    "alembic",
+)
 
 
 def _imported(code: str) -> set[str]:

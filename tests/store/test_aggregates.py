@@ -70,3 +70,24 @@ def test_quantile_reports_the_bucket_bound() -> None:
     assert aggregate.quantile(0.5) == 0.25
     assert aggregate.quantile(1.0) == 5.0
     assert aggregate.quantile(0.0) == 0.1
+
+
+def test_checks_with_equal_histograms_share_one_tuple_and_one_bucket_start() -> None:
+    """100,000 open aggregates hold a handful of distinct histograms: one object each."""
+    probes = [
+        ProbeResult(
+            check_id=f"acme/site-{n}/home",
+            verdict=Verdict.OK,
+            started_at=T0 + timedelta(seconds=n),
+            timings=Timings(total=0.05),
+            location="oslo",
+        )
+        for n in range(3)
+    ]
+    first, second, third = fold(probes[:2]) + fold(probes[2:])
+    assert first.buckets == second.buckets == third.buckets
+    assert first.buckets is second.buckets is third.buckets
+    assert first.start is second.start is third.start
+    merged = first.merge(second)
+    assert merged.buckets == (2, 0, 0, 0, 0, 0, 0, 0, 0)
+    assert merged.buckets is first.merge(third).buckets
