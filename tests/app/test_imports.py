@@ -1,6 +1,7 @@
 """What the daemon's process imports: the config loader (pydantic schema, YAML composer,
 PyYAML itself) and Alembic (with Mako and Pygments) stay in the child processes and
-commands that need them, out of `vakt run`'s resident memory (docs/performance.md, issue
+commands that need them, and sentry-sdk is imported only when a DSN turns it on: out of
+`vakt run`'s resident memory (docs/performance.md, issue
 14)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ KEPT_OUT = (
     "monitor.config.source",
     "yaml",
     "alembic",
+    "sentry_sdk",
 )
 
 
