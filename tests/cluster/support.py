@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from tests.e2e.support import WAIT, Daemon, free_port
+from tests.e2e.support import WAIT, Daemon, HookInbox, SmtpInbox, free_port
 
 CONFIG = """\
 vakt: 1
@@ -372,3 +374,36 @@ class Members:
     async def open_case(self) -> asyncpg.Record | None:
         rows = await self.sql("SELECT * FROM incidents WHERE site_id = 'acme/shop'")
         return rows[0] if rows else None
+
+
+@asynccontextmanager
+async def counted_members(
+    tmp: Path, url: str, *, config: str, args: Sequence[Sequence[str]], n: int
+) -> AsyncIterator[tuple[CountingTarget, Members]]:
+    """`n` members on `config` (a `locations_config`) probing a `CountingTarget`, with an
+    SMTP sink and a webhook sink for what they send."""
+    async with (
+        CountingTarget() as target,
+        SmtpInbox() as smtp,
+        HookInbox() as hooks,
+        Members(
+            tmp,
+            url,
+            smtp=smtp.port,
+            hook=hooks.url,
+            target=target.url,
+            n=n,
+            config=config,
+            args=args,
+        ) as members,  # fmt: skip
+    ):
+        yield target, members
+
+
+def shard_size(members: Members, i: int) -> int:
+    """How many checks instance `i` probes, from its last `cluster.shard` log line."""
+    size = 0
+    for line in members.daemons[i].log.read_text(errors="replace").splitlines():
+        if '"cluster.shard"' in line:
+            size = int(json.loads(line)["checks"])
+    return size

@@ -12,12 +12,18 @@ import itertools
 import json
 import signal
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
-from tests.cluster.support import CountingTarget, Members, locations_config
-from tests.e2e.support import HookInbox, SmtpInbox
+from tests.cluster.support import (
+    CountingTarget,
+    Members,
+    counted_members,
+    locations_config,
+    shard_size,
+)
 
 pytestmark = pytest.mark.pg
 
@@ -32,11 +38,11 @@ ARGS = (
 PATHS = [f"/c{i}" for i in range(CHECKS)]
 
 
-def _members(tmp: Path, url: str, target: CountingTarget, smtp: int, hook: str) -> Members:
+def _members(tmp: Path, url: str) -> AbstractAsyncContextManager[tuple[CountingTarget, Members]]:
     config = locations_config(
         checks=CHECKS, interval=f"{INTERVAL:g}s", locations=("oslo", "frankfurt")
     )
-    return Members(tmp, url, smtp=smtp, hook=hook, target=target.url, config=config, args=ARGS)
+    return counted_members(tmp, url, config=config, args=ARGS, n=len(ARGS))
 
 
 async def _all_probing(members: Members, target: CountingTarget) -> None:
@@ -58,12 +64,7 @@ async def _all_probing(members: Members, target: CountingTarget) -> None:
 async def test_each_check_is_probed_once_per_interval_in_each_location(
     tmp_path: Path, pg_url: str
 ) -> None:
-    async with (
-        CountingTarget() as target,
-        SmtpInbox() as smtp,
-        HookInbox() as hooks,
-        _members(tmp_path, pg_url, target, smtp.port, hooks.url) as members,
-    ):
+    async with _members(tmp_path, pg_url) as (target, members):
         await _all_probing(members, target)
         await asyncio.sleep(INTERVAL)  # any start-up shard change has settled
         start = time.monotonic()
@@ -84,29 +85,15 @@ async def test_each_check_is_probed_once_per_interval_in_each_location(
         assert {r["location"] for r in rows} == {"oslo", "frankfurt"}
 
 
-def _shard_size(members: Members, i: int) -> int:
-    """How many checks instance `i` probes, from its last `cluster.shard` log line."""
-    size = 0
-    for line in members.daemons[i].log.read_text(errors="replace").splitlines():
-        if '"cluster.shard"' in line:
-            size = int(json.loads(line)["checks"])
-    return size
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_a_killed_member_s_checks_move_to_the_other_in_its_location(
     tmp_path: Path, pg_url: str
 ) -> None:
-    async with (
-        CountingTarget() as target,
-        SmtpInbox() as smtp,
-        HookInbox() as hooks,
-        _members(tmp_path, pg_url, target, smtp.port, hooks.url) as members,
-    ):
+    async with _members(tmp_path, pg_url) as (target, members):
         await _all_probing(members, target)
         await asyncio.sleep(2 * INTERVAL)
-        sizes = [_shard_size(members, i) for i in (0, 1)]
+        sizes = [shard_size(members, i) for i in (0, 1)]
         assert sum(sizes) == CHECKS, sizes  # oslo's checks are split, none twice
         victim = 0 if sizes[0] >= sizes[1] else 1
         survivor = 1 - victim
@@ -127,7 +114,7 @@ async def test_a_killed_member_s_checks_move_to_the_other_in_its_location(
             edges = [before, *window, end]
             gaps[path] = max(b - a for a, b in itertools.pairwise(edges))
         print(f"oslo shards before the kill: {sizes}; longest gap per check (s): {gaps}")
-        assert _shard_size(members, survivor) == CHECKS
+        assert shard_size(members, survivor) == CHECKS
         for path, gap in gaps.items():
             assert gap <= 2 * INTERVAL + 1.0, (path, gap)  # 1 s: scheduling slack
         # no double probing once moved: one probe per interval from oslo
@@ -140,21 +127,8 @@ async def test_a_killed_member_s_checks_move_to_the_other_in_its_location(
 
 async def test_a_location_without_members_is_reported(tmp_path: Path, pg_url: str) -> None:
     config = locations_config(checks=2, interval="5s", locations=("oslo", "tokyo"))
-    async with (
-        CountingTarget() as target,
-        SmtpInbox() as smtp,
-        HookInbox() as hooks,
-        Members(
-            tmp_path,
-            pg_url,
-            smtp=smtp.port,
-            hook=hooks.url,
-            target=target.url,
-            n=1,
-            config=config,
-            args=[("--location", "oslo", "--probe-source-address", OSLO)],
-        ) as members,
-    ):
+    args = [("--location", "oslo", "--probe-source-address", OSLO)]
+    async with counted_members(tmp_path, pg_url, config=config, args=args, n=1) as (_, members):
         await members.until("vakt0 joined", members.joined(0))
         await members.leader()
 

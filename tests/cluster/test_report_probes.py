@@ -18,9 +18,7 @@ from monitor.config import load_config
 from monitor.incidents.reports import Filed, ReportSource, make_report
 from monitor.intake import Desk
 from monitor.store import Store
-from tests.cluster.support import CountingTarget, Members, locations_config
-from tests.cluster.test_locations import _shard_size
-from tests.e2e.support import HookInbox, SmtpInbox
+from tests.cluster.support import counted_members, locations_config, shard_size
 
 pytestmark = pytest.mark.pg
 
@@ -36,30 +34,19 @@ async def test_a_report_is_probed_by_the_members_that_own_the_checks(
     tmp_path: Path, pg_url: str
 ) -> None:
     config_text = locations_config(checks=CHECKS, interval="600s", locations=("oslo",))
-    async with (
-        CountingTarget() as target,
-        SmtpInbox() as smtp,
-        HookInbox() as hooks,
-        Members(
-            tmp_path,
-            pg_url,
-            smtp=smtp.port,
-            hook=hooks.url,
-            target=target.url,
-            n=2,
-            config=config_text,
-            args=ARGS,
-        ) as members,  # fmt: skip
+    async with counted_members(tmp_path, pg_url, config=config_text, args=ARGS, n=2) as (
+        target,
+        members,
     ):
         for i in (0, 1):
             await members.until(f"vakt{i} joined", members.joined(i))
         await members.leader()
 
         async def split() -> bool:  # both members run and the checks are shared out
-            return _shard_size(members, 0) + _shard_size(members, 1) == CHECKS
+            return shard_size(members, 0) + shard_size(members, 1) == CHECKS
 
         await members.until("the shards cover every check once", split)
-        sizes = [_shard_size(members, i) for i in (0, 1)]
+        sizes = [shard_size(members, i) for i in (0, 1)]
         config = load_config(str(members.daemons[0].config))
         asked = time.monotonic()
         async with Store(pg_url) as store:
