@@ -92,6 +92,15 @@ from monitor.store.aggregates import BUCKET
 log = logging.getLogger(__name__)
 
 _EMPTY = LocationState()
+
+
+def _at_rest(states: LocationStates | None) -> bool:
+    """Every location's state of a check is ok or unknown, with no bad streak begun."""
+    return states is None or all(
+        s.state in (CheckState.OK, CheckState.UNKNOWN) and not s.bad for s in states.values()
+    )
+
+
 _VOTING = Connectivity()
 Deadlines = Callable[[Config], RespondBy]
 
@@ -232,6 +241,7 @@ class Engine:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._tick_due = False  # `request_tick`: the next flush re-evaluates `_timed`
+        self._settle = True  # the next flush evaluates the sites not at rest (`_restless`)
         self._stopping = False
         self.flush_failures = 0
         self._connectivity = ConnectivityWatch(())
@@ -267,7 +277,7 @@ class Engine:
         self._checks: dict[str, Site] = {
             check.id: site for site in self._sites.values() for check in site.checks
         }
-        self._pending.sites.update(self._sites)  # levels may change with the checks
+        self._settle = True  # levels may change with the checks
         self._canaries = {c.id: c for c in canary_checks(config.settings)}
         sites = list(self._sites.values())
         self._connectivity.reload(self._canaries.values(), sites)
@@ -316,9 +326,9 @@ class Engine:
 
     async def resume(self) -> None:
         """Take over: rebuild memory from the store exactly as a restart does (`start`),
-        with every site due for evaluation at the next flush, as after a start."""
+        and evaluate the sites not at rest at the next flush, as after a start."""
         async with self._lock:
-            self._pending = _Pending(sites=set(self._sites))
+            self._pending = _Pending()
             await self.start()
 
     async def start(self) -> None:
@@ -331,6 +341,7 @@ class Engine:
             self._note_timed(site_id, memory)
         self._connectivity.restore(self._memory.votes)
         self._votes_saved = dict(self._memory.votes)
+        self._settle = True
         # the journal is emptied by compaction: it must write what was replayed
         mono = self._clock.monotonic()
         for check_id in self._memory.replayed:
@@ -398,6 +409,9 @@ class Engine:
                 if self._on_flushed is not None:
                     self._on_flushed()
                 return FlushReport(results=len(batch))
+            if self._settle:
+                self._settle = False
+                self._pending.sites.update(self._restless())
             if self._from_inbox:
                 batch += await self._take_inbox()
             now = self._clock.now()
@@ -478,6 +492,21 @@ class Engine:
         awaited `tick` outlasted its 2 s period (APScheduler skipped its runs)."""
         self._tick_due = True
         self._wake.set()
+
+    def _restless(self) -> list[str]:
+        """The sites the first flush after a start, a takeover or a reload evaluates: those
+        whose memory is kept (a level, a case, a hold, a slow finding, a flapping track) or
+        with a check not at rest somewhere. The others are at rest, quiet with every check
+        ok or not probed yet, and evaluating them decides nothing: no level without a bad
+        or slow check, and a restart alone never opens a case (a result that changes a
+        check's state or slow finding marks its site, `_step` and `_note_slow`). At
+        100,000 sites evaluating all of them held the event loop for 9 s in that flush."""
+        kept, locations = self._memory.sites, self._memory.locations
+        return [
+            site_id
+            for site_id, site in self._sites.items()
+            if site_id in kept or any(not _at_rest(locations.get(c.id)) for c in site.checks)
+        ]
 
     def _note_timed(self, site_id: str, memory: SiteMemory) -> None:
         """Keep `_timed`: the sites a tick re-evaluates (a level, a case or a hold)."""
@@ -729,11 +758,12 @@ class Engine:
         windows = await tx.maintenance.active(now)
         silences = await tx.silences.active(now)
         # One read for every site of this flush, not one per site (a start-up flush
-        # evaluates them all). Read inside the transaction: the writes stay CAS-checked.
+        # evaluates every site not at rest). Read inside the transaction: the writes stay
+        # CAS-checked.
         latest = await tx.incidents.latest_by_site(site_ids)
         outcomes: list[SiteOutcome] = []
         # No yield to the loop in here: this runs inside the write transaction, and on an
-        # overloaded machine (a start-up flush evaluates every site) yielding kept SQLite's
+        # overloaded machine (a start-up flush evaluated every site) yielding kept SQLite's
         # one writer for 30 s+ while probes took the CPU: every other writer timed out.
         for site_id in site_ids:
             site = self._sites[site_id]

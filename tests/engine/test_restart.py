@@ -146,3 +146,34 @@ async def test_a_restart_after_a_manual_resolve_keeps_detection_rearmed(
     await second.flush()
     [still] = await cases(store)  # one failure after re-arming: no new case
     assert (still.case_number, still.status) == (opened.case_number, IncidentStatus.RESOLVED)
+
+
+async def test_a_start_and_a_reload_evaluate_only_the_sites_not_at_rest(
+    store: Store, clock: FixedClock
+) -> None:
+    three = config(site("acme/shop"), site("acme/blog"), site("acme/news"))
+
+    def engine() -> Engine:
+        return Engine(store, three, clock, planner=QUIET_PLANNER, deadlines=no_deadlines)
+
+    first = engine()
+    await first.start()
+    assert (await first.flush()).sites == 0  # a fresh store: every site is at rest
+    for check_id in ("acme/shop/home", "acme/blog/home", "acme/news/home"):
+        first.submit(result(check_id, clock.now()), 0.0)
+    await first.flush()
+    clock.advance(5)
+    for _ in range(2):  # the shop's home fails twice: a case
+        first.submit(result("acme/shop/home", clock.now(), Verdict.FAILED), 0.0)
+        await first.flush()
+        clock.advance(5)
+    first.submit(result("acme/blog/home", clock.now(), Verdict.FAILED), 0.0)  # one: a streak
+    await first.flush()
+    [case] = await cases(store)
+    second = engine()  # a restart
+    await second.start()
+    assert (await second.flush()).sites == 2  # the shop (its case) and the blog (its streak)
+    assert (await second.flush()).sites == 0
+    second.reload(three)
+    assert (await second.flush()).sites == 2
+    assert await cases(store) == [case]  # evaluated, and nothing changed
