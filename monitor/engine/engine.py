@@ -23,8 +23,10 @@ crashes the engine and never becomes a probe failure.
 Compaction is not the durability, and it is incremental (`compact`, after every flush
 of the writer loop): each step writes the baselines and pushes the recent-results rings
 of the checks whose first new result since their last compaction has waited
-`checkpoint_every` s, oldest first and at most `compact_slice` checks, then deletes the
-journal rows whose every sample is in a written baseline. So the work of a step follows
+`checkpoint_every` s (a check probed less often than that waits for nothing: its
+results would not be written together, only kept in memory), oldest first and at most
+`compact_slice` checks, then deletes the journal rows whose every sample is in a
+written baseline. So the work of a step follows
 the rate of results (about one interval's share of the checks each second), never a
 checkpoint of every check that changed in the last 30 s (which, at 100,000 checks, held
 SQLite's one writing connection for seconds and made periodic jobs skip their runs).
@@ -230,8 +232,14 @@ class Engine:
         # is the only one (the common case at a long interval), then a list of them
         self._ring: dict[str, ProbeResult | list[ProbeResult]] = {}
         self._ring_changed: set[str] = set()
-        # check id -> monotonic time of its first result not yet compacted (oldest first)
+        # check id -> monotonic time of its first result not yet compacted (oldest first):
+        # the checks probed more often than every `checkpoint_every` s, whose results a
+        # step compacts together once the first has waited that long
         self._due: dict[str, float] = {}
+        # the same for the other checks, compacted by the next step: they get one result
+        # per wait at most, so waiting would save no write and only keep their rings (at
+        # 100,000 checks a minute, half of them: ~20 MB of results)
+        self._due_next: dict[str, float] = {}
         self._mono = clock.monotonic()  # taken once per flush
         # check id -> the first journal row holding a sample its stored baseline lacks
         # (0: a row from before the start); in insertion order, so the first is the least
@@ -316,6 +324,7 @@ class Engine:
             self._ring_changed.clear()
             self._baselines_dirty.clear()
             self._due.clear()
+            self._due_next.clear()
             self._memory = Memory()
             self._connectivity.restore({})
             self._votes_saved = {}
@@ -346,7 +355,7 @@ class Engine:
         mono = self._clock.monotonic()
         for check_id in self._memory.replayed:
             self._baselines_dirty.setdefault(check_id, 0)
-            self._due.setdefault(check_id, mono)
+            self._to_compact(check_id, mono)
         log.info(
             "engine.loaded",
             extra={
@@ -577,8 +586,8 @@ class Engine:
             pending.evidence.append(Evidence(result))
         if changed or bad:
             self._ring_changed.add(check.id)
-        if check.id not in self._due:
-            self._due[check.id] = self._mono
+        if check.id not in self._due and check.id not in self._due_next:
+            self._to_compact(check.id, self._mono, check)
         # Not a deque(maxlen): one result per check between checkpoints is the common
         # case, and an empty deque alone costs ~600 bytes (60 MB at 100,000); nor a list
         # of one (64 bytes more a check).
@@ -696,7 +705,7 @@ class Engine:
             for sample in pending.samples:  # durable now: its baseline is to be written
                 if sample.check_id not in self._baselines_dirty:
                     self._baselines_dirty[sample.check_id] = journal
-                    self._due.setdefault(sample.check_id, self._mono)
+                    self._to_compact(sample.check_id, self._mono)
         self._pending = _Pending(sites={o.site_id for o in outcomes if o.retry} | held)
         self._adopt(outcomes)
         self._connectivity.adopt(judged)
@@ -875,7 +884,7 @@ class Engine:
             for check_id in outcome.rearm:
                 self._memory.locations.pop(check_id, None)
                 self._ring_changed.add(check_id)
-                self._due.setdefault(check_id, self._mono)
+                self._to_compact(check_id, self._mono)
             if outcome.rearm:
                 log.info("incident.rearmed", extra={"site": outcome.site_id})
 
@@ -905,10 +914,21 @@ class Engine:
             self._ring.pop(cid, None)
             self._ring_changed.discard(cid)
 
+    def _to_compact(self, check_id: str, since: float, check: Check | None = None) -> None:
+        """Mark a check for compaction (nothing if it is marked): in `_due` when it is
+        probed more often than every `checkpoint_every` s, else in `_due_next`."""
+        if check_id in self._due or check_id in self._due_next:
+            return
+        if check is None and (site := self._checks.get(check_id)) is not None:
+            check = _check_of(site, check_id)
+        soon = check is not None and check.interval.total_seconds() >= self._checkpoint_every
+        (self._due_next if soon else self._due)[check_id] = since
+
     async def compact(self) -> None:
         """One compaction step (the writer loop runs one after every flush): the checks
         whose first result not yet compacted has waited `checkpoint_every` s, oldest
-        first, at most `compact_slice` of them: their changed baselines are written, their
+        first, then those probed at most that often (`_due_next`), at most
+        `compact_slice` checks in all: their changed baselines are written, their
         recent rings pushed (those that changed get their whole ring, the others their
         newest result), and the journal rows no longer needed are deleted. Not needed
         for durability: what evaluation depends on is committed by each flush."""
@@ -942,6 +962,10 @@ class Engine:
                 if since > before or (limit is not None and len(picked) >= limit):
                     break
                 picked.append(check_id)
+            for check_id in self._due_next:
+                if limit is not None and len(picked) >= limit:
+                    break
+                picked.append(check_id)
             if not picked:
                 return
             now = self._clock.now()
@@ -964,7 +988,8 @@ class Engine:
                 log.error("engine.checkpoint_failed", extra={"error": str(exc)})
                 return
             for cid in picked:
-                del self._due[cid]
+                if self._due.pop(cid, None) is None:
+                    del self._due_next[cid]
                 dirty.pop(cid, None)
             self._ring_pushed(picked)
 

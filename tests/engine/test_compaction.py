@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -114,6 +115,35 @@ async def test_a_compaction_step_writes_only_the_checks_that_waited(
     with rows_written(store) as rows:
         await engine.compact()
     assert rows["engine_memory"] == len(checks_of(SITES[5:]))
+    assert await journal_rows(store) == 0
+
+
+async def test_checks_probed_less_often_than_the_wait_are_compacted_at_the_next_step(
+    store: Store, clock: FixedClock
+) -> None:
+    """Waiting `checkpoint_every` groups a check's results into one write only when it
+    gets several meanwhile: one probed every minute would only keep its ring in memory."""
+    minutely = [
+        replace(s, checks=tuple(replace(c, interval=timedelta(minutes=1)) for c in s.checks))
+        for s in (site(name, slow=RULE) for name in SITES[:5])
+    ]
+    engine = Engine(
+        store,
+        config(*minutely, *(site(name, slow=RULE) for name in SITES[5:])),
+        clock,
+        planner=QUIET_PLANNER,
+        deadlines=no_deadlines,
+        checkpoint_every=30,
+    )
+    await engine.start()
+    await probe(engine, clock, SITES)  # t=0: every site
+    with rows_written(store) as rows:
+        await engine.compact()  # at once: the minutely checks only
+    assert rows["engine_memory"] == rows["recent_results"] == len(checks_of(SITES[:5]))
+    clock.advance(30)
+    with rows_written(store) as rows:
+        await engine.compact()  # t=30: the others have waited
+    assert rows["engine_memory"] == rows["recent_results"] == len(checks_of(SITES[5:]))
     assert await journal_rows(store) == 0
 
 
