@@ -8,6 +8,7 @@ the built-in `default` policy with Dekode's Level A/B targets.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -73,6 +74,7 @@ from monitor.config.records import (
     SlowRule,
     SmtpSettings,
     Span,
+    StatusMatcher,
     StatusPage,
     Target,
     TargetKind,
@@ -84,7 +86,7 @@ from monitor.config.records import (
 from monitor.config.source import Locator
 from monitor.config.storepath import anchored_store, config_base
 from monitor.config.validation import validate
-from monitor.model import CheckType, Level
+from monitor.model import CheckType, Impact, Level
 
 _SECTIONS = {
     "calendar": "calendars",
@@ -96,6 +98,7 @@ _SECTIONS = {
     "site": "customers",
 }
 _CHECK_TYPES = tuple(t.value for t in s.CHECK_MODELS)
+_CHECK_TYPE_OF = {t.value: t for t in s.CHECK_MODELS}
 BUILTIN_CALENDAR = "office"
 BUILTIN_POLICY = "default"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -146,6 +149,38 @@ def compile_config(
     return _Compiler(model, locator, issues, broken or {}).run(path)
 
 
+Timing = tuple[Impact, timedelta, timedelta, timedelta, int, int]
+"""`Check`'s fields from `impact` to `recover`."""
+HttpRequest = tuple[
+    str,
+    tuple[tuple[str, str], ...],
+    str | None,
+    int,
+    StatusMatcher,
+    str | None,
+    str | None,
+    str | None,
+    tuple[JsonExpectation, ...],
+    timedelta | None,
+    int,
+    int | None,
+    bool,
+]
+"""`HttpSpec`'s fields after `url`."""
+
+
+@dataclass(slots=True)
+class _Body:
+    """A check's body as written (`key`: its values serialized), validated once for
+    every check written the same way, with what it compiles to apart from its site."""
+
+    key: bytes
+    kind: CheckType
+    model: s.CheckBase
+    timing: Timing | None = None  # from `check_timing`
+    http: HttpRequest | None = None  # from `http_request`
+
+
 @dataclass
 class _Compiler:
     model: s.ConfigModel
@@ -161,6 +196,10 @@ class _Compiler:
     channels: dict[str, Channel] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     equal: dict[object, object] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # that passed `check_name`, shared
+    bodies: dict[bytes, _Body] = field(default_factory=dict)  # by their values serialized
+    labels: dict[str, str] = field(default_factory=dict)  # of checks without a title
+    http_specs: dict[tuple[str, bytes], HttpSpec] = field(default_factory=dict)
 
     def shared(self, value: T) -> T:
         """The first value compiled equal to `value` (the record itself when new): equal
@@ -531,6 +570,7 @@ class _Compiler:
 
     def check_name(self, path: Path_, name: str) -> bool:
         if _NAME.fullmatch(name):
+            self.names.setdefault(name, name)
             return True
         self.error(path, f"expected {_NAME_HELP}, got '{name}'")
         return False
@@ -791,17 +831,14 @@ class _Compiler:
             self.error(
                 (*path, "slow", "factor"), f"expected a factor above 1, got '{slow.factor:g}'"
             )
-        checks = tuple(
-            check
-            for check_name, raw in m.checks.items()
-            if (
-                check := self.compile_check(
-                    (*path, "checks", check_name), cid, name, check_name, raw, m
-                )
-            )
-            is not None
-        )
-        label = m.title or (urlsplit(m.url).hostname if m.url else None) or name
+        host = urlsplit(m.url).hostname if m.url else None
+        checks = []
+        for check_name, raw in m.checks.items():
+            here = (*path, "checks", check_name)
+            check = self.compile_check(here, cid, name, check_name, raw, m.url, host)
+            if check is not None:
+                checks.append(check)
+        label = m.title or host or name
         return Site(
             id=f"{cid}/{name}",
             customer=cid,
@@ -812,7 +849,7 @@ class _Compiler:
             quorum=self.shared(m.quorum),
             depends_on=m.depends_on,
             slow=slow,
-            checks=checks,
+            checks=tuple(checks),
         )
 
     def check_locations(self, path: Path_, locations: tuple[str, ...], m: s.SiteModel) -> None:
@@ -838,29 +875,59 @@ class _Compiler:
     # ---------------------------------------------------------------------------- checks
 
     def compile_check(
-        self, path: Path_, cid: str, site: str, name: str, raw: Any, sm: s.SiteModel
+        self,
+        path: Path_,
+        cid: str,
+        site: str,
+        name: str,
+        raw: Any,
+        site_url: str | None,
+        host: str | None,
     ) -> Check | None:
-        if not self.check_name(path, name):
+        if name not in self.names and not self.check_name(path, name):
             return None
+        name = self.names[name]  # one string for every check of that name
         raw = {} if raw is None else raw  # `home:` alone: an http check of the site's url
+        body = self.check_body(path, raw)
+        if body is None:
+            return None
+        spec = self.compile_spec(path, body, site_url, host)
+        if spec is None:
+            return None
+        check_id = f"{cid}/{site}/{name}"
+        return self.check_record(path, check_id, cid, site, name, body, spec)
+
+    def check_body(self, path: Path_, raw: Any) -> _Body | None:
+        """The type and validated model of a check's body. A body written like one
+        already compiled (the same keys in the same order with the same values: a
+        template shared by many sites) is that body: validation is a pure function of
+        the values. Only a body that failed is validated again, so each place it is
+        written is reported."""
+        # The reader's values (str, None, list, dict) in marshal's version 2, which has no
+        # back-references: values written alike give the same bytes, and different
+        # values never do. (Equal text that one string interns gives other bytes: a miss.)
+        key = marshal.dumps(raw, 2)
+        body = self.bodies.get(key)
+        if body is not None:
+            return body
         kind = self.check_type(path, raw)
         if kind is None:
             return None
         m = validate(s.CHECK_MODELS[kind], raw, path, self.locator, self.issues)
         if m is None:
             return None
-        spec = self.compile_spec(path, kind, m, sm)
-        if spec is None:
-            return None
-        check_id = f"{cid}/{site}/{name}"
-        return self.check_record(path, check_id, cid, site, name, kind, m, self.shared(spec))
+        body = self.bodies[key] = _Body(key, kind, m)
+        return body
 
     def check_type(self, path: Path_, raw: Any) -> CheckType | None:
         if not isinstance(raw, dict):
             self.error(path, f"expected a mapping, got {v.got(raw)}")
             return None
+        kind = raw.get("type", "http")
+        if kind in _CHECK_TYPE_OF:
+            return _CHECK_TYPE_OF[kind]
         try:
-            return CheckType(v.one_of(raw.get("type", "http"), _CHECK_TYPES))
+            return CheckType(v.one_of(kind, _CHECK_TYPES))
         except ValueError as exc:
             self.error((*path, "type"), f"unknown check type: {exc}")
             return None
@@ -872,81 +939,111 @@ class _Compiler:
         cid: str,
         site: str,
         name: str,
-        kind: CheckType,
-        m: s.CheckBase,
+        body: _Body,
         spec: ProbeSpec,
     ) -> Check:
-        d = self.settings.defaults
-        instant = kind in (CheckType.TLS, CheckType.HEARTBEAT)  # need no confirmation
+        m = body.model
+        label = self.shared(m.title) if m.title else self.check_label(name)
+        timing = body.timing or self.check_timing(path, body)
+        # Positional: a frozen record's keyword call costs more than the rest of a check.
+        return Check(check_id, cid, site, name, label, body.kind, *timing, spec)
+
+    def check_label(self, name: str) -> str:
+        """`checkout-v2` -> "Checkout v2": a check's human name when it has no title."""
+        label = self.labels.get(name)
+        if label is None:
+            label = name.replace("_", " ").replace("-", " ").capitalize()
+            label = self.labels[name] = self.shared(label)
+        return label
+
+    def check_timing(self, path: Path_, body: _Body) -> Timing:
+        """The body's impact, interval, retry interval, timeout and counts (`Check`'s
+        fields in order) with the defaults applied; kept on the body unless it reported a
+        problem here."""
+        m, d = body.model, self.settings.defaults
+        instant = body.kind in (CheckType.TLS, CheckType.HEARTBEAT)  # need no confirmation
         interval = m.interval or d.interval
         timeout = m.timeout or min(d.timeout, interval)
+        timing = (
+            m.impact,
+            interval,
+            min(m.retry_interval or d.retry_interval, interval),
+            timeout,
+            m.confirm or (1 if instant else d.confirm),
+            m.recover or (1 if instant else d.recover),
+        )
         if m.timeout is not None and timeout > interval:
             self.error(
                 (*path, "timeout"),
                 f"the timeout ({_human(timeout)}) must not be longer than the interval "
                 f"({_human(interval)})",
             )
-        return Check(
-            id=check_id,
-            customer=cid,
-            site=site,
-            name=self.shared(name),
-            label=self.shared(m.title or name.replace("_", " ").replace("-", " ").capitalize()),
-            type=kind,
-            impact=m.impact,
-            interval=interval,
-            retry_interval=min(m.retry_interval or d.retry_interval, interval),
-            timeout=timeout,
-            confirm=m.confirm or (1 if instant else d.confirm),
-            recover=m.recover or (1 if instant else d.recover),
-            spec=spec,
-        )
+        else:
+            body.timing = timing
+        return timing
 
     def compile_spec(
-        self, path: Path_, kind: CheckType, m: s.CheckBase, sm: s.SiteModel
+        self, path: Path_, body: _Body, site_url: str | None, host: str | None
     ) -> ProbeSpec | None:
-        host = urlsplit(sm.url).hostname if sm.url else None
+        m = body.model
         if isinstance(m, s.HttpCheckModel):
-            return self.http_spec(path, m, sm.url)
+            return self.http_spec(path, body, m, site_url)
         if isinstance(m, s.TlsCheckModel):
             target = m.target or (HostPort(host, 443) if host else None)
             if target is None:
                 self.error(path, "a tls check needs 'target' (host:port) or the site's url")
                 return None
-            return TlsSpec(target.host, target.port, m.server_name, m.expect.valid_for)
+            return self.shared(TlsSpec(target.host, target.port, m.server_name, m.expect.valid_for))
         if isinstance(m, s.TcpCheckModel):
-            return TcpSpec(m.target.host, m.target.port, m.send, m.expect.banner)
+            return self.shared(TcpSpec(m.target.host, m.target.port, m.send, m.expect.banner))
         if isinstance(m, s.DnsCheckModel):
             name = m.name or host
             if name is None:
                 self.error(path, "a dns check needs 'name' or the site's url")
                 return None
-            return DnsSpec(name, DnsRecord(m.record), m.expect.values, m.server)
-        assert isinstance(m, s.HeartbeatCheckModel), kind
+            return self.shared(DnsSpec(name, DnsRecord(m.record), m.expect.values, m.server))
+        assert isinstance(m, s.HeartbeatCheckModel), body.kind
         grace = m.grace if m.grace is not None else max(timedelta(minutes=1), m.every / 10)
-        return HeartbeatSpec(m.every, grace, m.token or None)
+        return self.shared(HeartbeatSpec(m.every, grace, m.token or None))
 
-    def http_spec(self, path: Path_, m: s.HttpCheckModel, site_url: str | None) -> HttpSpec | None:
+    def http_spec(
+        self, path: Path_, body: _Body, m: s.HttpCheckModel, site_url: str | None
+    ) -> HttpSpec | None:
+        """One spec per url and body: checks of the same url written the same way share it
+        (found by the url and the body's text, not by hashing every field of the spec)."""
         url = self.http_url(path, m, site_url)
         if url is None:
             return None
+        spec = self.http_specs.get((url, body.key))
+        if spec is None:
+            spec = HttpSpec(url, *(body.http or self.http_request(path, body, m)))
+            if body.http is not None:  # compiled clean: a problem is reported at each place
+                self.http_specs[url, body.key] = spec
+        return spec
+
+    def http_request(self, path: Path_, body: _Body, m: s.HttpCheckModel) -> HttpRequest:
+        """An http spec's fields after its url, in order; kept on the body unless it
+        reported a problem here."""
+        reported = len(self.issues)
         e = m.expect
-        return HttpSpec(
-            url=url,
-            method=m.method,
-            headers=tuple(m.headers.items()),
-            body=m.body,
-            follow_redirects=m.follow_redirects,
-            status=e.status,
-            body_contains=e.body_contains,
-            body_not_contains=e.body_not_contains,
-            body_regex=e.body_regex,
-            json=self.json_expectations((*path, "expect", "json"), e.json_ or {}),
-            max_response_time=e.max_response_time,
-            max_body_bytes=m.max_body,
-            ip_version=m.ip,
-            verify_tls=m.verify_tls,
+        fields = (
+            m.method,
+            tuple(m.headers.items()),
+            m.body,
+            m.follow_redirects,
+            e.status,
+            e.body_contains,
+            e.body_not_contains,
+            e.body_regex,
+            self.json_expectations((*path, "expect", "json"), e.json_ or {}),
+            e.max_response_time,
+            m.max_body,
+            m.ip,
+            m.verify_tls,
         )
+        if len(self.issues) == reported:
+            body.http = fields
+        return fields
 
     def http_url(self, path: Path_, m: s.HttpCheckModel, site_url: str | None) -> str | None:
         if m.url is not None and m.path is not None:

@@ -84,16 +84,21 @@ class Locator:
     """Finds the file and 1-based line of a path, by walking the YAML nodes on demand.
 
     Nothing is recorded while reading: lines are looked up only when an error is
-    reported, which keeps loading a 5,000-check config fast. For a directory, the file
+    reported. The texts read are kept, not their nodes: the first lookup composes them
+    again (the same text gives the same nodes), so a load without errors frees its
+    nodes (several hundred bytes a value) before validating. For a directory, the file
     that holds the deepest part of the path wins.
     """
 
     default_file: str = ""
-    roots: list[tuple[str, yaml.Node]] = field(default_factory=list)
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (file, text) composed fine
+    nodes: list[tuple[str, yaml.Node]] | None = None  # the texts composed, on first lookup
 
     def find(self, path: Path_) -> tuple[str, int | None]:
+        if self.nodes is None:
+            self.nodes = [(file, node) for file, text in self.texts if (node := _compose(text))]
         best: tuple[int, str, int | None] = (-1, self.default_file, None)
-        for file, root in self.roots:
+        for file, root in self.nodes:
             depth, line = _walk(root, path)
             if depth > best[0]:
                 best = (depth, file, line)
@@ -155,36 +160,53 @@ class _Reader:
         if isinstance(node, yaml.SequenceNode):
             return self.sequence(node)
         assert isinstance(node, yaml.ScalarNode)
-        text = str(node.value)
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> str | None:
+        text: str = node.value
         if not node.style and text in _NULLS:  # plain style is None (Python) or "" (C)
             return None
         return self.substitute(text, node) if "$" in text else text
 
     def mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+        # The hot loop of a load: a scalar value (most of them) is read in place.
         out: dict[str, Any] = {}
-        lines: dict[str, int] = {}
         merged: dict[str, Any] = {}
         stack = self.stack
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 merged.update(self.merge_sources(value_node))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if type(key_node) is not yaml.ScalarNode:
                 self.issues.append(self._issue(key_node, "a key must be a plain value"))
                 continue
-            key = str(key_node.value)
-            if key in lines:
-                message = f"key '{key}' is defined twice (first on line {lines[key]})"
-                line = key_node.start_mark.line + 1
-                self.issues.append(ConfigIssue(self.file, line, dotted((*stack, key)), message))
+            key: str = key_node.value
+            if key in out:
+                self.issues.append(self._twice(node, key_node, key))
                 continue
-            lines[key] = key_node.start_mark.line + 1
             stack.append(key)
-            out[key] = self.value(value_node)
+            if type(value_node) is yaml.ScalarNode:
+                self.budget -= 1
+                text: str = value_node.value
+                if not value_node.style and text in _NULLS:
+                    out[key] = None
+                elif "$" in text:
+                    out[key] = self.substitute(text, value_node)
+                else:
+                    out[key] = text
+            else:
+                out[key] = self.value(value_node)
             stack.pop()
         if merged:
             return {**{k: v for k, v in merged.items() if k not in out}, **out}
         return out
+
+    def _twice(self, node: yaml.MappingNode, again: yaml.Node, key: str) -> ConfigIssue:
+        first = next(k for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value == key)
+        message = f"key '{key}' is defined twice (first on line {first.start_mark.line + 1})"
+        return ConfigIssue(
+            self.file, again.start_mark.line + 1, dotted((*self.stack, key)), message
+        )
 
     def merge_sources(self, node: yaml.Node) -> dict[str, Any]:
         """`<<: *anchor` or `<<: [*a, *b]`: earlier sources win, explicit keys win over all."""
@@ -239,7 +261,7 @@ def read_text(
     Returns a mapping, or None when the text is not YAML or its top level is not a mapping.
     """
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         issues.append(_syntax_issue(file, exc))
         return None
@@ -257,7 +279,7 @@ def read_text(
         line = node.start_mark.line + 1
         issues.append(ConfigIssue(file, line, "", "the top level must be a mapping of sections"))
         return None
-    locator.roots.append((file, node))
+    locator.texts.append((file, text))
     budget = value_budget(text)
     try:
         return _Reader(file, env, issues, budget).value(node)
@@ -273,6 +295,10 @@ def read_text(
         message = "invalid YAML: nested too deeply, or an alias (*name) inside its own anchor"
         issues.append(ConfigIssue(file, None, "", message))
         return None
+
+
+def _compose(text: str) -> yaml.Node | None:
+    return yaml.compose(text, Loader=_Loader)
 
 
 def _syntax_issue(file: str, exc: yaml.MarkedYAMLError) -> ConfigIssue:
@@ -333,7 +359,7 @@ def read_path(
             part_locator = Locator(default_file=str(file))
             part = _read_file(file, env, part_locator, issues)
             deep_merge(merged, part, (), locator, part_locator, issues)
-            locator.roots.extend(part_locator.roots)
+            locator.texts.extend(part_locator.texts)
         return merged, locator
     return _read_file(root, env, locator, issues), locator
 
