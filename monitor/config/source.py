@@ -57,6 +57,7 @@ class _Loader(_BaseLoader):
 
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_SCALAR = yaml.ScalarNode
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 VALUE_FLOOR = 1_000_000  # values any document may yield, however short
 VALUES_PER_CHAR = 10  # and this many more per character of its text
@@ -177,26 +178,28 @@ class _Reader:
             if key_node.tag == _MERGE_TAG:
                 merged.update(self.merge_sources(value_node))
                 continue
-            if type(key_node) is not yaml.ScalarNode:
+            if type(key_node) is not _SCALAR:
                 self.issues.append(self._issue(key_node, "a key must be a plain value"))
                 continue
             key: str = key_node.value
             if key in out:
                 self.issues.append(self._twice(node, key_node, key))
                 continue
-            stack.append(key)
-            if type(value_node) is yaml.ScalarNode:
+            if type(value_node) is _SCALAR:
                 self.budget -= 1
                 text: str = value_node.value
                 if not value_node.style and text in _NULLS:
                     out[key] = None
                 elif "$" in text:
+                    stack.append(key)
                     out[key] = self.substitute(text, value_node)
+                    stack.pop()
                 else:
                     out[key] = text
             else:
+                stack.append(key)
                 out[key] = self.value(value_node)
-            stack.pop()
+                stack.pop()
         if merged:
             return {**{k: v for k, v in merged.items() if k not in out}, **out}
         return out

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config.records import (
@@ -114,6 +114,8 @@ def share(value: Any) -> float:
 
 
 def one_of(value: Any, choices: tuple[str, ...]) -> str:
+    if value in choices:  # written exactly as the choice: the common case, kept cheap
+        return cast(str, value)
     text = _text(value, "one of " + ", ".join(choices))
     if text not in choices:
         raise ValueError(f"expected one of {', '.join(choices)}, got {got(value)}")
@@ -325,10 +327,13 @@ def _merge_day(day: int, ranges: list[TimeRange]) -> tuple[TimeRange, ...]:
 # --------------------------------------------------------------------------- net and http
 
 
+_HOST_PORT = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?|([^:\[\]\s]+)(?::(\d+))?")
+
+
 def host_port(value: Any, default_port: int | None = None) -> HostPort:
     help_ = "host:port such as db.example:5432 or [::1]:53"
     text = _text(value, help_)
-    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?|([^:\[\]\s]+)(?::(\d+))?", text)
+    match = _HOST_PORT.fullmatch(text)
     if not match:
         raise ValueError(f"expected {help_}, got {got(value)}")
     host = match.group(1) or match.group(3)
