@@ -1,9 +1,12 @@
 """Config load benchmark: a generated 1,000-site x 5-check checks.yaml.
 
-Prints the load time (read + validate + compile; goal: at most 1 s with libyaml's C
-loader) and the memory each compiled check costs (goal: well under 1 KB).
+Prints the load time (read + validate + compile, in this process, with libyaml's C
+loader; goals: at most 1 s for 1,000 sites = 5,000 checks, at most 5 s for 20,000 sites =
+100,000 checks) and the memory each compiled check costs (goal: well under 1 KB). Each
+run after the first loads while the previous run's config is still held, as a reload does.
 
     .venv/bin/python bench/config_load.py [--sites 1000] [--repeat 5]
+    .venv/bin/python bench/config_load.py --sites 20000 --repeat 3
 """
 
 from __future__ import annotations
@@ -73,10 +76,17 @@ def main() -> None:
     print(
         f"load time: median {statistics.median(times) * 1000:.0f} ms, "
         f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
-        f"over {args.repeat} runs (goal <= 1000 ms)"
+        f"over {args.repeat} runs{_goal(checks)}"
     )
     print(f"CPU time: median {statistics.median(cpu) * 1000:.0f} ms, min {min(cpu) * 1000:.0f} ms")
     print(f"memory: {per_check:.0f} bytes per compiled check (goal < 1024)")
+
+
+def _goal(checks: int) -> str:
+    for size, ms in ((5_000, 1_000), (100_000, 5_000)):
+        if checks <= size:
+            return f" (goal <= {ms:,} ms for {size:,} checks)"
+    return ""
 
 
 def memory_per_check(path: Path, checks: int) -> float:

@@ -12,12 +12,13 @@ as names that index the maps on `Config`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Literal, TypeVar, dataclass_transform
+from typing import Any, Literal, TypeVar, cast, dataclass_transform
 
 from monitor.model import CheckType, Impact, Level, Priority
 
@@ -33,8 +34,21 @@ def record(cls: type[R]) -> type[R]:
     builds ~220,000 of these records (checks, specs, sites), a quarter of
     compiling it. mypy --strict (`make lint`) reports any assignment to a field, so they
     are read-only everywhere Vakt's code is checked; equality and the hash are the frozen
-    dataclass's."""
-    return dataclass(slots=True, unsafe_hash=True)(cls)
+    dataclass's.
+
+    Pickled as the class and its fields in order (`vakt run` gets its config pickled from
+    the child that loaded it): unpickling calls the class, with no state mapping per
+    record to build and free among the records that stay."""
+    made = dataclass(slots=True, unsafe_hash=True)(cls)
+    names = [f.name for f in fields(cast(Any, made))]
+    assert len(names) > 1, "attrgetter of one name gives the value, not a tuple"
+    values = attrgetter(*names)
+
+    def reduce(self: object) -> tuple[type, tuple[Any, ...]]:
+        return type(self), values(self)
+
+    setattr(made, "__reduce__", reduce)  # noqa: B010 - a method added to the class
+    return made
 
 
 # ----------------------------------------------------------------------------- durations
