@@ -924,7 +924,7 @@ class _Compiler:
             self.error(path, f"expected a mapping, got {v.got(raw)}")
             return None
         kind = raw.get("type", "http")
-        if kind in _CHECK_TYPE_OF:
+        if isinstance(kind, str) and kind in _CHECK_TYPE_OF:
             return _CHECK_TYPE_OF[kind]
         try:
             return CheckType(v.one_of(kind, _CHECK_TYPES))

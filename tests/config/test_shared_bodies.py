@@ -144,6 +144,14 @@ def test_a_json_expectation_problem_is_reported_at_every_place_even_on_one_url()
     assert all("expected a value or a mapping, got a list" in e for e in errors)
 
 
+@pytest.mark.parametrize("kind", ["[]", "[tls]", "{a: b}", "TLS"])
+def test_a_check_type_that_is_not_one_of_the_types_is_reported_at_its_key(kind: str) -> None:
+    errors = errors_of(THREE_SITES.replace("tls: {type: tls}", f"tls: {{type: {kind}}}", 1))
+    assert len(errors) == 1
+    assert errors[0].split(": ")[1] == "customers.acme.sites.one.checks.tls.type"
+    assert "unknown check type" in errors[0]
+
+
 def test_a_locator_finds_lines_from_the_text_it_kept() -> None:
     locator = Locator(default_file="checks.yaml", texts=[("checks.yaml", THREE_SITES)])
     assert locator.nodes is None  # nothing composed until a line is asked for
