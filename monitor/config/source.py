@@ -170,7 +170,7 @@ class _Reader:
         return self.substitute(text, node) if "$" in text else text
 
     def mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
-        # The hot loop of a load: a scalar value (most of them) is read in place.
+        # The hot loop of a load: a scalar value (most of them) is read without `value`.
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         stack = self.stack
@@ -187,15 +187,9 @@ class _Reader:
                 continue
             if type(value_node) is _SCALAR:
                 self.budget -= 1
-                text: str = value_node.value
-                if not value_node.style and text in _NULLS:
-                    out[key] = None
-                elif "$" in text:
-                    stack.append(key)
-                    out[key] = self.substitute(text, value_node)
-                    stack.pop()
-                else:
-                    out[key] = text
+                stack.append(key)
+                out[key] = self.scalar(value_node)
+                stack.pop()
             else:
                 stack.append(key)
                 out[key] = self.value(value_node)

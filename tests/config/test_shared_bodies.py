@@ -17,30 +17,22 @@ from monitor.config import ConfigError, load_config_text
 from monitor.config import compile as compiler
 from monitor.config.records import Config, HttpSpec, TlsSpec
 from monitor.config.source import Locator
+from tests.config.test_loader import MINIMAL
 
-THREE_SITES = """\
-settings:
-  email: {team: ops@agency.example}
-customers:
-  acme:
-    contacts: [{name: Kari Nordmann, email: kari@acme.example}]
-    sites:
-      one:
-        url: https://one.acme.example
-        checks:
-          home: {path: /, expect: {status: 200}}
-          tls: {type: tls}
-      two:
-        url: https://two.acme.example
-        checks:
-          home: {path: /, expect: {status: 200}}
-          tls: {type: tls}
-      three:
-        url: https://three.acme.example
-        checks:
-          home: {path: /, expect: {status: 200}}
-          tls: {type: tls}
-"""
+HEAD = MINIMAL[: MINIMAL.index("      shop:")]  # settings, one customer, `sites:`
+
+
+def sites(checks: dict[str, list[str]]) -> str:
+    """The config of `HEAD` with these sites (`https://NAME.acme.example`) and checks."""
+    lines = [HEAD.rstrip("\n")]
+    for name, bodies in checks.items():
+        lines += [f"      {name}:", f"        url: https://{name}.acme.example", "        checks:"]
+        lines += [f"          {body}" for body in bodies]
+    return "\n".join(lines) + "\n"
+
+
+TEMPLATE = ["home: {path: /, expect: {status: 200}}", "tls: {type: tls}"]
+THREE_SITES = sites({"one": TEMPLATE, "two": TEMPLATE, "three": TEMPLATE})
 
 
 def errors_of(text: str) -> list[str]:
@@ -85,12 +77,8 @@ def test_bodies_that_differ_in_one_value_are_not_shared(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     validated = counting_validations(monkeypatch)
-    text = THREE_SITES.replace(
-        "      two:\n        url: https://two.acme.example\n"
-        "        checks:\n          home: {path: /, expect: {status: 200}}",
-        "      two:\n        url: https://two.acme.example\n"
-        "        checks:\n          home: {path: /, expect: {status: 201}}",
-    )
+    other = ["home: {path: /, expect: {status: 201}}", "tls: {type: tls}"]
+    text = sites({"one": TEMPLATE, "two": other, "three": TEMPLATE})
     config = load_config_text(text)
     assert len(validated) == 3
     assert spec(config, "acme/one/home").status == ((200, 200),)
@@ -99,23 +87,11 @@ def test_bodies_that_differ_in_one_value_are_not_shared(
 
 
 def test_an_empty_value_and_an_empty_string_are_different_bodies() -> None:
-    config = load_config_text(
-        textwrap.dedent(
-            """\
-            settings:
-              email: {team: ops@agency.example}
-            customers:
-              acme:
-                contacts: [{name: Kari Nordmann, email: kari@acme.example}]
-                sites:
-                  shop:
-                    url: https://shop.acme.example
-                    checks:
-                      a: {path: /, expect: {body_contains: }}
-                      b: {path: /, expect: {body_contains: ''}}
-            """
-        )
-    )
+    bodies = [
+        "a: {path: /, expect: {body_contains: }}",
+        "b: {path: /, expect: {body_contains: ''}}",
+    ]
+    config = load_config_text(sites({"shop": bodies}))
     assert spec(config, "acme/shop/a").body_contains is None
     assert spec(config, "acme/shop/b").body_contains == ""
 
